@@ -1,0 +1,1 @@
+"""Shared fixtures: the recording plan fixture, the AWS endpoint fixture."""
