@@ -1,0 +1,154 @@
+"""The ``mlstack`` command line.
+
+Exit codes: 0 success; 1 the checked thing failed; 2 bad input or usage. Heavy modules
+(pulumi, pulumi_aws, boto3) are imported only by the command that needs them, so
+``mlstack --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+__all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+Handler = Callable[[argparse.Namespace], int]
+_COMMANDS: dict[str, Handler] = {}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 too; keep its message short and ours
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"mlstack: error: {message}\n")
+
+
+def _write_json(target: str, data: object) -> None:
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .engine import plan_stack
+
+    plan = plan_stack(args.stack)
+    if args.json:
+        _write_json(args.json, plan.to_json())
+    if args.json != "-":
+        print(plan.render())
+        if args.json:
+            print(f"\nwrote the resource graph to {args.json}")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import stack_config_schema
+
+    _write_json(args.output or "-", stack_config_schema())
+    return EXIT_OK
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from . import catalog
+
+    types = sorted(catalog.instance_types(args.use))
+    for itype in types:
+        acc = catalog.accelerator(itype)
+        if args.accelerated and acc is None:
+            continue
+        detail = f"{acc.count} x {acc.manufacturer} {acc.name} ({acc.kind}, {acc.memory_mib // 1024} GiB each)" if acc else "CPU"
+        print(f"{itype:<28} {detail}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mlstack",
+        description="Production MLOps stacks on AWS as code. Offline: plan, check, schema. Day-2: promote, verify, status.",
+        epilog="Exit codes: 0 success, 1 the checked thing failed, 2 bad input or usage.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"mlstack {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("plan", help="show the resources a stack would create (offline: no AWS, no Pulumi CLI)")
+    p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
+    p.add_argument("--json", metavar="PATH", help="also write the resource graph as JSON to PATH ('-' for stdout only)")
+    p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of the mlstack:* keys of a stack file")
+    p.add_argument("--output", "-o", metavar="PATH", help="write to PATH instead of stdout")
+    p.set_defaults(handler=cmd_schema)
+
+    p = sub.add_parser("catalog", help="list the SageMaker instance types valid for a use, with their accelerators")
+    p.add_argument("use", choices=["endpoint", "training", "processing", "transform"])
+    p.add_argument("--accelerated", action="store_true", help="only GPU and Neuron types")
+    p.set_defaults(handler=cmd_catalog)
+
+    for register in _EXTENSIONS:
+        register(sub)
+    return parser
+
+
+#: Functions that add further subcommands (day-2 operations, policy checks, data checks).
+_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def _load_extensions() -> None:
+    import importlib
+
+    for module in ("mlstack.policy.cli", "mlstack.ops.cli", "mlstack.datacheck.cli"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        _EXTENSIONS.append(mod.register)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_extensions()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    return run_handler(args.handler, args)
+
+
+def run_handler(handler: Handler, args: argparse.Namespace) -> int:
+    """Run a command, turning user errors into a message and exit code 2."""
+    from .errors import ConfigError, UsageError
+
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"mlstack: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001
+        import pulumi
+
+        if isinstance(exc, pulumi.RunError) or type(exc).__name__ == "UnansweredInvoke":
+            print(f"mlstack: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""ModelRegistry: a SageMaker model package group, its approval mode and cross-account access."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from typing import Annotated, Optional
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import Field, StringConstraints, model_validator
+
+from ..types import AccountId, Spec
+
+__all__ = ["ApprovalMode", "RegistrySettings", "ModelRegistryArgs", "ModelRegistry"]
+
+#: Actions a reader account needs to find a package and deploy it (CreateModel from a package).
+CROSS_ACCOUNT_GROUP_ACTIONS = ["sagemaker:DescribeModelPackageGroup"]
+CROSS_ACCOUNT_PACKAGE_ACTIONS = [
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+    "sagemaker:CreateModel",
+]
+
+
+class ApprovalMode(str, Enum):
+    """How a registered model version becomes Approved."""
+
+    MANUAL = "manual"
+    """New versions wait as PendingManualApproval until `mlstack promote` (or a person) approves them."""
+    AUTOMATIC = "automatic"
+    """New versions that pass the training pipeline's gates are registered as Approved."""
+
+    @property
+    def initial_status(self) -> str:
+        """The ModelApprovalStatus a new version is registered with."""
+        return "PendingManualApproval" if self is ApprovalMode.MANUAL else "Approved"
+
+
+class RegistrySettings(Spec):
+    """How a team's models are registered and who may read them."""
+
+    approval_mode: ApprovalMode = ApprovalMode.MANUAL
+    """manual (default): versions wait for `mlstack promote`; automatic: gated versions are approved on registration."""
+    cross_account_readers: list[AccountId] = Field(default_factory=list, max_length=20)
+    """AWS accounts (e.g. the prod account) allowed to describe, list and deploy this group's model versions."""
+
+    @model_validator(mode="after")
+    def _unique_readers(self) -> "RegistrySettings":
+        dupes = sorted({a for a in self.cross_account_readers if self.cross_account_readers.count(a) > 1})
+        if dupes:
+            raise ValueError(f"crossAccountReaders lists {', '.join(dupes)} more than once; list each account once")
+        return self
+
+
+GroupName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"),
+]
+
+
+class ModelRegistryArgs(RegistrySettings):
+    """Inputs of :class:`ModelRegistry`."""
+
+    group_name: GroupName
+    """Name of the model package group (SageMaker: 1-63 letters, digits and hyphens)."""
+    description: Optional[str] = Field(default=None, max_length=1024)
+    """What the models in this group predict."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags for the group, lineage tags included (see mlstack.lineage)."""
+
+
+class ModelRegistry(pulumi.ComponentResource):
+    """A SageMaker model package group for one model, with lineage tags and optional
+    cross-account read access for promotion to other (prod) accounts.
+
+    Example::
+
+        registry = ModelRegistry("churn-xgb", ModelRegistryArgs(
+            group_name="churn-churn-xgb",
+            approval_mode="manual",
+            cross_account_readers=["210987654321"],
+            tags=lineage.tags(model="churn-xgb"),
+        ))
+        pulumi.export("group", registry.group_name)
+
+    The approval mode is recorded on the group as the ``mlstack:approval-mode`` tag and as
+    ``approval_mode``, so the training pipeline registers versions with the right status and
+    ``mlstack promote`` knows whether it is the one that approves.
+    """
+
+    group_name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    approval_mode: ApprovalMode
+
+    def __init__(self, name: str, args: ModelRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("mlstack:index:ModelRegistry", name, None, opts)
+        self.args = args
+        self.approval_mode = args.approval_mode
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.group = aws.sagemaker.ModelPackageGroup(
+            f"{name}-group",
+            model_package_group_name=args.group_name,
+            model_package_group_description=args.description,
+            tags={**args.tags, "mlstack:approval-mode": args.approval_mode.value},
+            opts=child,
+        )
+        self.group_name = self.group.model_package_group_name
+        self.arn = self.group.arn
+
+        self.policy: Optional[aws.sagemaker.ModelPackageGroupPolicy] = None
+        if args.cross_account_readers:
+            self.policy = aws.sagemaker.ModelPackageGroupPolicy(
+                f"{name}-cross-account",
+                model_package_group_name=self.group.model_package_group_name,
+                resource_policy=self.group.arn.apply(
+                    lambda arn: cross_account_policy(arn, args.cross_account_readers)
+                ),
+                opts=child,
+            )
+
+        self.register_outputs(
+            {"group_name": self.group_name, "arn": self.arn, "approval_mode": self.approval_mode.value}
+        )
+
+    def model_package_arn(self, version: int | str) -> pulumi.Output[str]:
+        """The ARN of one version of this group's model packages."""
+        return self.arn.apply(lambda arn: package_arn(arn, version))
+
+
+def package_arn(group_arn: str, version: int | str) -> str:
+    """``arn:...:model-package-group/g`` -> ``arn:...:model-package/g/<version>``."""
+    prefix, _, group = group_arn.partition(":model-package-group/")
+    return f"{prefix}:model-package/{group}/{version}"
+
+
+def cross_account_policy(group_arn: str, accounts: list[str]) -> str:
+    """The group's resource policy letting ``accounts`` read and deploy its versions."""
+    principals = {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]}
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "MlstackCrossAccountReadGroup",
+                    "Effect": "Allow",
+                    "Principal": principals,
+                    "Action": CROSS_ACCOUNT_GROUP_ACTIONS,
+                    "Resource": group_arn,
+                },
+                {
+                    "Sid": "MlstackCrossAccountReadPackages",
+                    "Effect": "Allow",
+                    "Principal": principals,
+                    "Action": CROSS_ACCOUNT_PACKAGE_ACTIONS,
+                    "Resource": package_arn(group_arn, "*"),
+                },
+            ],
+        },
+        sort_keys=True,
+    )

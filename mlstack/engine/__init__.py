@@ -1,0 +1,48 @@
+"""The offline plan engine: runs a stack's Pulumi program under the mock runtime.
+
+``plan_stack("churn-prod")`` validates the stack file, then runs the very program
+``pulumi up`` runs (the project's ``main``), recording every registration. No network, no
+credentials, no Pulumi CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import StackFile, load_stack
+from ..lookups import OfflineAnswers, DEFAULT_ACCOUNT_ID
+from .graph import GpuUse, Plan
+from .monitor import ResourceRecord
+from .runner import run_program
+
+__all__ = ["plan_stack", "run_program", "answers_for", "Plan", "ResourceRecord", "GpuUse"]
+
+
+def answers_for(stack: StackFile) -> OfflineAnswers:
+    """The offline answers for a stack: account and region from its config, model versions
+    pinned in its config, documented defaults otherwise."""
+    spec = stack.spec
+    partition = "aws-us-gov" if stack.region.startswith("us-gov-") else "aws"
+    return OfflineAnswers(
+        account_id=spec.account_id or DEFAULT_ACCOUNT_ID,
+        region=stack.region,
+        partition=partition,
+    )
+
+
+def plan_stack(stack: str | Path, *, cwd: Path | None = None) -> Plan:
+    """Validate ``stack`` (a name such as churn-prod or a path) and plan it offline."""
+    from ..program import DEFAULT_PROGRAM
+
+    stack_file = load_stack(stack, cwd=cwd)
+    program: object = DEFAULT_PROGRAM
+    if stack_file.project is not None:
+        program = stack_file.project.main
+    return run_program(
+        program,  # type: ignore[arg-type]
+        project=stack_file.project_name,
+        stack=stack_file.stack,
+        config=stack_file.pulumi_config(),
+        answers=answers_for(stack_file),
+        root_directory=stack_file.project.root if stack_file.project else stack_file.path.parent,
+    )

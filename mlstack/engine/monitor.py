@@ -1,0 +1,135 @@
+"""A mock resource monitor that records every registration as the engine would see it."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import empty_pb2
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from .cloud import OfflineCloud
+
+__all__ = ["ResourceRecord", "RecordingMonitor", "STACK_TYPE", "normalize"]
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+SECRET_PLACEHOLDER = "[secret]"
+
+
+@dataclass
+class ResourceRecord:
+    """One registered resource, in the shape the policy pack receives."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    dependencies: list[str]
+    custom: bool
+    inputs: dict[str, Any]
+    provider: str | None = None
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "dependencies": self.dependencies,
+            "custom": self.custom,
+            "inputs": self.inputs,
+        }
+
+
+def normalize(value: Any) -> Any:
+    """Make recorded values plain JSON: integral floats back to ints, secrets hidden,
+    resource references as their URN."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        sig = value.get(rpc._special_sig_key)
+        if sig == rpc._special_secret_sig:
+            return SECRET_PLACEHOLDER
+        if sig == rpc._special_resource_sig:
+            return value.get("urn")
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalize(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return None
+    if hasattr(value, "urn") and hasattr(value, "_name"):  # a deserialised resource reference
+        return None
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    """Records URN (engine form), type, name, parent, dependencies and inputs of every
+    registration, and the root stack's outputs."""
+
+    def __init__(self, cloud: OfflineCloud) -> None:
+        super().__init__(cloud)
+        self.cloud = cloud
+        self.records: list[ResourceRecord] = []
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine leaves the root stack's type out of its children's qualified types.
+        if parent and parent != self.stack_urn:
+            parent_type = parent.split("::")[2]
+            type_ = f"{parent_type}${type_}"
+        from pulumi.runtime.settings import get_project, get_stack
+
+        return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
+
+    def RegisterResource(self, request):
+        if request.type == STACK_TYPE:
+            urn = "urn:pulumi:" + "::".join(
+                [_stack(), _project(), STACK_TYPE, request.name]
+            )
+            self.stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        urn = self.make_urn(request.parent, request.type, request.name)
+        raw_inputs = rpc.deserialize_properties(request.object)
+        inputs = normalize(raw_inputs)
+        parent = request.parent or None
+        self.records.append(
+            ResourceRecord(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=None if parent == self.stack_urn else parent,
+                dependencies=sorted(set(request.dependencies)),
+                custom=bool(request.custom),
+                inputs=inputs,
+                provider=request.provider or None,
+                property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
+            )
+        )
+        resource_id, state = self.cloud.outputs(request.type, request.name, urn, raw_inputs, bool(request.custom))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn and request.urn == self.stack_urn:
+            self.stack_outputs = normalize(rpc.deserialize_properties(request.outputs))
+        return empty_pb2.Empty()
+
+
+def _stack() -> str:
+    from pulumi.runtime.settings import get_stack
+
+    return get_stack()
+
+
+def _project() -> str:
+    from pulumi.runtime.settings import get_project
+
+    return get_project()

@@ -1,0 +1,107 @@
+"""Run a Pulumi program in-process under the mock runtime and record its resource graph."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import runpy
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from ..lookups import OfflineAnswers, offline
+from .cloud import OfflineCloud
+from .graph import Plan
+from .monitor import RecordingMonitor
+
+__all__ = ["run_program", "Program"]
+
+Program = Callable[[], Any] | Path
+
+
+def run_program(
+    program: Program,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    answers: OfflineAnswers,
+    secret_keys: list[str] | None = None,
+    root_directory: Path | None = None,
+) -> Plan:
+    """Run ``program`` (a callable, or a directory/file holding a Pulumi Python program) under
+    Pulumi's mock runtime and return every resource it registered.
+
+    Each run gets a fresh context (config, root stack, settings), a fresh monitor and a fresh
+    event loop, so several runs in one process do not see each other's state.
+    """
+    context = contextvars.Context()
+    return context.run(_run, program, project, stack, dict(config), answers, secret_keys or [], root_directory)
+
+
+def _run(program, project, stack, config, answers, secret_keys, root_directory) -> Plan:
+    import pulumi
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime.config import set_all_config
+    from pulumi.runtime.mocks import MockEngine, MockSettings
+    from pulumi.runtime.stack import run_in_stack
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    cloud = OfflineCloud(answers)
+    monitor = RecordingMonitor(cloud)
+    try:
+        root = os.fspath(root_directory or Path.cwd())
+        pulumi_settings.reset_options(project=project, stack=stack, preview=False, root_directory=root)
+        set_all_config(dict(config), secret_keys)
+        pulumi_settings.configure(
+            MockSettings(
+                monitor=monitor,
+                monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+                engine=MockEngine(logging.getLogger("mlstack.engine")),
+                project=project,
+                stack=stack,
+                dry_run=False,
+                organization="organization",
+                root_directory=root,
+                callbacks=None,
+            )
+        )
+        target = _as_callable(program)
+        with offline(answers), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            loop.run_until_complete(run_in_stack(target))
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+    del pulumi
+    return Plan(project=project, stack=stack, resources=monitor.records, outputs=monitor.stack_outputs)
+
+
+def _as_callable(program: Program) -> Callable[[], Any]:
+    if callable(program):
+        return program
+    path = Path(program)
+    script = path / "__main__.py" if path.is_dir() else path
+    if not script.is_file():
+        raise FileNotFoundError(f"no Pulumi program at {path} (expected {script})")
+
+    def run_script() -> None:
+        # As Pulumi's Python host does: the program's directory is importable while it runs.
+        directory = str(script.parent)
+        added = directory not in sys.path
+        if added:
+            sys.path.insert(0, directory)
+        try:
+            runpy.run_path(os.fspath(script), run_name="__main__")
+        finally:
+            if added and directory in sys.path:
+                sys.path.remove(directory)
+
+    return run_script

@@ -1,0 +1,87 @@
+"""Cloud lookups a stack program makes at deploy time, answered offline by the plan engine.
+
+A real ``pulumi up`` asks AWS (through boto3) for, e.g., the latest Approved version of a
+model package group. Under ``mlstack plan`` and ``mlstack check`` there is no AWS: the engine
+installs :class:`OfflineAnswers` for the run and every lookup is answered from the stack
+config or the documented defaults below, never from the network.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping
+
+__all__ = [
+    "OfflineAnswers",
+    "DEFAULT_ACCOUNT_ID",
+    "DEFAULT_APPROVED_VERSION",
+    "offline",
+    "current_offline_answers",
+    "latest_approved_model_package",
+]
+
+#: Account id the offline engine reports when the stack does not set mlstack:accountId.
+DEFAULT_ACCOUNT_ID = "123456789012"
+#: Model package version the offline engine reports as "latest approved" unless the config pins one.
+DEFAULT_APPROVED_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OfflineAnswers:
+    """What the offline engine answers instead of AWS."""
+
+    account_id: str = DEFAULT_ACCOUNT_ID
+    region: str = "us-east-1"
+    partition: str = "aws"
+    approved_versions: Mapping[str, int] = field(default_factory=dict)
+    """Latest Approved version per model package group name (default: DEFAULT_APPROVED_VERSION)."""
+
+    def model_package_arn(self, group_name: str, version: int | str) -> str:
+        return f"arn:{self.partition}:sagemaker:{self.region}:{self.account_id}:model-package/{group_name}/{version}"
+
+
+_OFFLINE: ContextVar[OfflineAnswers | None] = ContextVar("mlstack_offline_answers", default=None)
+
+
+def current_offline_answers() -> OfflineAnswers | None:
+    """The answers installed by the plan engine for this run, or None in a real deployment."""
+    return _OFFLINE.get()
+
+
+@contextmanager
+def offline(answers: OfflineAnswers) -> Iterator[OfflineAnswers]:
+    """Answer lookups from ``answers`` inside the block (used by the plan engine)."""
+    token = _OFFLINE.set(answers)
+    try:
+        yield answers
+    finally:
+        _OFFLINE.reset(token)
+
+
+def latest_approved_model_package(group_name: str, *, region: str | None = None, client=None) -> str:
+    """The ARN of the newest Approved model package in ``group_name``.
+
+    Offline: answered from the engine's :class:`OfflineAnswers`. Online: asks SageMaker.
+    Raises LookupError when the group has no Approved version.
+    """
+    answers = current_offline_answers()
+    if answers is not None:
+        version = answers.approved_versions.get(group_name, DEFAULT_APPROVED_VERSION)
+        return answers.model_package_arn(group_name, version)
+    if client is None:
+        import boto3
+
+        client = boto3.client("sagemaker", region_name=region)
+    response = client.list_model_packages(
+        ModelPackageGroupName=group_name,
+        ModelApprovalStatus="Approved",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )
+    packages = response.get("ModelPackageSummaryList", [])
+    if not packages:
+        raise LookupError(f"model package group {group_name!r} has no Approved version; approve one with `mlstack promote`")
+    return packages[0]["ModelPackageArn"]
