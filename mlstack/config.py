@@ -8,6 +8,7 @@ reported at once with the file, line, key path, bad value and a fix.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from .types import PATTERN_HINTS
 __all__ = ["Project", "StackFile", "find_project", "resolve_stack_file", "load_stack", "spec_from_config"]
 
 DEFAULT_REGION = "us-east-1"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PROJECT_FILE = "Pulumi.yaml"
 
 
@@ -132,7 +134,7 @@ def _line_map(text: str) -> dict[tuple, int]:
                 walk(item, path + (index,))
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError:
         return lines
     if root is not None:
@@ -150,7 +152,7 @@ def load_stack(stack: str | os.PathLike[str], *, cwd: Path | None = None) -> Sta
     stack_name = name[len("Pulumi.") :].rsplit(".", 1)[0]
     text = path.read_text()
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(
@@ -210,7 +212,7 @@ def spec_from_config(
             )
         )
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=lambda p: (p.line or 0)))
     assert spec is not None
     return spec, region
 
@@ -226,7 +228,7 @@ def _decode(value: Any) -> Any:
 
 def _display_path(path: Path) -> str:
     try:
-        return os.path.relpath(path)
+        return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
@@ -240,11 +242,21 @@ def _line(lines: Mapping[tuple, int], key: str, rest: Iterable[Any] = ()) -> int
     return None
 
 
-def _check_region(region: Any, file: str | None, lines: Mapping[tuple, int]) -> list[Problem]:
-    import botocore.session
+@functools.cache
+def sagemaker_regions() -> frozenset[str]:
+    """Regions with a SageMaker API endpoint, from botocore's endpoint data (no network)."""
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
 
-    regions = set(botocore.session.get_session().get_available_regions("sagemaker"))
-    regions |= set(botocore.session.get_session().get_available_regions("sagemaker", partition_name="aws-us-gov"))
+    resolver = EndpointResolver(create_loader().load_data("endpoints"))
+    regions: set[str] = set()
+    for partition in ("aws", "aws-us-gov", "aws-cn"):
+        regions.update(resolver.get_available_endpoints("api.sagemaker", partition))
+    return frozenset(r for r in regions if "fips" not in r)
+
+
+def _check_region(region: Any, file: str | None, lines: Mapping[tuple, int]) -> list[Problem]:
+    regions = sagemaker_regions()
     if isinstance(region, str) and region in regions:
         return []
     close = difflib.get_close_matches(str(region), sorted(regions), n=3)
@@ -255,6 +267,8 @@ def _check_region(region: Any, file: str | None, lines: Mapping[tuple, int]) -> 
 _HINTS = {
     "missing": "add this key",
     "string_too_short": "give a non-empty value",
+    "string_type": "write it as a string (quote it in YAML)",
+    "too_short": "list at least one item",
 }
 
 

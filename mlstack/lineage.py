@@ -7,6 +7,7 @@ and to CrossGuard, so an auditor could not see them before deployment.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ __all__ = [
     "MODEL_VERSION",
     "REQUIRED_KEYS",
     "detect_git_commit",
+    "is_taggable",
 ]
 
 TEAM = f"{LINEAGE_PREFIX}team"
@@ -112,3 +114,31 @@ class Lineage:
             if value:
                 tags[key] = str(value)
         return tags
+
+
+def is_taggable(type_token: str) -> bool:
+    """Whether an AWS resource type accepts tags, read from the pulumi-aws SDK's Args class
+    (``aws:sagemaker/modelPackageGroup:ModelPackageGroup`` -> ``ModelPackageGroupArgs(tags=...)``)."""
+    return _is_taggable(type_token)
+
+
+@functools.cache
+def _is_taggable(type_token: str) -> bool:
+    import importlib
+    import inspect
+    import re
+
+    try:
+        provider, module, name = type_token.split(":")
+    except ValueError:
+        return False
+    if provider != "aws" or "/" not in module:
+        return False
+    package, resource = module.split("/", 1)
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", resource).lower()
+    try:
+        mod = importlib.import_module(f"pulumi_aws.{package}.{snake}")
+        args_class = getattr(mod, f"{name}Args")
+    except (ImportError, AttributeError):
+        return False
+    return "tags" in inspect.signature(args_class.__init__).parameters

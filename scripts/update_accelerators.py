@@ -104,7 +104,9 @@ def moto_dump_path() -> Path:
     """Return the path of moto's EC2 instance type dump in the installed moto package."""
     spec = importlib.util.find_spec("moto")
     if spec is None or not spec.submodule_search_locations:
-        raise GenerationError("moto is not installed; install the test extra: pip install -e .[test]")
+        raise GenerationError(
+            "moto is not installed; install the test extra: pip install -e .[test]"
+        )
     path = Path(next(iter(spec.submodule_search_locations)), MOTO_DUMP)
     if not path.is_file():
         raise GenerationError(f"moto {_version('moto')} has no EC2 instance type dump at {path}")
@@ -114,7 +116,8 @@ def moto_dump_path() -> Path:
 def load_moto_dump(path: Path | None = None) -> dict[str, dict[str, Any]]:
     """Return moto's EC2 ``DescribeInstanceTypes`` records keyed by EC2 instance type."""
     with gzip.open(path or moto_dump_path(), "rt", encoding="utf-8") as stream:
-        return json.load(stream)
+        records: dict[str, dict[str, Any]] = json.load(stream)
+    return records
 
 
 def _check_facts(where: str, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,7 +129,8 @@ def _check_facts(where: str, facts: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise GenerationError(f"{where}: {field} must be a positive integer, not {value!r}")
     for field in ("manufacturer", "name"):
-        if not isinstance(picked[field], str) or not picked[field].strip():
+        text = picked[field]
+        if not isinstance(text, str) or not text.strip():
             raise GenerationError(f"{where}: {field} must be a non-empty string")
     return picked
 
@@ -341,7 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.output.read_text(encoding="utf-8") if args.output.is_file() else ""
         if current != text:
-            print(f"{args.output} is out of date; run scripts/update_accelerators.py", file=sys.stderr)
+            print(
+                f"{args.output} is out of date; run scripts/update_accelerators.py", file=sys.stderr
+            )
             return 1
         print(f"{args.output} is up to date: {summary}")
         return 0

@@ -52,16 +52,16 @@ __all__ = [
 ]
 
 
-class Use(str, enum.Enum):
-    """What a SageMaker instance runs; each use has its own set of valid instance types."""
+class Use(enum.StrEnum):
+    """What a SageMaker instance runs; each use has its own set of valid instance types.
+
+    A ``str`` enum: ``Use.ENDPOINT == "endpoint"`` and ``str(Use.ENDPOINT) == "endpoint"``.
+    """
 
     ENDPOINT = "endpoint"
     TRAINING = "training"
     PROCESSING = "processing"
     TRANSFORM = "transform"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # The botocore shape whose enum lists the valid instance types of each use.

@@ -244,11 +244,45 @@ def quantile_edges(values: ArrayLike, bins: int = DEFAULT_BINS) -> np.ndarray:
     return np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
 
 
+_COMPARE_EDGES = 32  # up to this many edges, bin by comparisons (faster than a binary search)
+
+
 def _numeric_counts(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Counts of float values in the bins ``(-inf, e_0), [e_0, e_1), ... [e_last, inf]`` then NaN."""
-    idx = np.searchsorted(edges, x, side="right")
-    idx[np.isnan(x)] = edges.size + 1
-    return np.bincount(idx, minlength=edges.size + 2).astype(np.int64, copy=False)
+    """Counts of float values in the bins ``(-inf, e_0), [e_0, e_1), ... [e_last, inf]`` then NaN.
+
+    The bin of ``v`` is ``np.searchsorted(edges, v, side="right")``, the
+    number of edges ``<= v``; with few edges it is computed as such a sum
+    of comparisons, one vectorised pass per edge.
+    """
+    k = edges.size
+    nan = np.isnan(x)
+    if k <= _COMPARE_EDGES:
+        idx = np.zeros(x.shape, dtype=np.uint8)
+        for edge in edges:  # a loop over (few) edges, not over rows
+            np.add(idx, x >= edge, out=idx, casting="unsafe")
+    else:
+        idx = np.searchsorted(edges, x, side="right")
+    if nan.any():
+        idx[nan] = k + 1
+    return np.bincount(idx, minlength=k + 2).astype(np.int64, copy=False)
+
+
+def _profile_numeric(x: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(edges, counts)`` of a numeric baseline column, from one sort.
+
+    Same edges as :func:`quantile_edges` and counts as :func:`_numeric_counts`.
+    """
+    present = x[~np.isnan(x)]
+    xs = np.sort(present)
+    finite = xs[np.searchsorted(xs, -np.inf, side="right") : np.searchsorted(xs, np.inf, side="left")]
+    if finite.size == 0 or bins == 1:
+        edges = np.empty(0, dtype=np.float64)
+    else:
+        edges = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
+    below = np.searchsorted(xs, edges, side="left")  # values < each edge
+    counts = np.diff(np.concatenate(([0], below, [xs.size])))
+    counts = np.append(counts, x.size - xs.size).astype(np.int64)
+    return edges, counts
 
 
 # --------------------------------------------------------------------------
@@ -377,9 +411,9 @@ class FeatureProfile:
             raise ValueError(f"feature {name!r}: the baseline has no rows")
         kind = kind or infer_kind(arr)
         if kind == NUMERIC:
-            x = to_float(arr)
-            edges = quantile_edges(x, bins)
-            counts = _numeric_counts(x, edges)
+            if bins < 1:
+                raise ValueError("bins must be >= 1")
+            edges, counts = _profile_numeric(to_float(arr), bins)
         elif kind == CATEGORICAL:
             if max_categories < 0:
                 raise ValueError("max_categories must be >= 0")

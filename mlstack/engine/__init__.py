@@ -22,7 +22,7 @@ def answers_for(stack: StackFile) -> OfflineAnswers:
     """The offline answers for a stack: account and region from its config, model versions
     pinned in its config, documented defaults otherwise."""
     spec = stack.spec
-    partition = "aws-us-gov" if stack.region.startswith("us-gov-") else "aws"
+    partition = "aws-us-gov" if stack.region.startswith("us-gov-") else "aws-cn" if stack.region.startswith("cn-") else "aws"
     return OfflineAnswers(
         account_id=spec.account_id or DEFAULT_ACCOUNT_ID,
         region=stack.region,

@@ -36,6 +36,7 @@ class Plan:
     stack: str
     resources: list[ResourceRecord]
     outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[ResourceRecord]:
         return iter(self.resources)
@@ -76,7 +77,10 @@ class Plan:
             for node in _dicts(r.inputs):
                 itype = node.get("instanceType")
                 if isinstance(itype, str) and itype.startswith("ml."):
-                    acc = catalog.accelerator(itype)
+                    try:
+                        acc = catalog.accelerator(itype)
+                    except catalog.InstanceTypeError:
+                        acc = None  # validation reports unknown types; the summary just skips them
                     if acc is None:
                         continue
                     count = node.get("initialInstanceCount", node.get("instanceCount", 1))
@@ -126,6 +130,10 @@ class Plan:
                 lines.append(f"  {t:<{width}}  {n:>5}")
         else:
             lines.append("accelerators: none")
+        if self.warnings:
+            lines.append("")
+            lines.append("warnings:")
+            lines.extend(f"  {w}" for w in self.warnings)
         if self.outputs:
             lines.append("")
             lines.append("outputs:")

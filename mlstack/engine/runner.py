@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import logging
 import os
 import runpy
 import sys
@@ -46,13 +45,14 @@ def _run(program, project, stack, config, answers, secret_keys, root_directory) 
     import pulumi
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.config import set_all_config
-    from pulumi.runtime.mocks import MockEngine, MockSettings
+    from pulumi.runtime.mocks import MockSettings
     from pulumi.runtime.stack import run_in_stack
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     cloud = OfflineCloud(answers)
     monitor = RecordingMonitor(cloud)
+    engine = _Engine()
     try:
         root = os.fspath(root_directory or Path.cwd())
         pulumi_settings.reset_options(project=project, stack=stack, preview=False, root_directory=root)
@@ -61,7 +61,7 @@ def _run(program, project, stack, config, answers, secret_keys, root_directory) 
             MockSettings(
                 monitor=monitor,
                 monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
-                engine=MockEngine(logging.getLogger("mlstack.engine")),
+                engine=engine,
                 project=project,
                 stack=stack,
                 dry_run=False,
@@ -81,7 +81,21 @@ def _run(program, project, stack, config, answers, secret_keys, root_directory) 
             asyncio.set_event_loop(None)
             loop.close()
     del pulumi
-    return Plan(project=project, stack=stack, resources=monitor.records, outputs=monitor.stack_outputs)
+    return Plan(project=project, stack=stack, resources=monitor.records, outputs=monitor.stack_outputs, warnings=engine.warnings)
+
+
+class _Engine:
+    """Keeps the warnings and errors a program logs (pulumi.warn, deprecations); drops debug
+    and info chatter, which the SDK sends for every registration."""
+
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def Log(self, request) -> None:
+        from pulumi.runtime.proto import engine_pb2
+
+        if request.severity in (engine_pb2.WARNING, engine_pb2.ERROR):
+            self.warnings.append(request.message)
 
 
 def _as_callable(program: Program) -> Callable[[], Any]:

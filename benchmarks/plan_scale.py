@@ -1,0 +1,119 @@
+"""How the offline plan scales, and what mlstack costs over plain pulumi-aws.
+
+For stacks of 10, 100 and 300 models it plans the generated stack with `mlstack plan`'s
+engine, then replays exactly the recorded cloud resources as plain pulumi-aws resources
+(same classes, names and inputs, no mlstack components, no config validation) under the same
+mock runtime. The ratio of the two is mlstack's overhead. It also times `mlstack --help`.
+
+    python benchmarks/plan_scale.py [--sizes 10,100,300] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mlstack.engine import answers_for, plan_stack, run_program  # noqa: E402
+from mlstack.config import load_stack  # noqa: E402
+
+
+def generate_stack(directory: Path, models: int) -> Path:
+    """A prod stack with ``models`` models, each with the full set of per-model settings the
+    bundled churn-prod stack uses (later components extend the model entries)."""
+    template = yaml.safe_load((ROOT / "stacks/Pulumi.churn-prod.yaml").read_text())
+    config = template["config"]
+    base = config["mlstack:models"][0]
+    config["mlstack:models"] = [
+        {**base, "name": f"model-{i:03d}"} | {k: v for k, v in base.items() if k != "name"} | {"name": f"model-{i:03d}"}
+        for i in range(models)
+    ]
+    path = directory / "Pulumi.churn-prod.yaml"
+    path.write_text(yaml.safe_dump(template, sort_keys=False))
+    return path
+
+
+def _resource_class(type_token: str):
+    _, module, name = type_token.split(":")
+    package, resource = module.split("/", 1)
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", resource).lower()
+    return getattr(importlib.import_module(f"pulumi_aws.{package}.{snake}"), name)
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def replay_program(records):
+    """A plain pulumi-aws program declaring the same cloud resources with the same inputs."""
+    custom = [r for r in records if r.custom]
+    classes = {r.type: _resource_class(r.type) for r in custom}
+
+    def program():
+        for r in custom:
+            classes[r.type](r.name, **{_snake(k): v for k, v in r.inputs.items()})
+
+    return program
+
+
+def timed(fn, repeat: int):
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,300")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:  # warm imports and caches so no size pays them
+        plan_stack(generate_stack(Path(tmp), 2))
+    print(f"{'models':>6} {'resources':>9} {'mlstack s':>10} {'ms/res':>7} {'pulumi-aws s':>12} {'ms/res':>7} {'overhead':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            path = generate_stack(Path(tmp), size)
+            ml_s, plan = timed(lambda: plan_stack(path), args.repeat)
+            stack = load_stack(path)
+            program = replay_program(plan.resources)
+            raw_s, raw = timed(
+                lambda: run_program(program, project=plan.project, stack=plan.stack, config=stack.pulumi_config(), answers=answers_for(stack)),
+                args.repeat,
+            )
+            cloud = [r for r in plan.resources if r.custom]
+            assert len(raw.resources) == len(cloud), "the replay must declare the same cloud resources"
+            print(
+                f"{size:>6} {len(plan):>9} {ml_s:>10.2f} {1000 * ml_s / len(plan):>7.2f} "
+                f"{raw_s:>12.2f} {1000 * raw_s / len(raw):>7.2f} {ml_s / raw_s:>7.2f}x"
+            )
+
+    help_runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mlstack", "--help"], check=True, capture_output=True)
+        help_runs.append(time.perf_counter() - start)
+    bare = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - start)
+    print(f"\nmlstack --help: {statistics.median(help_runs):.3f} s (python start-up alone: {statistics.median(bare):.3f} s)")
+
+
+if __name__ == "__main__":
+    main()

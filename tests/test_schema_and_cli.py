@@ -1,0 +1,120 @@
+"""`mlstack schema`, `mlstack plan` output and JSON, and the CLI's start-up cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import ROOT, bundled_stacks
+
+
+@pytest.fixture(scope="module")
+def schema():
+    from mlstack.schema import stack_config_schema
+
+    document = stack_config_schema()
+    jsonschema.Draft202012Validator.check_schema(document)
+    return document
+
+
+@pytest.mark.parametrize("stack", bundled_stacks(), ids=lambda p: p.name)
+def test_every_bundled_stack_validates_against_the_schema(schema, stack):
+    jsonschema.validate(yaml.safe_load(stack.read_text()), schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_schema_rejects_unknown_mlstack_keys_and_allows_other_namespaces(schema):
+    good = yaml.safe_load((ROOT / "stacks/Pulumi.churn-dev.yaml").read_text())
+    good["config"]["kubernetes:context"] = "gpu-cluster"
+    jsonschema.validate(good, schema)
+    bad = json.loads(json.dumps(good))
+    bad["config"]["mlstack:regsitry"] = {}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+    bad = json.loads(json.dumps(good))
+    bad["config"]["mlstack:models"][0]["nme"] = "x"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_every_schema_field_is_documented(schema):
+    undocumented = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, prop in (node.get("properties") or {}).items():
+                if path.startswith("/properties/config") or path.startswith("/$defs"):
+                    if not (prop.get("description") or "$ref" in prop):
+                        undocumented.append(f"{path}/{key}")
+                walk(prop, f"{path}/{key}")
+            for key, value in node.items():
+                if key != "properties":
+                    walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path)
+
+    walk(schema, "")
+    assert undocumented == []
+
+
+def test_schema_command_prints_the_schema(cli):
+    code, out, _ = cli("schema")
+    assert code == 0
+    assert "mlstack:team" in json.loads(out)["properties"]["config"]["properties"]
+
+
+def test_plan_prints_tree_counts_and_accelerators(cli):
+    code, out, err = cli("plan", "churn-prod")
+    assert code == 0, err
+    assert "stack churn-prod (project mlstack): 3 resources" in out
+    assert "└─ churn-xgb  [mlstack:index:ModelRegistry]" in out
+    assert "churn-xgb-group  [aws:sagemaker/modelPackageGroup:ModelPackageGroup]" in out
+    assert "aws:sagemaker/modelPackageGroup:ModelPackageGroup" in out.split("resources by type")[1]
+    assert "accelerators:" in out
+
+
+def test_plan_json_has_the_documented_shape(cli, tmp_path):
+    target = tmp_path / "plan.json"
+    code, _, _ = cli("plan", "churn-prod", "--json", str(target))
+    assert code == 0
+    graph = json.loads(target.read_text())
+    assert graph["stack"] == "churn-prod"
+    assert len(graph["resources"]) == 3
+    for resource in graph["resources"]:
+        assert set(resource) == {"urn", "type", "name", "parent", "dependencies", "custom", "inputs"}
+        assert resource["urn"].startswith("urn:pulumi:churn-prod::mlstack::")
+
+
+def test_help_does_not_import_heavy_modules():
+    code = (
+        "import sys, io, contextlib\n"
+        "from mlstack.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n        main(['--help'])\n    except SystemExit:\n        pass\n"
+        "heavy = [m for m in ('pulumi', 'pulumi_aws', 'boto3', 'botocore', 'pydantic', 'numpy') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
+
+
+def test_console_script_runs_plan_from_the_repo_root():
+    result = subprocess.run([sys.executable, "-m", "mlstack", "plan", "churn-dev"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "stack churn-dev" in result.stdout
+
+
+def test_catalog_command_lists_gpu_types(cli):
+    code, out, _ = cli("catalog", "endpoint", "--accelerated")
+    assert code == 0
+    assert "ml.g5.xlarge" in out and "ml.m5.large" not in out
+
+
+def test_unknown_command_is_a_usage_error(cli):
+    code, _, err = cli("deploy")
+    assert code == 2 and "invalid choice" in err
