@@ -22,6 +22,7 @@ from typing import Optional
 from pydantic import Field, model_validator
 
 from .components.registry import RegistrySettings
+from .gates import Gate
 from .types import AccountId, Environment, S3Uri, Slug, Spec, TagValue, UserTags
 
 __all__ = ["StackSpec", "ModelSpec", "DatasetRef", "NAMESPACE"]
@@ -50,6 +51,8 @@ class ModelSpec(Spec):
     """The training dataset, recorded as mlstack:dataset and mlstack:dataset-version tags."""
     registry: Optional[RegistrySettings] = None
     """Overrides the stack-wide registry settings for this model."""
+    gates: list[Gate] = Field(default_factory=list)
+    """Conditions a version must meet to be registered by its pipeline and approved by `mlstack promote`."""
 
 
 class StackSpec(Spec):
