@@ -11,10 +11,11 @@ Run::
    :meth:`BaselineProfile.from_columns` (quantile edges and expected
    proportions) and :meth:`BaselineProfile.compare` (PSI and KL of every
    feature), and a JSON round trip of the profile.
-2. Writes ``--capture-records`` data-capture events (JSON Lines, CSV
-   payloads, one row each, 50 fields) to a temporary directory and times
-   :func:`mlstack.drift.capture.read_capture` on it, then the drift of the
-   parsed columns.
+2. Writes ``--capture-records`` data-capture events (JSON Lines, one row
+   each, all features) to a temporary directory, once with CSV payloads and
+   once with JSON-object payloads, and times
+   :func:`mlstack.drift.capture.read_capture` on them, then the drift of
+   the parsed columns.
 
 Prints seconds and rows (or records) per second for each step.
 """
@@ -67,15 +68,23 @@ def timed(label: str, fn: Callable[[], Any], items: int, unit: str = "rows") -> 
     return result, seconds
 
 
-def write_capture(directory: str, data: dict[str, np.ndarray], records: int, per_file: int = 5000) -> int:
-    """Write ``records`` capture events with CSV payloads; returns the bytes written."""
+def write_capture(
+    directory: str, data: dict[str, np.ndarray], records: int, *, encoding: str = "CSV", per_file: int = 5000
+) -> int:
+    """Write ``records`` capture events, CSV rows or JSON objects; returns the bytes written."""
     names = list(data)
-    cols = []
-    for name in names:
-        col = data[name][:records]
-        cols.append(np.char.mod("%.6g", col) if col.dtype.kind == "f" else col.astype(str))
-    cols = [np.where(c == "nan", "", c) for c in cols]
-    lines = [",".join(row) for row in zip(*(c.tolist() for c in cols))]
+    if encoding == "CSV":
+        cols = []
+        for name in names:
+            col = data[name][:records]
+            cols.append(np.char.mod("%.6g", col) if col.dtype.kind == "f" else col.astype(str))
+        cols = [np.where(c == "nan", "", c) for c in cols]
+        lines = [",".join(row) for row in zip(*(c.tolist() for c in cols))]
+        content_type = "text/csv"
+    else:
+        values = [[None if v != v else v for v in data[n][:records].tolist()] for n in names]
+        lines = [json.dumps(dict(zip(names, row))) for row in zip(*values)]
+        content_type = "application/json"
     hour = os.path.join(directory, "endpoint", "AllTraffic", "2030", "01", "01", "00")
     os.makedirs(hour, exist_ok=True)
     written = 0
@@ -85,10 +94,10 @@ def write_capture(directory: str, data: dict[str, np.ndarray], records: int, per
                 event = {
                     "captureData": {
                         "endpointInput": {
-                            "observedContentType": "text/csv",
+                            "observedContentType": content_type,
                             "mode": "INPUT",
                             "data": line,
-                            "encoding": "CSV",
+                            "encoding": encoding,
                         },
                         "endpointOutput": {
                             "observedContentType": "text/csv; charset=utf-8",
@@ -122,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  (generated in {time.perf_counter() - start:.1f} s, not counted)")
 
     print("statistics:")
-    profile, t_profile = timed("profile baseline (edges + expected)", lambda: BaselineProfile.from_columns(baseline), rows)
+    profile, t_profile = timed(
+        "profile baseline (edges + expected)", lambda: BaselineProfile.from_columns(baseline), rows
+    )
     drift, t_compare = timed("drift: PSI + KL of every feature", lambda: profile.compare(production), rows)
     text, _ = timed("profile to JSON", profile.to_json, features, "features")
     timed("profile from JSON", lambda: BaselineProfile.from_json(text), features, "features")
@@ -135,19 +146,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {len(drifted)} of {features} features with PSI > 0.2; max PSI {max(d.psi for d in drift.values()):.3f}")
 
     records = min(args.capture_records, rows)
-    print(f"capture parsing: {records:,} records, CSV payloads of {features} fields")
-    with tempfile.TemporaryDirectory() as tmp:
-        size = write_capture(tmp, production, records)
-        kinds = profile.kinds()
-        captured, t_parse = timed(
-            "read + parse capture files (local)",
-            lambda: read_capture(tmp, profile.columns, kinds),
-            records,
-            "records",
-        )
-        print(f"  {size / t_parse / 1e6:,.1f} MB/s of capture files ({size / 1e6:,.1f} MB)")
-        assert captured.rows == records, (captured.rows, records)
-        timed("drift of the captured rows", lambda: profile.compare(captured.columns), records)
+    kinds = profile.kinds()
+    for encoding in ("CSV", "JSON"):
+        print(f"capture parsing: {records:,} records, {encoding} payloads of {features} fields, one row each")
+        with tempfile.TemporaryDirectory() as tmp:
+            size = write_capture(tmp, production, records, encoding=encoding)
+            captured, t_parse = timed(
+                "read + parse capture files (local)",
+                lambda: read_capture(tmp, profile.columns, kinds),
+                records,
+                "records",
+            )
+            print(f"  {size / t_parse / 1e6:,.1f} MB/s of capture files ({size / 1e6:,.1f} MB)")
+            assert captured.rows == records, (captured.rows, records)
+            timed("drift of the captured rows", lambda: profile.compare(captured.columns), records)
     return 0
 
 

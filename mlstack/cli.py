@@ -70,7 +70,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; only the extension module of the command in ``argv`` is imported."""
     parser = _Parser(
         prog="mlstack",
         description="Production MLOps stacks on AWS as code. Offline: plan, check, schema. Day-2: promote, verify, status.",
@@ -95,31 +96,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accelerated", action="store_true", help="only GPU and Neuron types")
     p.set_defaults(handler=cmd_catalog)
 
-    for register in _EXTENSIONS:
-        register(sub)
+    wanted = _command_in(argv)
+    loaded: set[str] = set()
+    for command, (module, help_text) in _EXTENSIONS.items():
+        if module in loaded:
+            continue
+        if command == wanted and _is_available(module):
+            _import(module).register(sub)
+            loaded.add(module)
+    for command, (module, help_text) in _EXTENSIONS.items():
+        # Listed in --help without importing the module (and pulumi, boto3 with it).
+        if module not in loaded and _is_available(module):
+            p = sub.add_parser(command, help=help_text, add_help=False)
+            p.set_defaults(handler=None)
     return parser
 
 
-#: Functions that add further subcommands (day-2 operations, policy checks, data checks).
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
+#: Subcommands defined in modules of their own, imported only when the command runs:
+#: command -> (module exposing register(subparsers), one-line help).
+_EXTENSIONS: dict[str, tuple[str, str]] = {
+    "check": ("mlstack.policy.cli", "evaluate the policy pack on a stack offline (CI gate)"),
+    "promote": ("mlstack.ops.cli", "evaluate a model version's gates and approve or reject it in the registry"),
+    "verify": ("mlstack.ops.cli", "check that the live endpoints match what the stack declares"),
+    "status": ("mlstack.ops.cli", "alarms, pipeline executions and approved model versions of a stack"),
+    "validate-data": ("mlstack.datacheck.cli", "check a data sample against a feature group's schema"),
+}
 
 
-def _load_extensions() -> None:
+def _command_in(argv: Sequence[str] | None) -> str | None:
+    for token in argv or ():
+        if not token.startswith("-"):
+            return token
+    return None
+
+
+def _is_available(module: str) -> bool:
+    # A file check, not find_spec: that would import the parent package (and pulumi with it).
+    relative = Path(*module.split(".")[1:]).with_suffix(".py")
+    return (Path(__file__).parent / relative).is_file()
+
+
+def _import(module: str):
     import importlib
 
-    for module in ("mlstack.policy.cli", "mlstack.ops.cli", "mlstack.datacheck.cli"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        _EXTENSIONS.append(mod.register)
+    return importlib.import_module(module)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_extensions()
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

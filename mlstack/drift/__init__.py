@@ -60,7 +60,10 @@ PER_FEATURE_METRICS = (METRIC_PSI, METRIC_KL)
 PER_RUN_METRICS = (METRIC_FEATURES_DRIFTED, METRIC_CAPTURED_RECORDS)
 
 DEFAULT_PSI_THRESHOLD = 0.2
-"""PSI above which a feature counts as drifted (the usual rule of thumb: < 0.1 stable, 0.1-0.2 moderate, > 0.2 significant)."""
+"""PSI above which a feature counts as drifted.
+
+The usual rule of thumb: below 0.1 stable, 0.1 to 0.2 moderate, above 0.2 significant.
+"""
 
 DEFAULT_WINDOW_HOURS = 1
 """How many hours of captured data one run reads by default."""

@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from mlstack.drift.job import DriftConfigError, run
+    from mlstack.drift.job import DriftConfigError, DriftInputError, run
 
     try:
         report = run(
@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriftConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (BotoCoreError, ClientError, OSError, ValueError) as exc:
+    except (DriftInputError, BotoCoreError, ClientError, OSError, ValueError) as exc:
         log.error("drift run failed: %s", exc)
         return EXIT_FAILED
     except Exception:  # a bug: keep the traceback in the job's log

@@ -32,10 +32,12 @@ under ``/opt/ml/processing/input``). With a time window, only files whose
 ``YYYY/MM/DD/HH`` path hour overlaps the window are read (a file outside
 such a layout is judged by its modification time).
 
-Parsing is batched: all CSV payloads are parsed with one ``csv.reader``
-pass, all JSON rows are transposed at once, and each column is converted
-to a numpy array in one call (:func:`mlstack.drift.stats.to_float` /
-:func:`~mlstack.drift.stats.to_category`).
+Parsing is batched: each file's events are decoded with one ``json.loads``
+call; all CSV payloads are joined and parsed at once, by numpy's C reader
+(``np.loadtxt``) when they are regular (no quotes, every row of the full
+width), else by one ``csv.reader`` pass; JSON rows are transposed at once;
+each column becomes a numpy array in one call
+(:func:`mlstack.drift.stats.to_float` / :func:`~mlstack.drift.stats.to_category`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import gzip
 import io
 import json
 import logging
+import operator
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -142,7 +145,7 @@ def list_s3_capture_files(
             key = obj["Key"]
             if not _is_capture_file(key):
                 continue
-            if window and not in_window(key[len(prefix):], obj.get("LastModified"), *window):
+            if window and not in_window(key, obj.get("LastModified"), *window):
                 continue
             out.append((bucket, key))
     out.sort()
@@ -162,13 +165,33 @@ def list_local_capture_files(path: str, window: tuple[datetime, datetime] | None
                 continue
             full = os.path.join(root, name)
             if window:
-                rel = os.path.relpath(full, path).replace(os.sep, "/")
                 modified = datetime.fromtimestamp(os.path.getmtime(full), tz=UTC)
-                if not in_window(rel, modified, *window):
+                if not in_window(full.replace(os.sep, "/"), modified, *window):
                     continue
             out.append(full)
     out.sort()
     return out
+
+
+def endpoint_capture_uri(uri: str, endpoint_name: str, s3_client: Any = None) -> str:
+    """Narrow a data-capture destination to one endpoint's captures.
+
+    Data capture writes under ``<destination>/<endpoint>/<variant>/...``,
+    and several endpoints may share a destination. When ``uri`` does not
+    already name the endpoint and ``<uri>/<endpoint>/`` holds anything,
+    that is returned; otherwise ``uri`` as given.
+    """
+    parts = uri.rstrip("/").split("/")
+    if endpoint_name in parts[3 if is_s3_uri(uri) else 0 :]:
+        return uri
+    narrowed = uri.rstrip("/") + "/" + endpoint_name
+    if is_s3_uri(uri):
+        if s3_client is None:
+            return uri
+        bucket, prefix = split_s3_uri(narrowed + "/")
+        resp = s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+        return narrowed if resp.get("KeyCount", len(resp.get("Contents", ()))) else uri
+    return narrowed if os.path.isdir(local_path(narrowed)) else uri
 
 
 def _maybe_gunzip(name: str, data: bytes) -> bytes:
@@ -237,6 +260,47 @@ def _fit_rows(rows: list[Sequence[Any]], width: int, filler: Any) -> tuple[list[
     return fitted, dropped
 
 
+def _empty_as_nan(text: str) -> str:
+    """CSV text (without quotes) with every empty field spelled ``nan``."""
+    if ",," in text:
+        text = text.replace(",,", ",nan,").replace(",,", ",nan,")
+    if text.startswith(",") or "\n," in text:
+        text = ("nan" if text.startswith(",") else "") + text.replace("\n,", "\nnan,")
+    if text.endswith(",") or ",\n" in text:
+        text = text.replace(",\n", ",nan\n") + ("nan" if text.endswith(",") else "")
+    return text
+
+
+def _decode_together(texts: list[str], kinds: type | tuple[type, ...]) -> list[Any] | None:
+    """Decode many JSON texts with one parse, or None when that is not safe.
+
+    The texts are parsed as one JSON array. The result is used only when
+    it has one value per text and each is of the expected kind (a text
+    that is not one complete value, such as ``1,2`` or ``[1``, breaks
+    either); otherwise the caller decodes text by text.
+    """
+    try:
+        values = json.loads("[" + ",".join(texts) + "]")
+    except json.JSONDecodeError:
+        return None
+    if len(values) != len(texts) or not all(isinstance(v, kinds) for v in values):
+        return None
+    return values
+
+
+def _loadtxt(text: str, usecols: list[int], dtype: Any) -> np.ndarray:
+    return np.loadtxt(
+        io.StringIO(text),
+        delimiter=",",
+        comments=None,
+        quotechar=None,
+        usecols=usecols,
+        dtype=dtype,
+        ndmin=2,
+        encoding=None,
+    )
+
+
 # --------------------------------------------------------------------------
 # capture parsing
 
@@ -283,6 +347,7 @@ class CaptureParser:
         self._csv_parts: list[str] = []
         self._json_rows: list[Sequence[Any]] = []
         self._json_records: list[Mapping[str, Any]] = []
+        self._json_texts: list[str] = []  # JSON payloads, decoded together in finish()
         self.files = 0
         self.records = 0
         self.malformed = 0
@@ -297,12 +362,11 @@ class CaptureParser:
         if name.endswith(".gz"):
             data = gzip.decompress(data)
         text = data.decode("utf-8", errors="replace")
-        lines = [ln for ln in text.splitlines() if ln.strip()]
+        lines = [ln for ln in text.split("\n") if ln.strip()]
         if not lines:
             return
-        try:  # one C-level parse of the whole file
-            events = json.loads("[" + ",".join(lines) + "]")
-        except json.JSONDecodeError:
+        events = _decode_together(lines, dict)
+        if events is None:
             events = []
             for ln in lines:
                 try:
@@ -333,17 +397,18 @@ class CaptureParser:
         elif encoding == "JSON":
             self._add_json_text(data, ctype)
         elif encoding == "BASE64":
+            if "csv" not in ctype and "json" not in ctype:
+                self.unsupported += 1  # images, protobuf, ...: nothing to compare with a table
+                return
             try:
-                body = base64.b64decode(data, validate=False).decode("utf-8")
+                body = base64.b64decode(data, validate=False).decode("utf-8-sig")
             except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
                 self.malformed += 1
                 return
             if "csv" in ctype:
                 self._add_csv(body)
-            elif "json" in ctype:
-                self._add_json_text(body, ctype)
             else:
-                self.unsupported += 1
+                self._add_json_text(body, ctype)
         else:
             self.unsupported += 1
 
@@ -359,13 +424,28 @@ class CaptureParser:
             return
         try:
             if "jsonlines" in ctype or "x-ndjson" in ctype:
-                for ln in data.splitlines():
+                for ln in data.split("\n"):
                     if ln.strip():
                         self._add_json(json.loads(ln))
             else:
-                self._add_json(json.loads(data))
+                self._json_texts.append(data)
         except json.JSONDecodeError:
             self.malformed += 1
+
+    def _decode_json_texts(self) -> None:
+        texts, self._json_texts = self._json_texts, []
+        if not texts:
+            return
+        objs = _decode_together(texts, (dict, list))
+        if objs is None:
+            objs = []
+            for text in texts:
+                try:
+                    objs.append(json.loads(text))
+                except json.JSONDecodeError:
+                    self.malformed += 1
+        for obj in objs:
+            self._add_json(obj)
 
     def _add_json(self, obj: Any) -> None:
         if isinstance(obj, dict):
@@ -411,16 +491,24 @@ class CaptureParser:
 
     def finish(self) -> CapturedData:
         """Convert everything added so far into numpy columns."""
+        self._decode_json_texts()
         chunks: dict[str, list[np.ndarray]] = {name: [] for name in self.kinds}
         rows = 0
         width = len(self.columns)
 
         if self._csv_parts:
             text = "\n".join(self._csv_parts)
-            csv_rows = [r for r in csv.reader(io.StringIO(text)) if r]
-            csv_rows, dropped = _fit_rows(csv_rows, width, "")
-            self.malformed += dropped
-            rows += self._add_positional(chunks, csv_rows)
+            fast = self._csv_fast(text)
+            if fast is not None:
+                n, converted = fast
+                for name, arr in converted.items():
+                    chunks[name].append(arr)
+                rows += n
+            else:
+                csv_rows = [r for r in csv.reader(io.StringIO(text)) if r]
+                csv_rows, dropped = _fit_rows(csv_rows, width, "")
+                self.malformed += dropped
+                rows += self._add_positional(chunks, csv_rows)
 
         if self._json_rows:
             json_rows, dropped = _fit_rows(self._json_rows, width, None)
@@ -429,8 +517,14 @@ class CaptureParser:
 
         if self._json_records:
             recs = self._json_records
-            for name in self.kinds:
-                chunks[name].append(self._convert(name, [r.get(name) for r in recs]))
+            names = list(self.kinds)
+            try:  # every record has every feature: one pass, then transpose
+                picked = list(map(operator.itemgetter(*names), recs))
+                values = list(zip(*picked)) if len(names) > 1 else [tuple(picked)]
+            except KeyError:
+                values = [[r.get(name) for r in recs] for name in names]
+            for name, column in zip(names, values):
+                chunks[name].append(self._convert(name, column))
             rows += len(recs)
 
         columns = {}
@@ -452,6 +546,43 @@ class CaptureParser:
             content_types=dict(self.content_types),
         )
 
+    def _csv_fast(self, text: str) -> tuple[int, dict[str, np.ndarray]] | None:
+        """Parse regular CSV (no quotes, every row of the full width) with numpy's C reader.
+
+        Returns ``(rows, columns)``, or None to fall back to ``csv.reader``.
+        """
+        if '"' in text or "\r" in text:
+            return None
+        lines = [ln for ln in text.split("\n") if ln]
+        commas = len(self.columns) - 1
+        if not lines or any(ln.count(",") != commas for ln in lines):
+            return None
+        if len(lines) != text.count("\n") + 1:
+            text = "\n".join(lines)
+        out: dict[str, np.ndarray] = {}
+        for kind in (NUMERIC, CATEGORICAL):
+            names = [n for n, k in self.kinds.items() if k == kind]
+            if not names:
+                continue
+            cols = [self._positions[n] for n in names]
+            arr = None
+            if kind == NUMERIC:
+                try:
+                    arr = _loadtxt(_empty_as_nan(text), cols, np.float64)
+                except ValueError:  # an empty or non-numeric field: convert leniently below
+                    arr = None
+            if arr is None:
+                try:
+                    arr = _loadtxt(text, cols, object)
+                except ValueError:
+                    return None
+            if arr.shape != (len(lines), len(cols)):
+                return None
+            for j, name in enumerate(names):
+                col = arr[:, j]
+                out[name] = col if col.dtype == np.float64 else self._convert_array(name, col)
+        return len(lines), out
+
     def _add_positional(self, chunks: dict[str, list[np.ndarray]], rows: list[Sequence[Any]]) -> int:
         if not rows:
             return 0
@@ -467,6 +598,9 @@ class CaptureParser:
             arr = None
         if arr is None or arr.ndim != 1:
             arr = np.fromiter(values, dtype=object, count=len(values))
+        return self._convert_array(name, arr)
+
+    def _convert_array(self, name: str, arr: np.ndarray) -> np.ndarray:
         if self.kinds[name] == CATEGORICAL:
             return to_category(arr)
         return to_float(arr)

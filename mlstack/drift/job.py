@@ -29,6 +29,7 @@ from typing import Any
 
 from mlstack.drift import DEFAULT_PSI_THRESHOLD, DEFAULT_WINDOW_HOURS, NAMESPACE
 from mlstack.drift.capture import (
+    endpoint_capture_uri,
     is_s3_uri,
     local_path,
     read_bytes,
@@ -46,7 +47,11 @@ REPORT_FORMAT = "mlstack.drift.report/1"
 
 
 class DriftConfigError(ValueError):
-    """The job's settings cannot work (unknown feature, unreadable baseline, ...)."""
+    """The job's settings cannot work (unknown feature, invalid baseline, ...)."""
+
+
+class DriftInputError(RuntimeError):
+    """The baseline or the captured data could not be read (missing object, access denied, ...)."""
 
 
 @dataclass
@@ -157,7 +162,10 @@ def load_baseline(
     gunzipped. ``features``, ``categorical`` and ``bins`` only apply when
     profiling CSV data.
     """
-    data = read_bytes(uri, s3_client)
+    try:
+        data = read_bytes(uri, s3_client)
+    except Exception as exc:  # botocore errors, OSError
+        raise DriftInputError(f"cannot read the baseline {uri}: {exc}") from exc
     name = uri[:-3] if uri.endswith(".gz") else uri
     try:
         if name.endswith(".json"):
@@ -196,7 +204,9 @@ def run(
         The SageMaker endpoint; the ``EndpointName`` dimension.
     capture_uri
         ``s3://bucket/prefix`` or a local directory with data-capture files
-        (searched recursively).
+        (searched recursively): the capture destination (then only its
+        ``<endpoint_name>/`` part is read, when there is one) or any prefix
+        below it.
     baseline_uri
         The baseline: ``*.json`` profile or CSV data with a header.
     features
@@ -238,13 +248,19 @@ def run(
         raise DriftConfigError("the baseline has no features")
 
     window = window_bounds(now, window_hours)
-    captured = read_capture(
-        capture_uri,
-        profile.columns,
-        {n: profile.features[n].kind for n in names},
-        window=window,
-        s3_client=s3_client,
-    )
+    try:
+        source = endpoint_capture_uri(capture_uri, endpoint_name, s3_client)
+        if source != capture_uri:
+            log.info("reading the captures of endpoint %s under %s", endpoint_name, source)
+        captured = read_capture(
+            source,
+            profile.columns,
+            {n: profile.features[n].kind for n in names},
+            window=window,
+            s3_client=s3_client,
+        )
+    except Exception as exc:  # botocore errors, OSError
+        raise DriftInputError(f"cannot read the captured data under {capture_uri}: {exc}") from exc
     summary = captured.summary()
     log.info(
         "read %d file(s), %d capture record(s), %d row(s) (%d malformed, %d unsupported)",

@@ -11,7 +11,6 @@ SDK's standard mode (exponential backoff with jitter).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -69,7 +68,9 @@ def cloudwatch_client(session: Any = None, **kwargs: Any) -> Any:
 def _dimension_value(value: str) -> str:
     value = str(value)
     if not value or len(value) > MAX_DIMENSION_VALUE:
-        raise ValueError(f"a CloudWatch dimension value must have 1 to {MAX_DIMENSION_VALUE} characters: {value[:60]!r}")
+        raise ValueError(
+            f"a CloudWatch dimension value must have 1 to {MAX_DIMENSION_VALUE} characters: {value[:60]!r}"
+        )
     return value
 
 
@@ -136,12 +137,20 @@ def _datum_size(datum: Mapping[str, Any]) -> int:
     """A generous estimate of a datum's share of the request payload.
 
     The query protocol spells out every field as
-    ``MetricData.member.N.Dimensions.member.M.Name=...&``: about 60 bytes of
-    key per value, values URL-encoded (up to 3 bytes a character).
+    ``MetricData.member.NNNN.Dimensions.member.M.Value=...&``: up to 56 bytes
+    of key per value, values URL-encoded (up to 3 bytes a character).
     """
-    fields = 4 + 2 * len(datum.get("Dimensions", ()))
-    text = json.dumps(datum, default=str)
-    return 64 * fields + 3 * len(text)
+    key = 56
+    size = 0
+    for name, value in datum.items():
+        if name == "Dimensions":
+            for dim in value:
+                size += 2 * key + 3 * (len(str(dim["Name"])) + len(str(dim["Value"])))
+        elif isinstance(value, (list, tuple)):  # Values / Counts
+            size += len(value) * (key + 24)
+        else:
+            size += key + 3 * len(str(value))
+    return size
 
 
 def batches(
