@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 from pydantic import ValidationError
 
-from .errors import ConfigError, Problem, UsageError, format_path
+from .errors import ConfigError, Problem, SpecProblems, UsageError, format_path
 from .spec import NAMESPACE, StackSpec
 from .types import PATTERN_HINTS
 
@@ -279,6 +279,20 @@ def _problems_from(exc: ValidationError, file: str | None, lines: Mapping[tuple,
         loc = tuple(error["loc"])
         if loc and loc[0] == "__root__":
             loc = loc[1:]
+        several = (error.get("ctx") or {}).get("error")
+        if isinstance(several, SpecProblems):
+            # One model validator, several problems: each at its own key and line.
+            for sub, text in several.problems:
+                full = loc + tuple(sub)
+                problems.append(
+                    Problem(
+                        format_path(full, namespace=NAMESPACE) if full else NAMESPACE,
+                        text,
+                        file=file,
+                        line=_line(lines, f"{NAMESPACE}:{full[0]}", full[1:]) if full else None,
+                    )
+                )
+            continue
         # A failing model validator reports at the model's own path.
         path = format_path(loc, namespace=NAMESPACE) if loc else f"{NAMESPACE}"
         line = _line(lines, f"{NAMESPACE}:{loc[0]}", loc[1:]) if loc else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-__all__ = ["Problem", "ConfigError", "UsageError", "format_path"]
+__all__ = ["Problem", "ConfigError", "UsageError", "SpecProblems", "format_path"]
 
 _MISSING = object()
 
@@ -79,3 +79,21 @@ class ConfigError(Exception):
 
 class UsageError(Exception):
     """A command was called wrongly (missing file, bad option). Exit code 2."""
+
+
+class SpecProblems(ValueError):
+    """Several problems one pydantic model validator found, each at a key path below the model.
+
+    Raise it from a ``@model_validator``: Python callers see one ``ValidationError`` whose
+    message lists every problem; the config loader reports each problem at its own key and
+    line (``mlstack:endpoints[0].rollout.size``) instead of once at the model's path::
+
+        raise SpecProblems([(("rollout", "size"), "a canary needs at least 2 instances (got 1)")])
+
+    Paths use the keys as written in stack files (camelCase). Messages quote the bad values
+    themselves, so the loader does not append the model's whole input.
+    """
+
+    def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{'.'.join(map(str, path))}: {msg}" if path else msg for path, msg in self.problems))

@@ -20,6 +20,7 @@ __all__ = [
     "offline",
     "current_offline_answers",
     "latest_approved_model_package",
+    "deployed_variant_names",
 ]
 
 #: Account id the offline engine reports when the stack does not set mlstack:accountId.
@@ -37,6 +38,8 @@ class OfflineAnswers:
     partition: str = "aws"
     approved_versions: Mapping[str, int] = field(default_factory=dict)
     """Latest Approved version per model package group name (default: DEFAULT_APPROVED_VERSION)."""
+    deployed_variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Production variant names per deployed SageMaker endpoint name (default: not deployed)."""
 
     def model_package_arn(self, group_name: str, version: int | str) -> str:
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account_id}:model-package/{group_name}/{version}"
@@ -63,25 +66,47 @@ def offline(answers: OfflineAnswers) -> Iterator[OfflineAnswers]:
 def latest_approved_model_package(group_name: str, *, region: str | None = None, client=None) -> str:
     """The ARN of the newest Approved model package in ``group_name``.
 
-    Offline: answered from the engine's :class:`OfflineAnswers`. Online: asks SageMaker.
+    Offline: answered from the engine's :class:`OfflineAnswers`. Online: asks SageMaker with the
+    same lookup ``mlstack promote`` uses for its baseline (:func:`mlstack.ops.registry.latest_approved`),
+    through a client with the standard AWS settings, ``AWS_ENDPOINT_URL`` and retries on throttling.
     Raises LookupError when the group has no Approved version.
     """
     answers = current_offline_answers()
     if answers is not None:
         version = answers.approved_versions.get(group_name, DEFAULT_APPROVED_VERSION)
         return answers.model_package_arn(group_name, version)
-    if client is None:
-        import boto3
+    from .ops.registry import latest_approved
 
-        client = boto3.client("sagemaker", region_name=region)
-    response = client.list_model_packages(
-        ModelPackageGroupName=group_name,
-        ModelApprovalStatus="Approved",
-        SortBy="CreationTime",
-        SortOrder="Descending",
-        MaxResults=1,
-    )
-    packages = response.get("ModelPackageSummaryList", [])
-    if not packages:
+    if client is None:
+        from .ops.aws import Aws, AwsSettings
+
+        client = Aws(AwsSettings(region=region)).client("sagemaker")
+    package = latest_approved(client, group_name)
+    if package is None:
         raise LookupError(f"model package group {group_name!r} has no Approved version; approve one with `mlstack promote`")
-    return packages[0]["ModelPackageArn"]
+    return package["ModelPackageArn"]
+
+
+def deployed_variant_names(endpoint_name: str, *, region: str | None = None, client=None) -> tuple[str, ...]:
+    """The production variant names of the deployed SageMaker endpoint ``endpoint_name``;
+    empty when it is not deployed yet.
+
+    Offline: answered from the engine's :class:`OfflineAnswers` (the stack's
+    ``mlstack:endpoints[].deployedVariants``). Online: asks SageMaker (DescribeEndpoint).
+    """
+    answers = current_offline_answers()
+    if answers is not None:
+        return tuple(answers.deployed_variants.get(endpoint_name, ()))
+    from .ops.aws import is_not_found
+
+    if client is None:
+        from .ops.aws import Aws, AwsSettings
+
+        client = Aws(AwsSettings(region=region)).client("sagemaker")
+    try:
+        response = client.describe_endpoint(EndpointName=endpoint_name)
+    except Exception as exc:  # noqa: BLE001 - botocore's ClientError, judged by its code
+        if is_not_found(exc):
+            return ()
+        raise
+    return tuple(v["VariantName"] for v in response.get("ProductionVariants", []))

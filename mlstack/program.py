@@ -94,6 +94,16 @@ class TeamStack:
 
     context: StackContext
     registries: dict[str, Any] = field(default_factory=dict)
+    endpoints: dict[str, Any] = field(default_factory=dict)
+    """Endpoints by endpoint name: mlstack Endpoint (SageMaker) or InferenceService (KServe)."""
+    monitors: dict[str, Any] = field(default_factory=dict)
+    """Monitors by endpoint name (built last: they watch endpoints and start pipelines)."""
+    feature_store: Any = None
+    """The FeatureStore holding mlstack:featureGroups (None without feature groups)."""
+    feature_groups: dict[str, Any] = field(default_factory=dict)
+    """aws.sagemaker.FeatureGroup resources by feature group name."""
+    pipelines: dict[str, Any] = field(default_factory=dict)
+    """TrainingPipelines by model name (pipeline_name, arn, trigger_role_arn, model_name)."""
 
 
 def _check_account(spec: StackSpec) -> None:
@@ -131,6 +141,7 @@ def build(ctx: StackContext) -> TeamStack:
                         model=model.name,
                         dataset=dataset.uri if dataset else None,
                         dataset_version=dataset.version if dataset else None,
+                        extra={"mlstack:source": model.source} if model.source else None,
                     ),
                 ),
             )
@@ -138,6 +149,22 @@ def build(ctx: StackContext) -> TeamStack:
         "registries",
         {name: {"groupName": r.group_name, "arn": r.arn, "approvalMode": r.approval_mode.value} for name, r in team.registries.items()},
     )
+    if spec.feature_groups or any(m.training for m in spec.models):
+        from .components.training import feature_store_and_pipelines_from_spec
+
+        with _readable_errors():
+            feature_store_and_pipelines_from_spec(ctx, team)
+    if spec.endpoints:
+        from .components.serving import endpoints_from_spec
+
+        with _readable_errors():
+            team.endpoints = endpoints_from_spec(ctx, team)
+    if spec.monitors:
+        from .components.monitor import monitors_from_spec
+
+        with _readable_errors():
+            team.monitors = monitors_from_spec(ctx, team)
+        pulumi.export("monitors", {name: {"alarms": m.alarm_names, "topicArn": m.topic_arn} for name, m in team.monitors.items()})
     return team
 
 

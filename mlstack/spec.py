@@ -21,7 +21,12 @@ from typing import Optional
 
 from pydantic import Field, model_validator
 
+from .components.endpoint_spec import EndpointSpec
+from .components.feature_store import FeatureGroupSpec
 from .components.registry import RegistrySettings
+from .components.training import TrainingSpec, check_gates
+from .components.monitor_settings import MonitorSpec, stack_monitor_problems
+from .errors import SpecProblems
 from .gates import Gate
 from .types import AccountId, Environment, S3Uri, Slug, Spec, TagValue, UserTags
 
@@ -53,6 +58,25 @@ class ModelSpec(Spec):
     """Overrides the stack-wide registry settings for this model."""
     gates: list[Gate] = Field(default_factory=list)
     """Conditions a version must meet to be registered by its pipeline and approved by `mlstack promote`."""
+    training: Optional[TrainingSpec] = None
+    """The model's training pipeline: preprocess, train, evaluate, gate, register (see mlstack.components.training)."""
+    approved_version: Optional[int] = Field(default=None, ge=1)
+    """The version offline plans (mlstack plan, mlstack check) assume is the latest Approved (default 1); `pulumi up` asks the registry instead."""
+    source: Optional[TagValue] = Field(default=None, min_length=1)
+    """Where the model is trained when this stack has no training for it, e.g. s3://partner-models/defects/ or another team's pipeline ARN; tagged mlstack:source on its registry so the policy pack can trace served models to it."""
+
+    @model_validator(mode="after")
+    def _trained_here_or_elsewhere(self) -> "ModelSpec":
+        if self.source is not None and self.training is not None:
+            raise ValueError("source declares an external training source but training is set too; keep one")
+        return self
+
+    @model_validator(mode="after")
+    def _gates_use_evaluated_metrics(self) -> "ModelSpec":
+        problems = check_gates(self.gates, self.training)
+        if problems:
+            raise SpecProblems(problems)
+        return self
 
 
 class StackSpec(Spec):
@@ -76,6 +100,12 @@ class StackSpec(Spec):
     """Registry settings for every model (approval mode, cross-account readers)."""
     models: list[ModelSpec] = Field(min_length=1)
     """The models this stack registers (and, with later components, trains and serves)."""
+    feature_groups: list[FeatureGroupSpec] = Field(default_factory=list)
+    """SageMaker feature groups with encrypted online and offline stores (see mlstack.components.feature_store)."""
+    endpoints: list[EndpointSpec] = Field(default_factory=list)
+    """Endpoints serving the models: SageMaker (default) or KServe, with canary/linear rollout and automatic rollback (see mlstack.components.endpoint)."""
+    monitors: list[MonitorSpec] = Field(default_factory=list)
+    """Monitors of endpoints: alarms, data drift, a dashboard and drift-triggered retraining (see mlstack.components.monitor)."""
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "StackSpec":
@@ -99,6 +129,71 @@ class StackSpec(Spec):
                 )
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _endpoints_serve_declared_models(self) -> "StackSpec":
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        models = [m.name for m in self.models]
+        names = [e.name for e in self.endpoints]
+        for i, endpoint in enumerate(self.endpoints):
+            if endpoint.name in names[:i]:
+                problems.append((("endpoints", i, "name"), f"endpoint {endpoint.name!r} is declared more than once; give each endpoint its own name"))
+            if endpoint.model not in models:
+                problems.append((("endpoints", i, "model"), f"{endpoint.model!r} is not in mlstack:models ({', '.join(models)}); serve a declared model or declare it"))
+            trained = any(m.name == endpoint.model and m.training for m in self.models)
+            registry_source = not endpoint.is_kserve and (
+                endpoint.serves_registry_version or (endpoint.shadow is not None and endpoint.shadow.model_data_url is None)
+            )
+            if registry_source and not trained:
+                # Without a training pipeline nothing says where the packages' image and artifacts are.
+                if endpoint.image is None:
+                    problems.append((("endpoints", i, "image"), f"model {endpoint.model!r} has no training pipeline to take the serving image from; give the image its registered versions use (ECR, by digest in prod)"))
+                if endpoint.artifacts_uri is None:
+                    problems.append((("endpoints", i, "artifactsUri"), f"model {endpoint.model!r} has no training pipeline whose bucket holds its artifacts; give their S3 prefix so the execution role can read them and nothing else"))
+            full = self.endpoint_name(endpoint.name)
+            if not endpoint.is_kserve and len(full) > 63:
+                problems.append((("endpoints", i, "name"), f"SageMaker endpoint name {full!r} is {len(full)} characters; SageMaker allows 63: shorten the team or endpoint name"))
+        if problems:
+            raise SpecProblems(problems)
+        return self
+
+    def endpoint_name(self, endpoint: str) -> str:
+        """The SageMaker endpoint name of ``endpoint``: ``<team>-<endpoint>``."""
+        return f"{self.team}-{endpoint}"
+
+    @model_validator(mode="after")
+    def _monitors_watch_declared_endpoints(self) -> "StackSpec":
+        problems = stack_monitor_problems(self)
+        if problems:
+            raise SpecProblems(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _feature_groups_declared_once_and_used_as_declared(self) -> "StackSpec":
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        names = [g.name for g in self.feature_groups]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                problems.append((("featureGroups", i, "name"), f"feature group {name!r} is declared more than once; give each group its own name"))
+            if len(f"{self.team}-{name}") > 64:
+                problems.append((("featureGroups", i, "name"), f"feature group name {self.team + '-' + name!r} is over 64 characters; SageMaker allows 64: shorten it"))
+        for i, model in enumerate(self.models):
+            training = model.training
+            if training and training.feature_group and training.feature_group not in names:
+                known = ", ".join(names) or "none"
+                problems.append(
+                    (
+                        ("models", i, "training", "featureGroup"),
+                        f"feature group {training.feature_group!r} is not declared in mlstack:featureGroups (declared: {known})",
+                    )
+                )
+            if training and not (training.input or training.feature_group or model.dataset):
+                problems.append(
+                    (("models", i, "training"), f"model {model.name!r} has nothing to train on: set training.input, training.featureGroup or dataset.uri")
+                )
+        if problems:
+            raise SpecProblems(problems)
         return self
 
     def group_name(self, model: str) -> str:

@@ -91,7 +91,7 @@ def test_plans_without_network(plan, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
-    assert len(plan("churn-prod")) == 3
+    assert len(plan("churn-prod")) > 0 and plan("churn-prod").by_type(GROUP)
 
 
 def test_unanswered_lookup_is_a_clear_error():

@@ -27,6 +27,16 @@ def answers_for(stack: StackFile) -> OfflineAnswers:
         account_id=spec.account_id or DEFAULT_ACCOUNT_ID,
         region=stack.region,
         partition=partition,
+        # mlstack:models[].approvedVersion: the version offline plans take as the latest Approved.
+        approved_versions={
+            spec.group_name(m.name): m.approved_version for m in spec.models if m.approved_version is not None
+        },
+        # mlstack:endpoints[].deployedVariants: the variants offline plans take as deployed.
+        deployed_variants={
+            spec.endpoint_name(e.name): tuple(e.deployed_variants)
+            for e in getattr(spec, "endpoints", [])
+            if e.deployed_variants
+        },
     )
 
 

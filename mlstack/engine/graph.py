@@ -74,8 +74,8 @@ class Plan:
         for r in self.resources:
             if not r.custom:
                 continue
-            for node in _dicts(r.inputs):
-                itype = node.get("instanceType")
+            for node in _dicts(_with_pipeline_definition(r.inputs)):
+                itype = node.get("instanceType") or node.get("InstanceType")
                 if isinstance(itype, str) and itype.startswith("ml."):
                     try:
                         acc = catalog.accelerator(itype)
@@ -83,7 +83,7 @@ class Plan:
                         acc = None  # validation reports unknown types; the summary just skips them
                     if acc is None:
                         continue
-                    count = node.get("initialInstanceCount", node.get("instanceCount", 1))
+                    count = node.get("initialInstanceCount", node.get("instanceCount", node.get("InstanceCount", 1)))
                     count = int(count) if isinstance(count, (int, float)) else 1
                     uses.append(GpuUse(r.urn, itype, count, acc.count, acc.kind, acc.name))
                 limits = node.get("limits")
@@ -150,6 +150,17 @@ def _dicts(value: Any) -> Iterator[dict]:
     elif isinstance(value, list):
         for v in value:
             yield from _dicts(v)
+
+
+def _with_pipeline_definition(inputs: dict) -> Any:
+    """A SageMaker pipeline's jobs (instance types in PascalCase) live in its definition JSON."""
+    definition = inputs.get("pipelineDefinition")
+    if isinstance(definition, str):
+        try:
+            return [inputs, json.loads(definition)]
+        except ValueError:
+            pass
+    return inputs
 
 
 def _replicas(inputs: dict) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import empty_pb2
+from pulumi import asset as pulumi_asset
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
@@ -62,9 +63,21 @@ def normalize(value: Any) -> Any:
         return [normalize(v) for v in value]
     if value == rpc.UNKNOWN:
         return None
+    if isinstance(value, (pulumi_asset.Asset, pulumi_asset.Archive)):
+        return _asset_json(value)
     if hasattr(value, "urn") and hasattr(value, "_name"):  # a deserialised resource reference
         return None
     return value
+
+
+def _asset_json(value: Any) -> dict[str, Any]:
+    """Assets and archives (e.g. a Lambda's code) as plain JSON, the way the engine shows them."""
+    if isinstance(value, pulumi_asset.AssetArchive):
+        return {"assets": {name: normalize(item) for name, item in value.assets.items()}}
+    for attribute in ("text", "path", "uri"):
+        if isinstance(getattr(value, attribute, None), str):
+            return {attribute: getattr(value, attribute)}
+    return {"asset": type(value).__name__}
 
 
 class RecordingMonitor(MockMonitor):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import contextvars
 import os
 import runpy
@@ -14,9 +15,9 @@ from typing import Any, Callable, Mapping
 from ..lookups import OfflineAnswers, offline
 from .cloud import OfflineCloud
 from .graph import Plan
-from .monitor import RecordingMonitor
+from .monitor import RecordingMonitor, ResourceRecord
 
-__all__ = ["run_program", "Program"]
+__all__ = ["run_program", "Program", "canonical_order"]
 
 Program = Callable[[], Any] | Path
 
@@ -81,7 +82,7 @@ def _run(program, project, stack, config, answers, secret_keys, root_directory) 
             asyncio.set_event_loop(None)
             loop.close()
     del pulumi
-    return Plan(project=project, stack=stack, resources=monitor.records, outputs=monitor.stack_outputs, warnings=engine.warnings)
+    return Plan(project=project, stack=stack, resources=canonical_order(monitor.records), outputs=monitor.stack_outputs, warnings=engine.warnings)
 
 
 class _Engine:
@@ -119,3 +120,33 @@ def _as_callable(program: Program) -> Callable[[], Any]:
                 sys.path.remove(directory)
 
     return run_script
+
+
+def canonical_order(records: list[ResourceRecord]) -> list[ResourceRecord]:
+    """The records in a deterministic order: parents before children and dependencies before
+    dependents, ties broken by URN.
+
+    The SDK registers resources from concurrent tasks, so the order registrations reach the
+    monitor varies from run to run; plans (and their JSON) should not.
+    """
+    by_urn = {r.urn: r for r in records}
+    after: dict[str, set[str]] = {r.urn: set() for r in records}
+    waiting = {r.urn: 0 for r in records}
+    for r in records:
+        for before in {r.parent, *r.dependencies}:
+            if before in by_urn and before != r.urn and r.urn not in after[before]:
+                after[before].add(r.urn)
+                waiting[r.urn] += 1
+    ready = [urn for urn, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    out: list[ResourceRecord] = []
+    while ready:
+        urn = heapq.heappop(ready)
+        out.append(by_urn[urn])
+        for nxt in after[urn]:
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(ready, nxt)
+    if len(out) != len(records):  # a cycle cannot happen in a Pulumi graph; keep what came in
+        return list(records)
+    return out

@@ -1,0 +1,485 @@
+"""The SageMaker pipeline definition of a TrainingPipeline, generated with the sagemaker SDK's
+workflow classes (never hand-written JSON), offline.
+
+The SDK (v3) is heavy (hundreds of MB, ~1.5 s to import), so it is imported here, lazily, on
+the first definition built in a process — never by ``import mlstack`` or ``mlstack --help``.
+Building needs no credentials and no network:
+
+* ``AWS_DEFAULT_REGION`` is set before the import (some SDK modules create boto3 clients when
+  imported) and ``SAGEMAKER_VALIDATE_ROLE=false`` stops role look-ups;
+* the SDK's boto3 session has *no* credential providers, so a call to AWS fails at once with
+  NoCredentialsError instead of reaching the network — even during a real ``pulumi up``
+  where credentials exist. While the SDK is imported and builds, boto3's default session is
+  that session and every botocore session the SDK makes itself (it makes a few) gets no
+  credential providers either, so nothing probes the instance metadata service;
+* telemetry is opted out and no SDK config file is read (``sagemaker_config`` is explicit),
+  so a definition depends on its inputs alone;
+* ``PipelineSession(default_bucket=...)`` and the model builder's bucket are set, so nothing
+  tries to create a default bucket; images are brought by the team and no ``source_code`` is
+  uploaded.
+
+Definitions are cached per process by their inputs: plans of several stacks, or the same
+stack twice, build each distinct pipeline once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import threading
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator, Optional
+
+__all__ = [
+    "DefinitionInputs",
+    "build_definition",
+    "STEP_PREPROCESS",
+    "STEP_TRAIN",
+    "STEP_EVALUATE",
+    "STEP_BASELINE",
+    "STEP_GATES",
+    "STEP_REGISTER",
+    "STEP_FAIL",
+    "REPORT_PROPERTY_FILE",
+    "METRIC_PROPERTY_PREFIX",
+    "PARAM_INPUT_URI",
+    "PARAM_DATASET_VERSION",
+]
+
+STEP_PREPROCESS = "Preprocess"
+STEP_TRAIN = "Train"
+STEP_EVALUATE = "Evaluate"
+STEP_BASELINE = "LastApprovedMetrics"
+STEP_GATES = "CheckGates"
+STEP_REGISTER = "Register"
+STEP_FAIL = "GateFailed"
+REPORT_PROPERTY_FILE = "EvaluationReport"
+#: Registered versions carry each evaluation metric as customer metadata ``mlstack:metric:<name>``.
+METRIC_PROPERTY_PREFIX = "mlstack:metric:"
+PARAM_INPUT_URI = "InputDataUri"
+PARAM_DATASET_VERSION = "DatasetVersion"
+
+_PROCESSING_ROOT = "/opt/ml/processing"
+_IMPORT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DefinitionInputs:
+    """Everything a definition depends on, as plain values (also the cache key)."""
+
+    pipeline_name: str
+    model: str
+    region: str
+    role_arn: str
+    bucket: str
+    key_arn: str
+    group_name: str
+    approval_status: str
+    git_commit: str
+    input_uri: str
+    dataset_version: str
+    training: dict[str, Any]
+    """TrainingSpec.model_dump() (snake_case)."""
+    gates: list[dict[str, Any]]
+    """Gate.model_dump() for each gate."""
+    baseline_function_arn: Optional[str] = None
+    """The Lambda that reads the last Approved version's metrics (needed by last-approved gates)."""
+
+    def key(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True, default=str)
+
+
+def build_definition(inputs: DefinitionInputs) -> str:
+    """The pipeline definition JSON for ``inputs`` (cached per process)."""
+    return _build_cached(inputs.key())
+
+
+@functools.lru_cache(maxsize=64)
+def _build_cached(key: str) -> str:
+    data = json.loads(key)
+    return _build(DefinitionInputs(**data))
+
+
+@functools.lru_cache(maxsize=None)
+def _credentialless_session(region: str) -> Any:
+    """A boto3 session for ``region`` with no credential providers at all (kept per process:
+    its loaded service models make later definitions faster)."""
+    import boto3
+    import botocore.credentials
+    import botocore.session
+
+    core = botocore.session.Session()
+    core.set_config_variable("region", region)
+    core.register_component("credential_provider", botocore.credentials.CredentialResolver(providers=[]))
+    return boto3.Session(botocore_session=core)
+
+
+def _no_credentials(*args: Any, **kwargs: Any) -> Any:
+    import botocore.credentials
+
+    return botocore.credentials.CredentialResolver(providers=[])
+
+
+@contextlib.contextmanager
+def _offline_sdk(region: str) -> Iterator[Any]:
+    """Import and use the SDK with no credentials, no network, no config files and no noise."""
+    import boto3
+    import botocore.credentials
+
+    session = _credentialless_session(region)
+    # The SDK also makes boto3 sessions of its own (a local-mode session inside every
+    # ProcessingStep, clients at import): while it builds, every new botocore session gets no
+    # credential providers either, so none probes the instance metadata or container endpoint.
+    real_resolver = botocore.credentials.create_credential_resolver
+
+    saved_env = {k: os.environ.get(k) for k in ("AWS_DEFAULT_REGION", "SAGEMAKER_VALIDATE_ROLE")}
+    saved_default = boto3.DEFAULT_SESSION
+    root = logging.getLogger()
+    saved_root = (list(root.handlers), root.level)
+    os.environ["AWS_DEFAULT_REGION"] = region
+    os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
+    boto3.DEFAULT_SESSION = session
+    botocore.credentials.create_credential_resolver = _no_credentials
+    quieted: dict[logging.Logger, int] = {}
+    patched: list[tuple[Any, str, Any]] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with _IMPORT_LOCK:
+                import sagemaker.core.workflow  # noqa: F401  (the import that creates boto3 clients)
+            # Some SDK modules call logging.basicConfig() when imported: give the root logger back,
+            # and keep the SDK's chatter (INFO on every step, WARNINGs about fields it drops) out
+            # of `mlstack plan` and `pulumi up` while it builds.
+            root.handlers[:] = saved_root[0]
+            root.setLevel(saved_root[1])
+            patched = _validate_sdk_config_once()
+            for name, logger in list(logging.Logger.manager.loggerDict.items()):
+                if (name == "sagemaker" or name.startswith("sagemaker.")) and isinstance(logger, logging.Logger):
+                    quieted[logger] = logger.level
+                    logger.setLevel(logging.ERROR)
+            yield session
+    finally:
+        botocore.credentials.create_credential_resolver = real_resolver
+        boto3.DEFAULT_SESSION = saved_default
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        root.handlers[:] = saved_root[0]
+        root.setLevel(saved_root[1])
+        for logger, level in quieted.items():
+            logger.setLevel(level)
+        for owner, attribute, original in patched:
+            setattr(owner, attribute, original)
+
+
+_VALID_SDK_CONFIGS: set[str] = set()
+
+
+def _validate_sdk_config_once() -> list[tuple[Any, str, Any]]:
+    """The SDK re-validates its defaults config against its JSON Schema (meta-schema check
+    included, ~0.25 s) on every config look-up, some 40 per pipeline. Validate each distinct
+    config once per process instead, with the SDK's own function; returns what to restore."""
+    from sagemaker.core.config import config_manager
+    from sagemaker.core.helper import session_helper
+
+    def once(real: Any) -> Any:
+        def validate(sagemaker_config: Optional[dict] = None) -> None:
+            key = json.dumps(sagemaker_config, sort_keys=True, default=str)
+            if key not in _VALID_SDK_CONFIGS:
+                real(sagemaker_config)
+                _VALID_SDK_CONFIGS.add(key)
+
+        return validate
+
+    manager = config_manager.SageMakerConfig
+    originals = [
+        (manager, "validate_sagemaker_config", manager.__dict__["validate_sagemaker_config"]),
+        (session_helper, "validate_sagemaker_config", session_helper.validate_sagemaker_config),
+    ]
+    manager.validate_sagemaker_config = staticmethod(once(originals[0][2].__func__))  # type: ignore[method-assign]
+    session_helper.validate_sagemaker_config = once(originals[1][2])
+    return originals
+
+
+def _build(inputs: DefinitionInputs) -> str:
+    with _offline_sdk(inputs.region) as boto_session:
+        return _definition(inputs, boto_session)
+
+
+def _definition(p: DefinitionInputs, boto_session: Any) -> str:
+    from sagemaker.core.metadata_properties import MetadataProperties
+    from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+    from sagemaker.core.network import NetworkConfig
+    from sagemaker.core.processing import Processor
+    from sagemaker.core.shapes import (
+        ProcessingInput,
+        ProcessingOutput,
+        ProcessingS3Input,
+        ProcessingS3Output,
+        StoppingCondition,
+    )
+    from sagemaker.core.training.configs import CheckpointConfig, Compute, InputData, Networking, OutputDataConfig
+    from sagemaker.core.workflow.conditions import (
+        ConditionEquals,
+        ConditionGreaterThan,
+        ConditionGreaterThanOrEqualTo,
+        ConditionLessThan,
+        ConditionLessThanOrEqualTo,
+        ConditionOr,
+    )
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
+    from sagemaker.core.workflow.functions import Join, JsonGet
+    from sagemaker.core.workflow.parameters import ParameterString
+    from sagemaker.core.workflow.pipeline_context import PipelineSession
+    from sagemaker.core.workflow.properties import PropertyFile
+    from sagemaker.core.lambda_helper import Lambda
+    from sagemaker.mlops.workflow import (
+        ConditionStep,
+        FailStep,
+        ModelStep,
+        Pipeline,
+        ProcessingStep,
+        TrainingStep,
+    )
+    from sagemaker.mlops.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
+    from sagemaker.serve.model_builder import ModelBuilder
+    from sagemaker.train.model_trainer import ModelTrainer
+
+    t = p.training
+    session = PipelineSession(
+        boto_session=boto_session,
+        default_bucket=p.bucket,
+        sagemaker_config={"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}},
+    )
+    input_uri = ParameterString(name=PARAM_INPUT_URI, default_value=p.input_uri)
+    dataset_version = ParameterString(name=PARAM_DATASET_VERSION, default_value=p.dataset_version)
+
+    def run_prefix(*parts: str) -> Any:
+        return Join(on="/", values=["s3:/", p.bucket, "executions", ExecutionVariables.PIPELINE_EXECUTION_ID, *parts])
+
+    def volume_key(instance_type: str) -> Optional[str]:
+        # Local NVMe volumes (g5, p4d, ...d types) are encrypted by the hardware and SageMaker
+        # refuses a KMS key for them; EBS volumes get the pipeline's key.
+        from .endpoint import has_local_storage
+
+        return None if has_local_storage(instance_type) else p.key_arn
+
+    vpc = t.get("vpc") or {}
+    isolation = bool(t.get("network_isolation", True))
+
+    def network(count: int) -> Any:
+        return NetworkConfig(
+            enable_network_isolation=isolation,
+            security_group_ids=vpc.get("security_group_ids") or None,
+            subnets=vpc.get("subnet_ids") or None,
+            encrypt_inter_container_traffic=True if count > 1 else None,
+        )
+
+    def processor(spec: dict[str, Any], job: str) -> Any:
+        return Processor(
+            role=p.role_arn,
+            image_uri=spec["image"],
+            instance_count=spec["instance_count"],
+            instance_type=spec["instance_type"],
+            entrypoint=spec.get("entrypoint") or None,
+            volume_size_in_gb=spec["volume_size_gb"],
+            volume_kms_key=volume_key(spec["instance_type"]),
+            output_kms_key=p.key_arn,
+            max_runtime_in_seconds=spec["max_runtime_minutes"] * 60,
+            base_job_name=f"{p.model}-{job}"[:32],
+            sagemaker_session=session,
+            env=dict(spec.get("environment") or {}) or None,
+            network_config=network(spec["instance_count"]),
+        )
+
+    def s3_in(name: str, source: Any, local: str) -> Any:
+        return ProcessingInput(
+            input_name=name,
+            s3_input=ProcessingS3Input(s3_uri=source, local_path=local, s3_data_type="S3Prefix", s3_input_mode="File"),
+        )
+
+    def s3_out(name: str, destination: Any) -> Any:
+        return ProcessingOutput(
+            output_name=name,
+            s3_output=ProcessingS3Output(s3_uri=destination, local_path=f"{_PROCESSING_ROOT}/{name}", s3_upload_mode="EndOfJob"),
+        )
+
+    # 1. Preprocess: raw data in, train / validation / test splits out.
+    pre = t["preprocess"]
+    splits = ("train", "validation", "test")
+    preprocess = ProcessingStep(
+        name=STEP_PREPROCESS,
+        step_args=processor(pre, "preprocess").run(
+            inputs=[s3_in("raw", input_uri, f"{_PROCESSING_ROOT}/input")],
+            outputs=[s3_out(split, run_prefix("data", split)) for split in splits],
+            arguments=list(pre.get("arguments") or []) or None,
+        ),
+    )
+
+    def split_uri(split: str) -> Any:
+        return preprocess.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
+
+    # 2. Train on the train and validation splits.
+    tr = t["train"]
+    spot = bool(tr["spot"]["enabled"])
+    trainer = ModelTrainer(
+        training_image=tr["image"],
+        role=p.role_arn,
+        sagemaker_session=session,
+        base_job_name=f"{p.model}-train"[:32],
+        compute=Compute(
+            instance_type=tr["instance_type"],
+            instance_count=tr["instance_count"],
+            volume_size_in_gb=tr["volume_size_gb"],
+            volume_kms_key_id=volume_key(tr["instance_type"]),
+            enable_managed_spot_training=spot or None,
+        ),
+        stopping_condition=StoppingCondition(
+            max_runtime_in_seconds=tr["max_runtime_minutes"] * 60,
+            max_wait_time_in_seconds=(tr["spot"]["max_wait_minutes"] or min(2 * tr["max_runtime_minutes"], 40320)) * 60 if spot else None,
+        ),
+        checkpoint_config=CheckpointConfig(s3_uri=run_prefix("checkpoints")),
+        output_data_config=OutputDataConfig(s3_output_path=f"s3://{p.bucket}/models", kms_key_id=p.key_arn),
+        networking=Networking(
+            subnets=vpc.get("subnet_ids") or None,
+            security_group_ids=vpc.get("security_group_ids") or None,
+            enable_network_isolation=isolation,
+            enable_inter_container_traffic_encryption=True if tr["instance_count"] > 1 else None,
+        ),
+        hyperparameters=dict(tr.get("hyperparameters") or {}),
+        environment=dict(tr.get("environment") or {}),
+    )
+    train = TrainingStep(
+        name=STEP_TRAIN,
+        step_args=trainer.train(
+            input_data_config=[InputData(channel_name=split, data_source=split_uri(split)) for split in ("train", "validation")]
+        ),
+    )
+    model_uri = train.properties.ModelArtifacts.S3ModelArtifacts
+
+    # 3. Evaluate the model on the test split; writes the metrics report.
+    ev = t["evaluation"]
+    report = PropertyFile(name=REPORT_PROPERTY_FILE, output_name="evaluation", path=ev["report"])
+    evaluate = ProcessingStep(
+        name=STEP_EVALUATE,
+        step_args=processor(ev, "evaluate").run(
+            inputs=[s3_in("model", model_uri, f"{_PROCESSING_ROOT}/model"), s3_in("test", split_uri("test"), f"{_PROCESSING_ROOT}/test")],
+            outputs=[s3_out("evaluation", run_prefix("evaluation"))],
+            arguments=list(ev.get("arguments") or []) or None,
+        ),
+        property_files=[report],
+    )
+    report_uri = Join(on="/", values=[evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri, ev["report"]])
+
+    def metric(name: str) -> Any:
+        return JsonGet(step_name=evaluate.name, property_file=report, json_path=f"metrics.{name}.value")
+
+    # 4. Gates: one condition per declared gate; last-approved gates compare with the bound the
+    #    LastApprovedMetrics Lambda computes from the registry at execution start.
+    steps: list[Any] = [preprocess, train, evaluate]
+    relative = [(i, g) for i, g in enumerate(p.gates) if g["threshold"] == "last-approved"]
+    baseline = None
+    if relative:
+        if not p.baseline_function_arn:
+            raise ValueError("last-approved gates need the baseline function's ARN")
+        outputs = [LambdaOutput(output_name="found", output_type=LambdaOutputTypeEnum.Boolean)]
+        for i, _ in relative:
+            outputs.append(LambdaOutput(output_name=f"bound_{i}", output_type=LambdaOutputTypeEnum.Float))
+            outputs.append(LambdaOutput(output_name=f"describe_{i}", output_type=LambdaOutputTypeEnum.String))
+        baseline = LambdaStep(
+            name=STEP_BASELINE,
+            lambda_func=Lambda(function_arn=p.baseline_function_arn, session=session),
+            inputs={
+                "model_package_group": p.group_name,
+                "gates": json.dumps([{"index": i, "metric": g["metric"], "op": g["op"], "tolerance": g["tolerance"]} for i, g in relative]),
+            },
+            outputs=outputs,
+        )
+        steps.insert(0, baseline)
+
+    compare = {
+        ">=": ConditionGreaterThanOrEqualTo,
+        ">": ConditionGreaterThan,
+        "<=": ConditionLessThanOrEqualTo,
+        "<": ConditionLessThan,
+        "==": ConditionEquals,
+    }
+    conditions = []
+    explain: list[Any] = [f"{p.model}: the candidate missed a promotion gate, so it was not registered. Metrics in", report_uri, "-"]
+    for i, gate in enumerate(p.gates):
+        value = metric(gate["metric"])
+        if gate["threshold"] == "last-approved":
+            assert baseline is not None
+            bound = baseline.properties.Outputs[f"bound_{i}"]
+            conditions.append(
+                ConditionOr(
+                    conditions=[
+                        ConditionEquals(left=baseline.properties.Outputs["found"], right=False),
+                        compare[gate["op"]](left=value, right=bound),
+                    ]
+                )
+            )
+            explain += [f"{gate['metric']}=", value, f"(gate {gate['op']}", baseline.properties.Outputs[f"describe_{i}"], ");"]
+        else:
+            conditions.append(compare[gate["op"]](left=value, right=float(gate["threshold"])))
+            explain += [f"{gate['metric']}=", value, f"(gate {gate['op']} {float(gate['threshold']):g});"]
+
+    # 5. Register in the team's model package group, with metrics and lineage.
+    inference = t["inference"]
+    builder = ModelBuilder(
+        image_uri=inference["image"],
+        s3_model_data_url=model_uri,
+        role_arn=p.role_arn,
+        sagemaker_session=session,
+        dependencies={"auto": False},
+        log_level=logging.ERROR,  # the builder sets its logger's level itself
+        env_vars=dict(inference.get("environment") or {}),
+    )
+    builder.bucket = p.bucket  # never let the builder look for (and create) a default bucket
+    metadata = {
+        "mlstack:model": p.model,
+        "mlstack:git-commit": p.git_commit,
+        "mlstack:dataset": input_uri,
+        "mlstack:dataset-version": dataset_version,
+        "mlstack:pipeline-execution": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+        "mlstack:training-job": train.properties.TrainingJobArn,
+        "mlstack:evaluation-report": report_uri,
+    }
+    for name in ev["metrics"]:
+        metadata[f"{METRIC_PROPERTY_PREFIX}{name}"] = Join(on="", values=[metric(name)])
+    register = ModelStep(
+        name=STEP_REGISTER,
+        step_args=builder.register(
+            model_package_group_name=p.group_name,
+            approval_status=p.approval_status,
+            content_types=list(inference["content_types"]),
+            response_types=list(inference["response_types"]),
+            inference_instances=list(inference.get("instance_types") or []) or None,
+            transform_instances=list(inference.get("transform_instance_types") or []) or None,
+            model_metrics=ModelMetrics(model_statistics=MetricsSource(s3_uri=report_uri, content_type="application/json")),
+            metadata_properties=MetadataProperties(
+                commit_id=p.git_commit,
+                generated_by=ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            ),
+            customer_metadata_properties=metadata,
+        ),
+    )
+    if conditions:
+        fail = FailStep(name=STEP_FAIL, error_message=Join(on=" ", values=explain))
+        steps.append(ConditionStep(name=STEP_GATES, conditions=conditions, if_steps=[register], else_steps=[fail]))
+    else:
+        steps.append(register)  # no gates declared: every trained version is registered
+    pipeline = Pipeline(
+        name=p.pipeline_name,
+        parameters=[input_uri, dataset_version],
+        steps=steps,
+        sagemaker_session=session,
+    )
+    definition = json.loads(pipeline.definition())
+    return json.dumps(definition, sort_keys=True)

@@ -1,0 +1,744 @@
+"""Endpoint: a SageMaker endpoint with blue/green or rolling rollout and automatic rollback.
+
+Children (``<name>`` is the component's name), each ``parent=self`` and tagged with lineage:
+
+* ``<name>-key``: a KMS key with rotation (unless ``kmsKeyArn`` is given), for captured data,
+  async results and, on EBS-backed instance types, the ML storage volumes;
+* ``<name>-data``: a private bucket for data capture and async results (unless both bring their
+  own S3 prefix), made by ``_secure.encrypted_bucket`` (``-versioning``, ``-encryption``
+  SSE-KMS with the key, ``-public-access-block``, ``-ownership`` BucketOwnerEnforced,
+  ``-policy`` denying plain HTTP and other keys), plus ``-lifecycle`` (captured data expires
+  after ``dataCapture.retentionDays``);
+* ``<name>-role`` and ``<name>-role-policy``: the execution role (SageMaker may assume it for
+  this account only), allowed exactly the image's ECR repository, the artifacts (prefix, or the
+  training pipeline's bucket and key), the capture/async prefixes, the endpoint key, the
+  endpoint's log group, the rollback alarms and, with ``vpc``, network interfaces in those
+  subnets; never a managed ``*FullAccess`` policy. Unscoped: ``ecr:GetAuthorizationToken`` and
+  EC2 ``Describe*`` (no resource-level permissions exist), ``cloudwatch:PutMetricData``
+  (pinned to the ``/aws/sagemaker/Endpoints`` namespace);
+* ``<name>-model`` (and ``<name>-shadow-model``): the SageMaker models, autonamed;
+* ``<name>-config``: the endpoint configuration, autonamed, because every field of it forces
+  replacement: a new version is a new config, and changing the endpoint's config is what runs
+  the rollout; production variant names come from the spec and stay the same across versions.
+  No volume KMS key on instance types with local NVMe storage (SageMaker refuses one there);
+* ``<name>-errors`` and ``<name>-latency``: the rollback alarms (Invocation5XXErrors average
+  rate, ModelLatency percentile in microseconds), scoped to the endpoint and production variant;
+* ``<name>-endpoint``: the endpoint, named ``<team>-<endpoint name>`` so day-2 commands find it,
+  with the deployment config (blue/green or rolling, auto-rollback on the alarms above plus the
+  user's);
+* with autoscaling: ``<name>-scaling`` (target), ``<name>-scaling-invocations`` and optionally
+  ``<name>-scaling-gpu`` (target-tracking policies).
+
+Public contract (other components build on it): ``endpoint_name``, ``arn``,
+``endpoint_config_name``, ``variant_names``, ``instance_type``, ``is_gpu``, ``alarm_names``,
+``data_capture_uri``, ``spec``, ``model_name`` and the metric helpers ``metric()``,
+``metric_invocations()``, ``metric_5xx_errors()``, ``metric_4xx_errors()``,
+``metric_model_latency()``, ``metric_gpu_utilization()``, ``metric_gpu_memory_utilization()``
+(plain dicts usable as ``aws.cloudwatch.MetricAlarm`` keyword arguments), and
+``grant_invoke(role)``.
+
+Notes on that contract: ``alarm_names`` is a plain ``list[str]`` (the rollback alarm names,
+mlstack's two then the user's, are deterministic); ``variant_names`` holds the production
+variant(s) only, a shadow variant is ``shadow_variant_name``; ``data_capture_uri`` is None
+when capture is off; ``instance_type`` is None for a serverless endpoint.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import ConfigDict, Field, StringConstraints
+
+from .. import catalog
+from ..types import Spec
+from ._secure import EncryptedBucket, create_key, encrypted_bucket, service_role
+from .endpoint_spec import EndpointSpec, RolloutType, check_deployed_variants, parse_image
+
+__all__ = ["Endpoint", "EndpointArgs", "EndpointSpec", "has_local_storage", "rollback_alarm_names"]
+
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
+CAPTURE_PREFIX = "datacapture"
+ASYNC_OUTPUT_PREFIX = "async-output"
+ASYNC_FAILURE_PREFIX = "async-failures"
+
+EndpointName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+
+
+class EndpointArgs(Spec):
+    """Inputs of :class:`Endpoint`: the validated spec plus what the stack program resolved."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    spec: EndpointSpec
+    """The endpoint as declared in mlstack:endpoints."""
+    endpoint_name: EndpointName
+    """The SageMaker endpoint's name (<team>-<endpoint name>)."""
+    model_package_arn: Optional[Any] = None
+    """pulumi.Input[str]: the model package served (required unless the spec gives modelDataUrl)."""
+    shadow_package_arn: Optional[Any] = None
+    """pulumi.Input[str]: the shadow's model package (required for a registry shadow)."""
+    model_version: Optional[int] = None
+    """The resolved registry version, recorded as mlstack:model-version."""
+    deployed_variants: Optional[list[str]] = None
+    """The production variant names of the deployed endpoint (None: not deployed yet)."""
+    serving_image: Optional[str] = None
+    """With a registry version and no spec.image: the image its packages use (the model's training.inference.image); scopes ECR pulls."""
+    artifacts_bucket_arn: Optional[Any] = None
+    """pulumi.Input[str]: with no spec.artifactsUri, the bucket holding the packages' artifacts (the training pipeline's)."""
+    artifacts_key_arn: Optional[Any] = None
+    """pulumi.Input[str]: the KMS key the artifacts are encrypted with (the training pipeline's), for kms:Decrypt."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags for every child, lineage tags included (see mlstack.lineage)."""
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """Whether ``instance_type`` has NVMe instance-store volumes: SageMaker encrypts them in
+    hardware and CreateEndpointConfig fails if a KMS key is given for them (the config then
+    carries no ``kmsKeyArn``; captured data and async results still use the key)."""
+    known = _local_storage_types()
+    if known is not None:
+        return instance_type in known
+    return catalog.family(instance_type) in _LOCAL_STORAGE_FAMILIES or bool(re.fullmatch(r"[a-z]+\d+[a-z]*d", catalog.family(instance_type)))
+
+
+#: Families with local NVMe storage besides the EC2 "d" variants (used only without the data file).
+_LOCAL_STORAGE_FAMILIES = frozenset(
+    {"g4dn", "g5", "g6", "g6e", "g7", "g7e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "trn1", "trn1n", "trn2", "dl1"}
+)
+
+
+@functools.cache
+def _local_storage_types() -> Optional[frozenset[str]]:
+    """The instance-store types listed by mlstack/policy/instance_storage.json (generated by
+    scripts/update_instance_storage.py from EC2's instance facts), None without that file."""
+    path = Path(__file__).resolve().parent.parent / "policy" / "instance_storage.json"
+    try:
+        return frozenset(json.loads(path.read_text(encoding="utf-8"))["local_storage"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def rollback_alarm_names(endpoint_name: str, latency_statistic: str = "p99") -> list[str]:
+    """The names of the two rollback alarms mlstack creates for an endpoint."""
+    return [f"{endpoint_name}-5xx-error-rate", f"{endpoint_name}-{latency_statistic}-model-latency"]
+
+
+class Endpoint(pulumi.ComponentResource):
+    """A SageMaker endpoint serving one model version, rolled out blue/green (ALL_AT_ONCE,
+    CANARY, LINEAR) or rolling, rolled back automatically when an alarm fires.
+
+    Example::
+
+        endpoint = Endpoint("scoring", EndpointArgs(
+            spec=EndpointSpec(name="scoring", model="churn-xgb", instance_type="ml.g5.xlarge",
+                              instance_count=2, image="2109....dkr.ecr.eu-west-1.amazonaws.com/churn@sha256:...",
+                              artifacts_uri="s3://churn-models/churn-xgb/",
+                              rollout={"type": "CANARY", "size": {"type": "CAPACITY_PERCENT", "value": 10}}),
+            endpoint_name="churn-scoring",
+            model_package_arn=registry.model_package_arn(7),
+            model_version=7,
+            tags=lineage.tags(model="churn-xgb", model_version="7"),
+        ))
+        aws.cloudwatch.MetricAlarm("p99", threshold=250_000, comparison_operator="GreaterThanThreshold",
+                                   evaluation_periods=3, **endpoint.metric_model_latency("p99"))
+        endpoint.grant_invoke(caller_role)
+    """
+
+    endpoint_name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    endpoint_config_name: pulumi.Output[str]
+    variant_names: list[str]
+    instance_type: Optional[str]
+    is_gpu: bool
+    alarm_names: list[str]
+    data_capture_uri: Optional[pulumi.Output[str]]
+    spec: EndpointSpec
+    model_name: str
+
+    def __init__(self, name: str, args: EndpointArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("mlstack:index:Endpoint", name, None, opts)
+        spec = args.spec
+        if spec.is_kserve:
+            raise ValueError(f"endpoint {spec.name!r} has backend kserve: build it with mlstack.components.kserve.InferenceService")
+        problems = check_deployed_variants(spec, args.deployed_variants or [])
+        if problems:
+            raise ValueError("; ".join(problems))
+        if spec.serves_registry_version and args.model_package_arn is None:
+            raise ValueError(f"endpoint {spec.name!r} serves a registry version: pass model_package_arn")
+        if spec.image is None and args.serving_image is None and (spec.serves_registry_version or spec.shadow is not None):
+            raise ValueError(f"endpoint {spec.name!r}: give spec.image or serving_image (the image its registered versions use)")
+        if spec.serves_registry_version and spec.artifacts_uri is None and args.artifacts_bucket_arn is None:
+            raise ValueError(f"endpoint {spec.name!r}: give spec.artifacts_uri or artifacts_bucket_arn (where its registered versions' artifacts are)")
+        if spec.shadow is not None and spec.shadow.model_data_url is None and args.shadow_package_arn is None:
+            raise ValueError(f"endpoint {spec.name!r} has a registry shadow: pass shadow_package_arn")
+
+        self.args = args
+        self.spec = spec
+        self.model_name = spec.model
+        self._resource_name = name
+        self._plain_endpoint_name = args.endpoint_name
+        self.instance_type = spec.instance_type
+        self.is_gpu = spec.is_gpu
+        self.variant_names = [spec.variant_name]
+        self.shadow_variant_name = spec.shadow.variant_name if spec.shadow else None
+        self.alarm_names = rollback_alarm_names(args.endpoint_name, spec.rollout.latency_statistic) + list(spec.rollout.alarms)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._env = pulumi.Output.all(caller.account_id, region.region, partition.partition)
+
+        # Key: bring your own, or one with rotation.
+        self.key: Optional[aws.kms.Key] = None
+        if spec.kms_key_arn:
+            key_arn: pulumi.Input[str] = spec.kms_key_arn
+        else:
+            self.key = create_key(
+                name,
+                description=f"mlstack endpoint {args.endpoint_name}: data capture, async results, volumes",
+                tags=tags,
+                parent=self,
+            )
+            key_arn = self.key.arn
+        self.kms_key_arn = pulumi.Output.from_input(key_arn)
+
+        # Bucket for data capture and async results, unless both bring their own prefix.
+        capture = spec.data_capture
+        capturing = capture.enabled
+        async_spec = spec.async_inference
+        needs_bucket = (capturing and capture.destination is None) or (
+            async_spec is not None and (async_spec.output_uri is None or async_spec.failure_uri is None)
+        )
+        self.bucket: Optional[EncryptedBucket] = None
+        bucket_name: Optional[pulumi.Output[str]] = None
+        if needs_bucket:
+            self.bucket = encrypted_bucket(f"{name}-data", key_arn=key_arn, tags=tags, parent=self)
+            bucket_name = self.bucket.name
+            if capturing and capture.destination is None:
+                self._expire_captured_data(name, capture.retention_days)
+
+        def in_bucket(prefix: str) -> pulumi.Output[str]:
+            assert bucket_name is not None
+            return bucket_name.apply(lambda b: f"s3://{b}/{prefix}")
+
+        self.data_capture_uri: Optional[pulumi.Output[str]] = None
+        if capturing:
+            self.data_capture_uri = pulumi.Output.from_input(capture.destination) if capture.destination else in_bucket(CAPTURE_PREFIX)
+        async_output = async_failure = None
+        if async_spec is not None:
+            async_output = pulumi.Output.from_input(async_spec.output_uri) if async_spec.output_uri else in_bucket(ASYNC_OUTPUT_PREFIX)
+            async_failure = pulumi.Output.from_input(async_spec.failure_uri) if async_spec.failure_uri else in_bucket(ASYNC_FAILURE_PREFIX)
+
+        # Execution role, scoped to exactly what this endpoint touches.
+        self.role = service_role(
+            name,
+            services=["sagemaker.amazonaws.com"],
+            description=f"SageMaker execution role of endpoint {args.endpoint_name} (mlstack)",
+            tags=tags,
+            parent=self,
+            source_account=caller.account_id,
+        )
+        writes = [u for u in (self.data_capture_uri, async_output, async_failure) if u is not None]
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=self.role.id,
+            policy=pulumi.Output.all(self._env, key_arn, args.artifacts_bucket_arn, args.artifacts_key_arn, *writes).apply(
+                lambda values: execution_policy(
+                    spec,
+                    endpoint_name=args.endpoint_name,
+                    account=values[0][0],
+                    region=values[0][1],
+                    partition=values[0][2],
+                    key_arn=values[1],
+                    artifacts_bucket_arn=values[2],
+                    artifacts_key_arn=values[3],
+                    serving_image=args.serving_image,
+                    write_uris=list(values[4:]),
+                    alarm_names=self.alarm_names,
+                )
+            ),
+            opts=child,
+        )
+
+        # Models (autonamed: a new version is a new model, hence a new config and a rollout).
+        model_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.role_policy])
+        self.model = aws.sagemaker.Model(
+            f"{name}-model",
+            execution_role_arn=self.role.arn,
+            enable_network_isolation=spec.network_isolation,
+            primary_container=_container(spec.image, spec.model_data_url, args.model_package_arn, spec.environment),
+            vpc_config=_vpc(spec),
+            tags=tags,
+            opts=model_opts,
+        )
+        self.shadow_model: Optional[aws.sagemaker.Model] = None
+        if spec.shadow is not None:
+            shadow = spec.shadow
+            self.shadow_model = aws.sagemaker.Model(
+                f"{name}-shadow-model",
+                execution_role_arn=self.role.arn,
+                enable_network_isolation=spec.network_isolation,
+                primary_container=_container(shadow.image or spec.image, shadow.model_data_url, args.shadow_package_arn, spec.environment),
+                vpc_config=_vpc(spec),
+                tags=tags,
+                opts=model_opts,
+            )
+
+        # Endpoint configuration: autonamed, never a fixed name (every field forces replacement).
+        self.config = aws.sagemaker.EndpointConfiguration(
+            f"{name}-config",
+            production_variants=[self._variant(spec.variant_name, self.model.name, spec.instance_type, spec.instance_count, 1.0)],
+            shadow_production_variants=(
+                [
+                    self._variant(
+                        spec.shadow.variant_name,
+                        self.shadow_model.name,  # type: ignore[union-attr]
+                        spec.shadow.instance_type or spec.instance_type,
+                        spec.shadow.instance_count,
+                        spec.shadow.sampling_percent / 100,
+                    )
+                ]
+                if spec.shadow
+                else None
+            ),
+            kms_key_arn=key_arn if self._volume_key_allowed() else None,
+            data_capture_config=(
+                aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
+                    enable_capture=True,
+                    initial_sampling_percentage=capture.sampling_percent,
+                    destination_s3_uri=self.data_capture_uri,
+                    kms_key_id=key_arn,
+                    capture_options=[
+                        aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode=mode)
+                        for mode in (["Input", "Output"] if capture.capture_responses else ["Input"])
+                    ],
+                    # Captured as text, not base64, so the drift job can read CSV and JSON payloads.
+                    capture_content_type_header=aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureContentTypeHeaderArgs(
+                        csv_content_types=["text/csv"],
+                        json_content_types=["application/json", "application/jsonlines"],
+                    ),
+                )
+                if capturing
+                else None
+            ),
+            async_inference_config=(
+                aws.sagemaker.EndpointConfigurationAsyncInferenceConfigArgs(
+                    output_config=aws.sagemaker.EndpointConfigurationAsyncInferenceConfigOutputConfigArgs(
+                        s3_output_path=async_output,
+                        s3_failure_path=async_failure,
+                        kms_key_id=key_arn,
+                    ),
+                    client_config=(
+                        aws.sagemaker.EndpointConfigurationAsyncInferenceConfigClientConfigArgs(
+                            max_concurrent_invocations_per_instance=async_spec.max_concurrent_invocations_per_instance
+                        )
+                        if async_spec.max_concurrent_invocations_per_instance
+                        else None
+                    ),
+                )
+                if async_spec is not None
+                else None
+            ),
+            tags=tags,
+            opts=child,
+        )
+        self.endpoint_config_name = self.config.name
+
+        # Rollback alarms, scoped to the endpoint and its production variant.
+        rollout = spec.rollout
+        dims = self._dimensions(spec.variant_name)
+        self.error_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-errors",
+            name=self.alarm_names[0],
+            alarm_description=(
+                f"mlstack rollback alarm: more than {rollout.max_error_rate_percent:g}% of requests to {args.endpoint_name} "
+                "answer 5xx; a deployment in progress rolls back"
+            ),
+            namespace=SAGEMAKER_NAMESPACE,
+            metric_name="Invocation5XXErrors",
+            dimensions=dims,
+            statistic="Average",  # each request counts 1 (5xx) or 0: the average is the error rate
+            period=60,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            threshold=rollout.max_error_rate_percent / 100,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            tags=tags,
+            opts=child,
+        )
+        self.latency_alarm = aws.cloudwatch.MetricAlarm(
+            f"{name}-latency",
+            name=self.alarm_names[1],
+            alarm_description=(
+                f"mlstack rollback alarm: {rollout.latency_statistic} model latency of {args.endpoint_name} above "
+                f"{rollout.max_latency_ms:g} ms; a deployment in progress rolls back"
+            ),
+            namespace=SAGEMAKER_NAMESPACE,
+            metric_name="ModelLatency",
+            dimensions=dims,
+            extended_statistic=rollout.latency_statistic,
+            period=60,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            threshold=rollout.max_latency_ms * 1000,  # ModelLatency is in microseconds
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            tags=tags,
+            opts=child,
+        )
+        self.alarms = [self.error_alarm, self.latency_alarm]
+
+        # The endpoint: a deterministic name, the rollout and the rollback wiring.
+        self.endpoint = aws.sagemaker.Endpoint(
+            f"{name}-endpoint",
+            name=args.endpoint_name,
+            endpoint_config_name=self.config.name,
+            deployment_config=deployment_config(spec, [self.error_alarm.name, self.latency_alarm.name]),
+            tags=tags,
+            opts=child,
+        )
+        self.endpoint_name = self.endpoint.name
+        self.arn = self.endpoint.arn
+
+        self.scaling_target: Optional[aws.appautoscaling.Target] = None
+        self.scaling_policies: list[aws.appautoscaling.Policy] = []
+        if spec.autoscaling is not None:
+            self._autoscaling(name, tags)
+
+        self.register_outputs(
+            {
+                "endpoint_name": self.endpoint_name,
+                "arn": self.arn,
+                "endpoint_config_name": self.endpoint_config_name,
+                "variant_names": self.variant_names,
+                "shadow_variant_name": self.shadow_variant_name,
+                "alarm_names": self.alarm_names,
+                "data_capture_uri": self.data_capture_uri,
+            }
+        )
+
+    # ---- children ----------------------------------------------------------------------------
+
+    def _volume_key_allowed(self) -> bool:
+        types = [t for t in (self.spec.instance_type, self.spec.shadow.instance_type if self.spec.shadow else None) if t]
+        return bool(types) and not any(has_local_storage(t) for t in types)
+
+    def _variant(self, variant: str, model_name, instance_type: Optional[str], count: int, weight: float):
+        spec = self.spec
+        if spec.serverless is not None:
+            return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                variant_name=variant,
+                model_name=model_name,
+                initial_variant_weight=weight,
+                serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                    memory_size_in_mb=spec.serverless.memory_size_mb,
+                    max_concurrency=spec.serverless.max_concurrency,
+                    provisioned_concurrency=spec.serverless.provisioned_concurrency,
+                ),
+            )
+        return aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+            variant_name=variant,
+            model_name=model_name,
+            instance_type=instance_type,
+            initial_instance_count=count,
+            initial_variant_weight=weight,
+        )
+
+    def _expire_captured_data(self, name: str, days: int) -> None:
+        assert self.bucket is not None
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-data-lifecycle",
+            bucket=self.bucket.bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-captured-data",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{CAPTURE_PREFIX}/"),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=days),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(noncurrent_days=days),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _autoscaling(self, name: str, tags: dict[str, str]) -> None:
+        scaling = self.spec.autoscaling
+        assert scaling is not None
+        variant = self.spec.variant_name
+        child = pulumi.ResourceOptions(parent=self)
+        self.scaling_target = aws.appautoscaling.Target(
+            f"{name}-scaling",
+            service_namespace="sagemaker",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            resource_id=self.endpoint.name.apply(lambda ep: f"endpoint/{ep}/variant/{variant}"),
+            min_capacity=scaling.min_capacity,
+            max_capacity=scaling.max_capacity,
+            tags=tags,
+            opts=child,
+        )
+
+        def policy(role: str, configuration) -> aws.appautoscaling.Policy:
+            return aws.appautoscaling.Policy(
+                f"{name}-scaling-{role}",
+                name=f"{self._plain_endpoint_name}-{role}",
+                policy_type="TargetTrackingScaling",
+                service_namespace=self.scaling_target.service_namespace,
+                scalable_dimension=self.scaling_target.scalable_dimension,
+                resource_id=self.scaling_target.resource_id,
+                target_tracking_scaling_policy_configuration=configuration,
+                opts=child,
+            )
+
+        self.scaling_policies.append(
+            policy(
+                "invocations",
+                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                    target_value=scaling.target_invocations_per_instance,
+                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                        predefined_metric_type="SageMakerVariantInvocationsPerInstance"
+                    ),
+                    scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+                    scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+                ),
+            )
+        )
+        if scaling.target_gpu_utilization_percent is not None:
+            # GPUUtilization sums over an instance's GPUs (0-100 x GPUs): scale the per-GPU target.
+            gpus = max(self.spec.instance_gpus, 1)
+            self.scaling_policies.append(
+                policy(
+                    "gpu",
+                    aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                        target_value=scaling.target_gpu_utilization_percent * gpus,
+                        customized_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs(
+                            namespace=INSTANCE_NAMESPACE,
+                            metric_name="GPUUtilization",
+                            dimensions=[
+                                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensionArgs(name=k, value=v)
+                                for k, v in self._dimensions(variant).items()
+                            ],
+                            statistic="Average",
+                        ),
+                        scale_in_cooldown=scaling.scale_in_cooldown_seconds,
+                        scale_out_cooldown=scaling.scale_out_cooldown_seconds,
+                    ),
+                )
+            )
+
+    # ---- metrics and grants ------------------------------------------------------------------
+
+    def _dimensions(self, variant: Optional[str] = None) -> dict[str, str]:
+        return {"EndpointName": self._plain_endpoint_name, "VariantName": variant or self.spec.variant_name}
+
+    def metric(
+        self,
+        name: str,
+        *,
+        statistic: str = "Sum",
+        period: int = 60,
+        variant: Optional[str] = None,
+        namespace: str = SAGEMAKER_NAMESPACE,
+    ) -> dict[str, Any]:
+        """A metric of this endpoint as ``aws.cloudwatch.MetricAlarm`` keyword arguments:
+        ``namespace``, ``metric_name``, ``dimensions`` (EndpointName, VariantName; default the
+        production variant), ``statistic`` or, for percentiles such as ``p99``,
+        ``extended_statistic``, and ``period``."""
+        out: dict[str, Any] = {
+            "namespace": namespace,
+            "metric_name": name,
+            "dimensions": self._dimensions(variant),
+            "period": period,
+        }
+        if re.fullmatch(r"(p|tm|wm|tc|ts)\d+(\.\d+)?|.*\(.*\)", statistic):
+            out["extended_statistic"] = statistic
+        else:
+            out["statistic"] = statistic
+        return out
+
+    def metric_invocations(self, *, statistic: str = "Sum", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
+        """Invocations (requests) of the variant."""
+        return self.metric("Invocations", statistic=statistic, period=period, variant=variant)
+
+    def metric_5xx_errors(self, *, statistic: str = "Sum", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
+        """Invocation5XXErrors; with ``statistic="Average"`` the error rate (0-1)."""
+        return self.metric("Invocation5XXErrors", statistic=statistic, period=period, variant=variant)
+
+    def metric_4xx_errors(self, *, statistic: str = "Sum", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
+        """Invocation4XXErrors; with ``statistic="Average"`` the client-error rate (0-1)."""
+        return self.metric("Invocation4XXErrors", statistic=statistic, period=period, variant=variant)
+
+    def metric_model_latency(self, statistic: str = "p99", *, period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
+        """ModelLatency, in microseconds."""
+        return self.metric("ModelLatency", statistic=statistic, period=period, variant=variant)
+
+    def metric_gpu_utilization(self, *, statistic: str = "Average", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
+        """GPUUtilization, summed over the instance's GPUs (0-100 x GPUs)."""
+        return self.metric("GPUUtilization", statistic=statistic, period=period, variant=variant, namespace=INSTANCE_NAMESPACE)
+
+    def metric_gpu_memory_utilization(self, *, statistic: str = "Average", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
+        """GPUMemoryUtilization, summed over the instance's GPUs (0-100 x GPUs)."""
+        return self.metric("GPUMemoryUtilization", statistic=statistic, period=period, variant=variant, namespace=INSTANCE_NAMESPACE)
+
+    def grant_invoke(self, role: aws.iam.Role, *, name: Optional[str] = None) -> aws.iam.RolePolicy:
+        """Let ``role`` invoke this endpoint (and only it): an inline policy on the role."""
+        actions = ["sagemaker:InvokeEndpoint"]
+        if self.spec.async_inference is not None:
+            actions.append("sagemaker:InvokeEndpointAsync")
+        label = name or role.pulumi_resource_name
+        return aws.iam.RolePolicy(
+            f"{self._resource_name}-invoke-{label}",
+            role=role.id,
+            policy=self.arn.apply(
+                lambda arn: json.dumps(
+                    {"Version": "2012-10-17", "Statement": [{"Sid": "InvokeEndpoint", "Effect": "Allow", "Action": actions, "Resource": arn}]}
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _container(image, model_data_url, package_arn, environment):
+    if model_data_url is not None:
+        return aws.sagemaker.ModelPrimaryContainerArgs(image=image, model_data_url=model_data_url, environment=environment or None)
+    return aws.sagemaker.ModelPrimaryContainerArgs(model_package_name=package_arn, environment=environment or None)
+
+
+def _vpc(spec: EndpointSpec):
+    if spec.vpc is None:
+        return None
+    return aws.sagemaker.ModelVpcConfigArgs(subnets=spec.vpc.subnet_ids, security_group_ids=spec.vpc.security_group_ids)
+
+
+def deployment_config(spec: EndpointSpec, mlstack_alarms: list) -> aws.sagemaker.EndpointDeploymentConfigArgs:
+    """The endpoint's deployment config: the rollout policy and auto-rollback on every alarm."""
+    rollout = spec.rollout
+    alarms = [*mlstack_alarms, *rollout.alarms]
+    rollback = aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
+        alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a) for a in alarms]
+    )
+    size = rollout.effective_size()
+    if rollout.type is RolloutType.ROLLING:
+        assert size is not None
+        return aws.sagemaker.EndpointDeploymentConfigArgs(
+            auto_rollback_configuration=rollback,
+            rolling_update_policy=aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyArgs(
+                maximum_batch_size=aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyMaximumBatchSizeArgs(type=size.type.value, value=size.value),
+                wait_interval_in_seconds=rollout.wait_interval_seconds,
+                maximum_execution_timeout_in_seconds=rollout.maximum_execution_timeout_seconds,
+            ),
+        )
+    routing: dict[str, Any] = {"type": rollout.type.value, "wait_interval_in_seconds": rollout.wait_interval_seconds}
+    if rollout.type is RolloutType.CANARY:
+        assert size is not None
+        routing["canary_size"] = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationCanarySizeArgs(type=size.type.value, value=size.value)
+    elif rollout.type is RolloutType.LINEAR:
+        assert size is not None
+        routing["linear_step_size"] = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationLinearStepSizeArgs(type=size.type.value, value=size.value)
+    return aws.sagemaker.EndpointDeploymentConfigArgs(
+        auto_rollback_configuration=rollback,
+        blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
+            traffic_routing_configuration=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs(**routing),
+            termination_wait_in_seconds=rollout.termination_wait_seconds,
+            maximum_execution_timeout_in_seconds=rollout.maximum_execution_timeout_seconds,
+        ),
+    )
+
+
+def _s3_object_arn(partition: str, uri: str, *, prefix: bool) -> str:
+    path = uri[len("s3://") :]
+    return f"arn:{partition}:s3:::{path}{'*' if prefix else ''}"
+
+
+def execution_policy(
+    spec: EndpointSpec,
+    *,
+    endpoint_name: str,
+    account: str,
+    region: str,
+    partition: str,
+    key_arn: str,
+    write_uris: list[str],
+    alarm_names: list[str],
+    artifacts_bucket_arn: Optional[str] = None,
+    artifacts_key_arn: Optional[str] = None,
+    serving_image: Optional[str] = None,
+) -> str:
+    """The execution role's policy: the image repositories, the artifacts, the write prefixes,
+    the key, the endpoint's logs and the rollback alarms, and nothing else."""
+    statements: list[dict[str, Any]] = []
+    repositories = []
+    for image in filter(None, [spec.image or serving_image, spec.shadow.image if spec.shadow else None]):
+        parts = parse_image(image)
+        assert parts is not None
+        arn = f"arn:{partition}:ecr:{parts['region']}:{parts['account']}:repository/{parts['repository']}"
+        if arn not in repositories:
+            repositories.append(arn)
+    if repositories:
+        statements.append(
+            {"Sid": "PullServingImage", "Effect": "Allow",
+             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+             "Resource": repositories}
+        )
+        # ECR's token call has no resource to scope it to; the pull itself is scoped above.
+        statements.append({"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"})
+    reads = []
+    if spec.artifacts_uri:
+        reads.append(_s3_object_arn(partition, spec.artifacts_uri, prefix=True))
+    elif artifacts_bucket_arn and (spec.serves_registry_version or (spec.shadow and spec.shadow.model_data_url is None)):
+        reads.append(f"{artifacts_bucket_arn}/*")
+    for url in filter(None, [spec.model_data_url, spec.shadow.model_data_url if spec.shadow else None]):
+        if not spec.artifacts_uri or not url.startswith(spec.artifacts_uri):
+            reads.append(_s3_object_arn(partition, url, prefix=False))
+    if reads:
+        statements.append({"Sid": "ReadModelArtifacts", "Effect": "Allow", "Action": "s3:GetObject", "Resource": reads})
+    if write_uris:
+        statements.append(
+            {"Sid": "WriteCaptureAndResults", "Effect": "Allow", "Action": "s3:PutObject",
+             "Resource": [_s3_object_arn(partition, u.rstrip("/") + "/", prefix=True) for u in write_uris]}
+        )
+    statements.append(
+        {"Sid": "UseEndpointKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": key_arn}
+    )
+    if artifacts_key_arn and artifacts_key_arn != key_arn:
+        statements.append({"Sid": "DecryptModelArtifacts", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": artifacts_key_arn})
+    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{endpoint_name}"
+    statements.append(
+        {"Sid": "WriteEndpointLogs", "Effect": "Allow",
+         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+         "Resource": [log_group, f"{log_group}:*"]}
+    )
+    statements.append(
+        {"Sid": "PublishEndpointMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+         "Condition": {"StringEquals": {"cloudwatch:namespace": INSTANCE_NAMESPACE}}}
+    )
+    if spec.vpc is not None:
+        ec2 = f"arn:{partition}:ec2:{region}:{account}"
+        statements.append(
+            # EC2 Describe* calls have no resource-level permissions.
+            {"Sid": "DescribeVpc", "Effect": "Allow", "Resource": "*",
+             "Action": ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]}
+        )
+        statements.append(
+            {"Sid": "EndpointNetworkInterfaces", "Effect": "Allow",
+             "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+             "Resource": [f"{ec2}:network-interface/*", *[f"{ec2}:subnet/{s}" for s in spec.vpc.subnet_ids],
+                          *[f"{ec2}:security-group/{g}" for g in spec.vpc.security_group_ids]]}
+        )
+    statements.append(
+        {"Sid": "ReadRollbackAlarms", "Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",
+         "Resource": [f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{a}" for a in alarm_names]}
+    )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

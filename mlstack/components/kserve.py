@@ -1,0 +1,243 @@
+"""InferenceService: one endpoint of ``mlstack:endpoints`` served by KServe on Kubernetes.
+
+A ``serving.kserve.io/v1beta1`` InferenceService, declared as a Kubernetes CustomResource.
+The Kubernetes provider comes in through ``opts`` (the stack program makes one from the
+standard ``kubernetes:*`` config keys); this component never creates one.
+
+What the shared spec becomes:
+
+* ``rollout: {type: CANARY, size: {value: 10}}`` -> ``predictor.canaryTrafficPercent: 10`` and
+  the ``serving.kserve.io/deploymentMode: Serverless`` annotation canaries need (revisions
+  are a Knative feature; newer KServe calls the mode Knative and accepts both names). The
+  canary keeps its share until a later deployment promotes it (drop the canary, or set
+  ``rollout.type: ALL_AT_ONCE``); KServe itself neither bakes nor rolls back.
+* ``gpus: 1`` -> ``nvidia.com/gpu: 1`` in the model container's requests and limits, and, unless
+  ``kserve.tolerations`` says otherwise, a toleration of the ``nvidia.com/gpu`` taint GPU nodes
+  carry; ``instanceType: g5.xlarge`` -> node selector ``node.kubernetes.io/instance-type``.
+* ``autoscaling`` -> ``minReplicas``/``maxReplicas`` and ``scaleMetric: rps`` with
+  ``scaleTarget`` = targetInvocationsPerInstance / 60 (SageMaker counts per minute, KServe per
+  second); without it, ``instanceCount`` replicas.
+* lineage -> labels ``mlstack.dev/team``, ``/environment``, ``/stack``, ``/model``,
+  ``/model-version`` and the annotation ``mlstack.dev/git-commit``.
+
+Kubernetes does not type-check CustomResources and silently prunes fields its schema does not
+declare, so every generated object is validated against KServe's own CRD schema
+(``data/inferenceservice-v1beta1.schema.json``), strictly: an undeclared field is an error.
+
+Public contract: ``service_name``, ``namespace``, ``is_gpu``, ``spec``, ``model_name``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+from pydantic import ConfigDict, Field
+
+from ..errors import ConfigError, Problem
+from ..types import Spec
+from .endpoint_spec import EndpointSpec, KServeSettings, RolloutType
+
+__all__ = ["InferenceService", "InferenceServiceArgs", "KServeSettings", "inference_service", "validate_inference_service", "SCHEMA_PATH"]
+
+API_VERSION = "serving.kserve.io/v1beta1"
+KIND = "InferenceService"
+SCHEMA_PATH = Path(__file__).resolve().parent / "data" / "inferenceservice-v1beta1.schema.json"
+DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
+GPU_RESOURCE = "nvidia.com/gpu"
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+LABEL_PREFIX = "mlstack.dev/"
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+class InferenceServiceArgs(Spec):
+    """Inputs of :class:`InferenceService`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    spec: EndpointSpec
+    """The endpoint as declared in mlstack:endpoints (backend kserve)."""
+    namespace: str
+    """The namespace it runs in (kserve.namespace, else the team's name)."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Lineage tags; the mlstack:* ones become mlstack.dev/* labels (the commit an annotation)."""
+
+
+class InferenceService(pulumi.ComponentResource):
+    """A KServe InferenceService for one model, with canary rollout and GPUs from the spec.
+
+    Example::
+
+        provider = kubernetes.Provider("gpu-cluster", context="vision-gpu-prod")
+        service = InferenceService("defects", InferenceServiceArgs(
+            spec=EndpointSpec(name="defects", model="defect-detector", backend="kserve", gpus=1,
+                              instance_type="g5.2xlarge", instance_count=2,
+                              rollout={"type": "CANARY", "size": {"value": 10}},
+                              kserve={"modelFormat": {"name": "pytorch"},
+                                      "storageUri": "s3://vision-models/defect-detector/4/"}),
+            namespace="vision",
+            tags=lineage.tags(model="defect-detector", model_version="4"),
+        ), opts=pulumi.ResourceOptions(provider=provider))
+    """
+
+    service_name: str
+    namespace: str
+    is_gpu: bool
+    spec: EndpointSpec
+    model_name: str
+
+    def __init__(self, name: str, args: InferenceServiceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("mlstack:index:InferenceService", name, None, opts)
+        spec = args.spec
+        if not spec.is_kserve:
+            raise ValueError(f"endpoint {spec.name!r} has backend sagemaker: build it with mlstack.components.endpoint.Endpoint")
+        self.spec = spec
+        self.model_name = spec.model
+        self.service_name = spec.name
+        self.namespace = args.namespace
+        self.is_gpu = spec.is_gpu
+        document = inference_service(spec, namespace=args.namespace, tags=args.tags)
+        validate_inference_service(document)
+        self.manifest = document
+        from pulumi_kubernetes.apiextensions import CustomResource
+
+        self.resource = CustomResource(
+            f"{name}-isvc",
+            api_version=API_VERSION,
+            kind=KIND,
+            metadata=document["metadata"],
+            spec=document["spec"],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"service_name": self.service_name, "namespace": self.namespace})
+
+
+def _labels(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    labels = {"app.kubernetes.io/managed-by": "mlstack"}
+    annotations = {}
+    for key, value in tags.items():
+        if not key.startswith("mlstack:"):
+            continue
+        name = LABEL_PREFIX + key[len("mlstack:") :]
+        if key != "mlstack:git-commit" and len(value) <= 63 and _LABEL_VALUE.match(value):
+            labels[name] = value
+        else:
+            annotations[name] = value  # URIs and commits do not fit a label value (characters, length)
+    return labels, annotations
+
+
+def inference_service(spec: EndpointSpec, *, namespace: str, tags: dict[str, str]) -> dict[str, Any]:
+    """The InferenceService object (apiVersion, kind, metadata, spec) for ``spec``."""
+    settings = spec.kserve
+    assert settings is not None
+    labels, annotations = _labels(tags)
+    rollout = spec.rollout
+    canary = rollout.type is RolloutType.CANARY
+    mode = settings.deployment_mode or ("Serverless" if canary else None)
+    if mode:
+        annotations[DEPLOYMENT_MODE] = mode
+
+    model: dict[str, Any] = {"modelFormat": {"name": settings.model_format.name}, "storageUri": settings.storage_uri}
+    if settings.model_format.version:
+        model["modelFormat"]["version"] = settings.model_format.version
+    if settings.runtime:
+        model["runtime"] = settings.runtime
+    if settings.protocol_version:
+        model["protocolVersion"] = settings.protocol_version
+    requests: dict[str, Any] = {}
+    limits: dict[str, Any] = {}
+    if settings.cpu:
+        requests["cpu"] = settings.cpu
+    if settings.memory:
+        requests["memory"] = limits["memory"] = settings.memory
+    if spec.gpus:
+        requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = spec.gpus
+    if requests or limits:
+        model["resources"] = {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+
+    predictor: dict[str, Any] = {"model": model}
+    scaling = spec.autoscaling
+    if scaling is not None:
+        predictor["minReplicas"] = scaling.min_capacity
+        predictor["maxReplicas"] = scaling.max_capacity
+        predictor["scaleMetric"] = "rps"
+        predictor["scaleTarget"] = max(1, math.ceil(scaling.target_invocations_per_instance / 60))
+    else:
+        predictor["minReplicas"] = predictor["maxReplicas"] = spec.instance_count
+    if canary:
+        size = rollout.effective_size()
+        assert size is not None
+        predictor["canaryTrafficPercent"] = size.value
+    node_selector = dict(settings.node_selector)
+    if spec.instance_type:
+        node_selector.setdefault(INSTANCE_TYPE_LABEL, spec.instance_type)
+    if node_selector:
+        predictor["nodeSelector"] = node_selector
+    tolerations = settings.tolerations
+    if tolerations is not None:
+        if tolerations:
+            predictor["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True) for t in tolerations]
+    elif spec.gpus:
+        predictor["tolerations"] = [{"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}]
+    if settings.service_account_name:
+        predictor["serviceAccountName"] = settings.service_account_name
+    if settings.logger_url:
+        predictor["logger"] = {"mode": "all", "url": settings.logger_url}
+
+    metadata: dict[str, Any] = {"name": spec.name, "namespace": namespace, "labels": labels}
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}
+
+
+@functools.cache
+def _strict_schema() -> dict[str, Any]:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+    def tighten(node: Any) -> None:
+        if isinstance(node, dict):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                node["additionalProperties"] = False
+            for value in node.values():
+                tighten(value)
+        elif isinstance(node, list):
+            for item in node:
+                tighten(item)
+
+    strict = copy.deepcopy(schema)
+    tighten(strict)
+    return strict
+
+
+@functools.cache
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft7Validator(_strict_schema())
+
+
+def validate_inference_service(document: dict[str, Any]) -> None:
+    """Check an InferenceService against KServe's CRD schema, treating fields the schema does
+    not declare as errors (the API server would prune them silently). Raises ConfigError."""
+    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    name = (document.get("metadata") or {}).get("name", "?")
+    problems = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.absolute_path) or "(root)"
+        message = error.message
+        if error.validator == "additionalProperties":
+            message += "; KServe's schema does not declare it, so the API server would drop it silently"
+        problems.append(Problem(f"InferenceService {name}: {where}", message))
+    raise ConfigError(problems, title="InferenceService does not match KServe's schema")

@@ -1,0 +1,580 @@
+"""Monitor: operational alarms, data drift, a dashboard and drift-triggered retraining for one endpoint.
+
+What a monitor creates (children named ``<name>-<role>``):
+
+- a KMS key (rotation on) and an SNS topic encrypted with it, with optional e-mail / HTTPS
+  subscriptions — or your own topic and key;
+- CloudWatch alarms on the endpoint's metrics (5XX and 4XX error rate, p99 ModelLatency,
+  vanished traffic, GPU utilization and memory on GPU instances), named
+  ``<alarm prefix>-<mlstack name>``;
+- drift, one of two paths:
+
+  * ``job`` (default): a one-step SageMaker pipeline running ``python -m mlstack.drift`` as a
+    processing job, started hourly by EventBridge Scheduler (why a pipeline: see
+    :mod:`mlstack.components._monitor_drift`), and alarms on the ``mlstack/Drift`` metrics;
+  * ``model-monitor``: a data-quality job definition and monitoring schedule on the
+    endpoint's data capture, and alarms on ``feature_baseline_drift_<feature>``;
+
+- an optional composite alarm that alone pages, an EventBridge rule that starts a retraining
+  pipeline when chosen alarms enter ALARM, and a CloudWatch dashboard.
+
+The endpoint is passed as an object (see :class:`MonitoredEndpoint`); KServe endpoints are
+rejected: their metrics live in Prometheus, not CloudWatch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Mapping, Optional, Protocol, runtime_checkable
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import ConfigDict, Field, field_validator
+
+from ..errors import ConfigError, Problem
+from ..types import Environment
+from ._monitor_drift import (
+    MODEL_MONITOR_DIMENSIONS,
+    MODEL_MONITOR_NAMESPACE,
+    DriftParts,
+    assume_role_policy,
+    model_monitor_metric,
+    short_name,
+)
+from .monitor_settings import GPU_ALARMS, DriftMethod, MonitorSettings, MonitorSpec, image_problem
+
+__all__ = [
+    "Monitor",
+    "MonitorArgs",
+    "MonitoredEndpoint",
+    "RetrainPipeline",
+    "MODEL_MONITOR_NAMESPACE",
+    "MODEL_MONITOR_DIMENSIONS",
+    "model_monitor_metric",
+    "monitors_from_spec",
+]
+
+
+@runtime_checkable
+class MonitoredEndpoint(Protocol):
+    """What a Monitor needs from an endpoint (the public contract of mlstack's Endpoint)."""
+
+    endpoint_name: pulumi.Output[str]
+    variant_names: list[str]
+    instance_type: str
+    is_gpu: bool
+    data_capture_uri: Optional[pulumi.Output[str]]
+    model_name: str
+    spec: Any
+
+    def metric(self, name: str, *, statistic: str = "Sum", period: int = 60, variant: str | None = None, namespace: str = "AWS/SageMaker") -> dict: ...
+    def metric_invocations(self) -> dict: ...
+    def metric_5xx_errors(self) -> dict: ...
+    def metric_4xx_errors(self) -> dict: ...
+    def metric_model_latency(self, statistic: str = "p99") -> dict: ...
+    def metric_gpu_utilization(self) -> dict: ...
+    def metric_gpu_memory_utilization(self) -> dict: ...
+
+
+@runtime_checkable
+class RetrainPipeline(Protocol):
+    """What a Monitor needs from a TrainingPipeline to start it."""
+
+    arn: pulumi.Output[str]
+    trigger_role_arn: pulumi.Output[str]
+
+
+class MonitorArgs(MonitorSettings):
+    """Inputs of :class:`Monitor`: the settings of ``mlstack:monitors`` plus the objects they name."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    endpoint: Any
+    """The endpoint to watch: an mlstack Endpoint (or any object with its contract, see MonitoredEndpoint)."""
+    retrain_pipeline: Any = None
+    """The TrainingPipeline that retrain starts when retrain.pipelineArn is not set."""
+    alarm_prefix: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
+    """Prefix of every physical name (alarms, dashboard, pipeline, schedule), e.g. churn-prod-churn-xgb."""
+    environment: Environment = Environment.DEV
+    """dev, staging or prod; prod requires the drift image pinned by digest."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags for every taggable child, lineage tags included (see mlstack.lineage)."""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _has_the_endpoint_contract(cls, value: Any) -> Any:
+        missing = [
+            attr
+            for attr in ("endpoint_name", "variant_names", "is_gpu", "instance_type", "data_capture_uri", "metric_invocations", "metric")
+            if not hasattr(value, attr)
+        ]
+        if missing:
+            raise ValueError(f"endpoint must be an mlstack Endpoint; {type(value).__name__} lacks {', '.join(missing)}")
+        return value
+
+    @classmethod
+    def from_spec(cls, spec: MonitorSpec, **kwargs: Any) -> "MonitorArgs":
+        """The args of a monitor declared in ``mlstack:monitors``."""
+        settings = spec.model_dump(exclude={"endpoint"}, by_alias=False)
+        return cls(**settings, **kwargs)
+
+
+def _backend(endpoint: Any) -> str:
+    backend = getattr(getattr(endpoint, "spec", None), "backend", None) or getattr(endpoint, "backend", None) or "sagemaker"
+    return str(getattr(backend, "value", backend)).lower()
+
+
+class Monitor(DriftParts, pulumi.ComponentResource):
+    """Alarms, drift detection, a dashboard and drift-triggered retraining for one endpoint.
+
+    Example::
+
+        monitor = Monitor("churn-xgb", MonitorArgs(
+            endpoint=endpoint,                         # an mlstack Endpoint
+            alarm_prefix="churn-prod-churn-xgb",
+            alarms={"latency_p99_ms": 300},
+            notifications={"emails": ["oncall@example.com"]},
+            drift={"features": ["tenure", "plan"], "baseline_uri": "s3://data/baseline.csv",
+                   "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlstack@sha256:...",
+                   "features_drifted_threshold": 2},
+            retrain={"alarms": ["features-drifted"]},   # or {"alarms": [...], "pipeline_arn": "arn:..."}
+            retrain_pipeline=training_pipeline,         # an mlstack TrainingPipeline
+            tags=lineage.tags(model="churn-xgb"),
+        ))
+        pulumi.export("alarms", monitor.alarm_names)
+
+    Defaults: 5XX above 1 % and 4XX above 5 % of invocations, p99 latency above 1 s, no
+    invocation for 60 minutes, GPU utilization / memory above 90 % per GPU; 3 of 5 one-minute
+    periods must breach. Each alarm notifies the topic on ALARM and OK.
+    """
+
+    topic_arn: pulumi.Output[str]
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    alarm_names: dict[str, str]
+    """Physical alarm name by mlstack name."""
+
+    def __init__(self, name: str, args: MonitorArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("mlstack:index:Monitor", name, None, opts)
+        self.args = args
+        self.endpoint = args.endpoint
+        self._name = name
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._check(name, args)
+
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        self._region = aws.get_region_output(opts=invoke).region
+        self._account = aws.get_caller_identity_output(opts=invoke).account_id
+        self._partition = aws.get_partition_output(opts=invoke).partition
+
+        self.alarms = {}
+        self.alarm_names = {}
+        self.composite: Optional[aws.cloudwatch.CompositeAlarm] = None
+        self.key: Optional[aws.kms.Key] = None
+        self.topic: Optional[aws.sns.Topic] = None
+        self.drift_pipeline: Optional[aws.sagemaker.Pipeline] = None
+        self.schedule: Optional[aws.scheduler.Schedule] = None
+        self.monitoring_schedule: Optional[aws.sagemaker.MonitoringSchedule] = None
+        self.retrain_rule: Optional[aws.cloudwatch.EventRule] = None
+        self.dashboard: Optional[aws.cloudwatch.Dashboard] = None
+
+        self._notifications()
+        # Members of a paging composite alarm notify nobody themselves.
+        self._silent = set(args.composite.members()) if args.composite and args.composite.page_only_on_composite else set()
+        self._endpoint_alarms()
+        if args.drift:
+            self._drift(args.drift)
+        if args.composite:
+            self._composite()
+        if args.retrain:
+            self._retrain()
+        if args.dashboard:
+            self._dashboard()
+
+        self.register_outputs(
+            {
+                "topic_arn": self.topic_arn,
+                "alarm_names": self.alarm_names,
+                "dashboard_name": self.dashboard.dashboard_name if self.dashboard else None,
+                "retrain_rule_arn": self.retrain_rule.arn if self.retrain_rule else None,
+            }
+        )
+
+    # -- validation that needs the endpoint ---------------------------------------------------
+
+    def _check(self, name: str, args: MonitorArgs) -> None:
+        endpoint = args.endpoint
+        problems: list[Problem] = []
+        if _backend(endpoint) == "kserve":
+            problems.append(
+                Problem(
+                    f"monitor {name!r}",
+                    "endpoint is served by KServe: its metrics are in Prometheus, not CloudWatch, so a "
+                    "Monitor has nothing to alarm on",
+                    hint="monitor KServe endpoints with the cluster's Prometheus rules, or remove this monitor",
+                )
+            )
+        if args.drift and endpoint.data_capture_uri is None:
+            problems.append(
+                Problem(
+                    f"monitor {name!r}: drift",
+                    "the endpoint does not capture its requests, so there is nothing to compare with the baseline",
+                    hint="turn data capture on for the endpoint or remove drift",
+                )
+            )
+        job_image = args.drift.image if args.drift and args.drift.method is DriftMethod.JOB else None
+        image = image_problem(job_image, args.environment.value)
+        if image:
+            problems.append(Problem(f"monitor {name!r}: drift.image", image, hint="pin it, e.g. with `docker buildx imagetools inspect <image>`"))
+        gpu_only = [n for n in self._referenced() if n in GPU_ALARMS]
+        if gpu_only and not endpoint.is_gpu:
+            problems.append(
+                Problem(
+                    f"monitor {name!r}",
+                    f"{', '.join(map(repr, gpu_only))} exist only on GPU endpoints and {endpoint.instance_type} has no GPU",
+                    hint="remove them from retrain.alarms / composite",
+                )
+            )
+        if args.retrain and not args.retrain.pipeline_arn and args.retrain_pipeline is None:
+            problems.append(
+                Problem(
+                    f"monitor {name!r}: retrain",
+                    f"there is no TrainingPipeline for model {getattr(endpoint, 'model_name', '?')!r} to start",
+                    hint="declare the model's training pipeline or set retrain.pipelineArn",
+                )
+            )
+        if problems:
+            raise ConfigError(problems)
+
+    def _referenced(self) -> list[str]:
+        refs = list(self.args.retrain.alarms) if self.args.retrain else []
+        if self.args.composite:
+            refs += self.args.composite.members()
+        return refs
+
+    # -- notifications ------------------------------------------------------------------------
+
+    def _notifications(self) -> None:
+        n = self.args.notifications
+        needs_key = not n.kms_key_arn and (not n.topic_arn or self.args.drift is not None)
+        if needs_key:
+            self.key = aws.kms.Key(
+                f"{self._name}-key",
+                description=f"mlstack monitor {self.args.alarm_prefix}: alarm topic and drift runs",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=pulumi.Output.json_dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "AccountAdministersThroughIam",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": pulumi.Output.concat("arn:", self._partition, ":iam::", self._account, ":root")},
+                                "Action": "kms:*",
+                                "Resource": "*",
+                            },
+                            {
+                                # CloudWatch publishes alarm notifications to the encrypted topic.
+                                "Sid": "CloudWatchAlarmsPublishToTopic",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                "Resource": "*",
+                            },
+                        ],
+                    }
+                ),
+                tags=self.args.tags,
+                opts=self._child,
+            )
+        self.kms_key_arn: Optional[pulumi.Output[str]] = (
+            pulumi.Output.from_input(n.kms_key_arn) if n.kms_key_arn else self.key.arn if self.key else None
+        )
+        if n.topic_arn:
+            self.topic_arn = pulumi.Output.from_input(n.topic_arn)
+            return
+        self.topic = aws.sns.Topic(
+            f"{self._name}-topic",
+            kms_master_key_id=self.kms_key_arn,
+            tags=self.args.tags,
+            opts=self._child,
+        )
+        self.topic_arn = self.topic.arn
+        for i, address in enumerate(n.emails):
+            aws.sns.TopicSubscription(f"{self._name}-email-{i}", topic=self.topic.arn, protocol="email", endpoint=address, opts=self._child)
+        for i, url in enumerate(n.https):
+            aws.sns.TopicSubscription(
+                f"{self._name}-https-{i}", topic=self.topic.arn, protocol="https", endpoint=url, endpoint_auto_confirms=False, opts=self._child
+            )
+
+    # -- alarms -------------------------------------------------------------------------------
+
+    def _alarm(self, key: str, description: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
+        physical = f"{self.args.alarm_prefix}-{key}"
+        actions = [] if key in self._silent else [self.topic_arn]
+        alarm = aws.cloudwatch.MetricAlarm(
+            f"{self._name}-{key}",
+            name=physical,
+            alarm_description=description,
+            actions_enabled=True,
+            alarm_actions=actions,
+            ok_actions=actions,
+            tags=self.args.tags,
+            opts=self._child,
+            **kwargs,
+        )
+        self.alarms[key] = alarm
+        self.alarm_names[key] = physical
+        return alarm
+
+    @staticmethod
+    def _at(metric: dict, period: int) -> dict:
+        """An endpoint metric (MetricAlarm kwargs of the production variant) at ``period`` seconds."""
+        return {**metric, "period": period}
+
+    @staticmethod
+    def _query(query_id: str, metric: dict) -> dict:
+        body = {
+            "metric_name": metric["metric_name"],
+            "namespace": metric.get("namespace"),
+            "dimensions": metric.get("dimensions"),
+            "period": metric["period"],
+            "stat": metric.get("extended_statistic") or metric.get("statistic"),
+        }
+        return {"id": query_id, "metric": body, "return_data": False}
+
+    def _timing(self) -> dict:
+        a = self.args.alarms
+        return {"evaluation_periods": a.evaluation_periods, "datapoints_to_alarm": a.datapoints_to_alarm}
+
+    def _error_rate_alarm(self, key: str, errors: dict, threshold: float, kind: str) -> None:
+        period = self.args.alarms.period_minutes * 60
+        queries = [
+            self._query("errors", self._at(errors, period)),
+            self._query("invocations", self._at(self.endpoint.metric_invocations(), period)),
+            {
+                "id": "rate",
+                "expression": "IF(invocations > 0, 100 * FILL(errors, 0) / invocations, 0)",
+                "label": f"{kind} errors (% of invocations)",
+                "return_data": True,
+            },
+        ]
+        self._alarm(
+            key,
+            f"More than {threshold:g}% of the invocations of the production variant returned {kind} errors.",
+            comparison_operator="GreaterThanThreshold",
+            threshold=threshold,
+            metric_queries=queries,
+            treat_missing_data="notBreaching",
+            **self._timing(),
+        )
+
+    def _endpoint_alarms(self) -> None:
+        # The production variant only: a shadow variant's errors reach no caller.
+        a = self.args.alarms
+        ep = self.endpoint
+        period = a.period_minutes * 60
+        if a.errors_5xx_percent is not None:
+            self._error_rate_alarm("errors-5xx", ep.metric_5xx_errors(), a.errors_5xx_percent, "5XX")
+        if a.errors_4xx_percent is not None:
+            self._error_rate_alarm("errors-4xx", ep.metric_4xx_errors(), a.errors_4xx_percent, "4XX")
+        if a.latency_p99_ms is not None:
+            self._alarm(
+                "latency-p99",
+                f"p99 model latency of the production variant above {a.latency_p99_ms:g} ms.",
+                **self._at(ep.metric_model_latency("p99"), period),
+                threshold=a.latency_p99_ms * 1000,  # ModelLatency is in microseconds
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                **self._timing(),
+            )
+        if a.no_invocations_minutes is not None:
+            minutes = a.no_invocations_minutes
+            window = 60 if minutes < 10 or minutes % 5 else 300
+            evaluation = math.ceil(minutes * 60 / window)
+            self._alarm(
+                "no-invocations",
+                f"The endpoint received no invocation for {minutes} minutes.",
+                **self._at(ep.metric_invocations(), window),
+                comparison_operator="LessThanThreshold",
+                threshold=1,
+                evaluation_periods=evaluation,
+                datapoints_to_alarm=evaluation,
+                treat_missing_data="breaching",  # SageMaker publishes nothing when nothing is invoked
+            )
+        if ep.is_gpu:
+            from .. import catalog
+
+            gpus = max(catalog.gpu_count(ep.instance_type), 1) if ep.instance_type else 1
+            for key, percent, metric, what in (
+                ("gpu-utilization", a.gpu_utilization_percent, ep.metric_gpu_utilization, "GPU utilization"),
+                ("gpu-memory", a.gpu_memory_percent, ep.metric_gpu_memory_utilization, "GPU memory utilization"),
+            ):
+                if percent is None:
+                    continue
+                # SageMaker reports these per instance as the sum over its GPUs (0-100 x GPUs).
+                self._alarm(
+                    key,
+                    f"{what} above {percent:g}% per GPU ({percent * gpus:g}% over the {gpus} GPU(s) of {ep.instance_type}).",
+                    **self._at(metric(), period),
+                    threshold=percent * gpus,
+                    comparison_operator="GreaterThanThreshold",
+                    treat_missing_data="notBreaching",
+                    **self._timing(),
+                )
+
+    # -- composite, retraining, dashboard -------------------------------------------------------
+
+    def _composite(self) -> None:
+        c = self.args.composite
+        assert c is not None
+
+        def state(key: str) -> str:
+            return f'ALARM("{self.alarm_names[key]}")'
+
+        parts = [state(k) for k in c.all_of]
+        if c.any_of:
+            any_rule = " OR ".join(state(k) for k in c.any_of)
+            parts.append(f"({any_rule})" if len(c.any_of) > 1 and parts else any_rule)
+        physical = f"{self.args.alarm_prefix}-{c.name}"
+        self.composite = aws.cloudwatch.CompositeAlarm(
+            f"{self._name}-{c.name}",
+            alarm_name=physical,
+            alarm_description=_composite_description(c.all_of, c.any_of),
+            alarm_rule=" AND ".join(parts),
+            actions_enabled=True,
+            alarm_actions=[self.topic_arn],
+            ok_actions=[self.topic_arn],
+            tags=self.args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alarms[k] for k in c.members()]),
+        )
+        self.alarm_names[c.name] = physical
+
+    def _retrain(self) -> None:
+        r = self.args.retrain
+        assert r is not None
+        names = [self.alarm_names[k] for k in r.alarms]
+        pattern = {
+            "source": ["aws.cloudwatch"],
+            "detail-type": ["CloudWatch Alarm State Change"],
+            "detail": {"alarmName": names, "state": {"value": ["ALARM"]}},
+        }
+        self.retrain_rule = aws.cloudwatch.EventRule(
+            f"{self._name}-retrain",
+            description=f"Retrain when {', '.join(r.alarms)} of {self.args.alarm_prefix} enter ALARM",
+            event_pattern=json.dumps(pattern),
+            tags=self.args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alarms[k] for k in r.alarms if k in self.alarms]),
+        )
+        if r.pipeline_arn:
+            pipeline_arn: pulumi.Input[str] = r.pipeline_arn
+            role = aws.iam.Role(
+                f"{self._name}-retrain-role",
+                description=f"EventBridge starting the retraining pipeline of {self.args.alarm_prefix}",
+                assume_role_policy=assume_role_policy("events.amazonaws.com", self._account, self.retrain_rule.arn),
+                tags=self.args.tags,
+                opts=self._child,
+            )
+            aws.iam.RolePolicy(
+                f"{self._name}-retrain-policy",
+                role=role.id,
+                policy=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Sid": "StartRetrainingPipeline", "Effect": "Allow", "Action": "sagemaker:StartPipelineExecution", "Resource": r.pipeline_arn}
+                        ],
+                    }
+                ),
+                opts=self._child,
+            )
+            role_arn: pulumi.Input[str] = role.arn
+        else:
+            pipeline = self.args.retrain_pipeline
+            pipeline_arn, role_arn = pipeline.arn, pipeline.trigger_role_arn
+        target: dict[str, Any] = {}
+        if r.parameters:
+            target["sagemaker_pipeline_target"] = {
+                "pipeline_parameter_lists": [{"name": k, "value": v} for k, v in sorted(r.parameters.items())]
+            }
+        aws.cloudwatch.EventTarget(
+            f"{self._name}-retrain-target",
+            rule=self.retrain_rule.name,
+            arn=pipeline_arn,
+            role_arn=role_arn,
+            retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
+            opts=self._child,
+            **target,
+        )
+
+    def _dashboard(self) -> None:
+        from ._monitor_dashboard import dashboard_body
+
+        body = dashboard_body(self, self._region)
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{self._name}-dashboard",
+            dashboard_name=short_name(self.args.alarm_prefix, "monitor", 255),
+            dashboard_body=body,
+            opts=self._child,
+        )
+
+
+def _composite_description(all_of: list[str], any_of: list[str]) -> str:
+    parts = []
+    if all_of:
+        parts.append(" and ".join(all_of))
+    if any_of:
+        parts.append(f"any of {', '.join(any_of)}" if len(any_of) > 1 else any_of[0])
+    return f"Pages only when {' and '.join(parts)} are in ALARM."
+
+
+def monitors_from_spec(ctx: Any, team: Any) -> dict[str, Monitor]:
+    """Build the monitors of ``mlstack:monitors`` (called by :func:`mlstack.program.build` after
+    endpoints and pipelines)."""
+    spec = ctx.spec
+    endpoints: Mapping[str, Any] = getattr(team, "endpoints", {}) or {}
+    pipelines: Mapping[str, Any] = getattr(team, "pipelines", {}) or {}
+    monitors: dict[str, Monitor] = {}
+    problems: list[Problem] = []
+    for i, mon in enumerate(spec.monitors):
+        endpoint = endpoints.get(mon.endpoint)
+        if endpoint is None:
+            problems.append(
+                Problem(f"mlstack:monitors[{i}].endpoint", "names an endpoint this stack does not build", value=mon.endpoint, hint="declare it in mlstack:endpoints")
+            )
+            continue
+        model = getattr(endpoint, "model_name", None)
+        pipeline = pipelines.get(model) if mon.retrain and not mon.retrain.pipeline_arn else None
+        if mon.retrain and not mon.retrain.pipeline_arn and pipeline is None:
+            problems.append(
+                Problem(
+                    f"mlstack:monitors[{i}].retrain",
+                    f"the stack has no TrainingPipeline for model {model!r} (endpoint {mon.endpoint!r}) to start",
+                    hint="declare the model's training pipeline or set retrain.pipelineArn",
+                )
+            )
+            continue
+        dataset = None
+        try:
+            dataset = spec.model(model).dataset if model else None
+        except KeyError:
+            pass
+        monitors[mon.endpoint] = Monitor(
+            mon.endpoint,
+            MonitorArgs.from_spec(
+                mon,
+                endpoint=endpoint,
+                retrain_pipeline=pipeline,
+                alarm_prefix=f"{ctx.stack}-{mon.endpoint}",
+                environment=spec.environment.value,
+                tags=ctx.lineage.tags(
+                    model=model,
+                    dataset=dataset.uri if dataset else None,
+                    dataset_version=dataset.version if dataset else None,
+                ),
+            ),
+        )
+    if problems:
+        raise ConfigError(problems)
+    return monitors

@@ -1,0 +1,140 @@
+"""Build the endpoints a stack declares (``mlstack:endpoints``): called by :func:`mlstack.program.build`.
+
+For each SageMaker endpoint the stack program resolves what is only known at deploy time:
+
+* the model version: a pinned ``modelVersion``, or the latest Approved version of the model's
+  registry group (:func:`mlstack.lookups.latest_approved_model_package`; offline plans take
+  ``mlstack:models[].approvedVersion``, default 1), recorded as ``mlstack:model-version``;
+* the variant names of the endpoint as deployed (:func:`mlstack.lookups.deployed_variant_names`;
+  offline plans take ``deployedVariants``): a rename would make SageMaker skip the rollout
+  and rollback settings, so it stops the deployment.
+
+KServe endpoints get one Kubernetes provider, made from the standard ``kubernetes:*`` config
+keys (``kubernetes:context``, ``kubernetes:kubeconfig``, ``kubernetes:cluster``,
+``kubernetes:namespace``) and only when the stack has a KServe endpoint. The stack output
+``endpoints`` maps each endpoint name to its live names (``mlstack verify`` reads it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from .. import lookups
+from ..errors import ConfigError, Problem
+from .endpoint_spec import LATEST_APPROVED, EndpointSpec, check_deployed_variants
+
+__all__ = ["endpoints_from_spec", "OUTPUT_KEY"]
+
+#: The stack output that maps endpoint names to their live names.
+OUTPUT_KEY = "endpoints"
+
+
+def _version_from_arn(arn: str) -> int:
+    return int(arn.rsplit("/", 1)[1])
+
+
+def endpoints_from_spec(ctx, team) -> dict[str, Any]:
+    """Every endpoint of ``ctx.spec.endpoints``, by name, with their registries from ``team``."""
+    spec = ctx.spec
+    problems: list[Problem] = []
+    plans: list[tuple[int, EndpointSpec, int | None, tuple[str, ...]]] = []
+    for i, endpoint in enumerate(spec.endpoints):
+        if endpoint.is_kserve:
+            version = endpoint.model_version if isinstance(endpoint.model_version, int) else None
+            plans.append((i, endpoint, version, ()))
+            continue
+        version: int | None = endpoint.model_version if isinstance(endpoint.model_version, int) else None
+        if endpoint.serves_registry_version and endpoint.model_version == LATEST_APPROVED:
+            try:
+                version = _version_from_arn(lookups.latest_approved_model_package(spec.group_name(endpoint.model), region=ctx.region))
+            except LookupError as exc:
+                problems.append(Problem(f"mlstack:endpoints[{i}].modelVersion", str(exc), hint="pin modelVersion, or approve a version first"))
+                continue
+        deployed = lookups.deployed_variant_names(spec.endpoint_name(endpoint.name), region=ctx.region)
+        for text in check_deployed_variants(endpoint, deployed):
+            problems.append(Problem(f"mlstack:endpoints[{i}].variantName", text))
+        plans.append((i, endpoint, version, deployed))
+    if problems:
+        raise ConfigError(problems)
+
+    built: dict[str, Any] = {}
+    provider = None
+    for i, endpoint, version, deployed in plans:
+        model = spec.model(endpoint.model)
+        dataset = model.dataset
+        tags = ctx.lineage.tags(
+            model=endpoint.model,
+            model_version=str(version) if version is not None else None,
+            dataset=dataset.uri if dataset else None,
+            dataset_version=dataset.version if dataset else None,
+        )
+        if endpoint.is_kserve:
+            from .kserve import InferenceService, InferenceServiceArgs
+
+            if provider is None:
+                provider = _kubernetes_provider()
+            namespace = endpoint.kserve.namespace if endpoint.kserve and endpoint.kserve.namespace else spec.team
+            built[endpoint.name] = InferenceService(
+                endpoint.name,
+                InferenceServiceArgs(spec=endpoint, namespace=namespace, tags=tags),
+                opts=pulumi.ResourceOptions(provider=provider),
+            )
+            continue
+        from .endpoint import Endpoint, EndpointArgs
+
+        registry = team.registries[endpoint.model]
+        pipeline = getattr(team, "pipelines", {}).get(endpoint.model)
+        artifacts_bucket = artifacts_key = None
+        if pipeline is not None:
+            artifacts_bucket = pipeline.bucket.arn
+            artifacts_key = pipeline.key.arn if getattr(pipeline, "key", None) is not None else model.training.kms_key_arn
+        shadow_arn = None
+        if endpoint.shadow is not None and endpoint.shadow.model_data_url is None:
+            shadow_arn = registry.model_package_arn(endpoint.shadow.model_version)
+        built[endpoint.name] = Endpoint(
+            endpoint.name,
+            EndpointArgs(
+                spec=endpoint,
+                endpoint_name=spec.endpoint_name(endpoint.name),
+                model_package_arn=registry.model_package_arn(version) if endpoint.serves_registry_version else None,
+                shadow_package_arn=shadow_arn,
+                model_version=version,
+                deployed_variants=list(deployed),
+                serving_image=model.training.inference.image if model.training else None,
+                artifacts_bucket_arn=artifacts_bucket,
+                artifacts_key_arn=artifacts_key,
+                tags=tags,
+            ),
+        )
+    pulumi.export(OUTPUT_KEY, {name: _outputs(component) for name, component in built.items()})
+    return built
+
+
+def _kubernetes_provider():
+    import pulumi_kubernetes as kubernetes
+
+    config = pulumi.Config("kubernetes")
+    return kubernetes.Provider(
+        "kubernetes",
+        context=config.get("context"),
+        kubeconfig=config.get("kubeconfig"),
+        cluster=config.get("cluster"),
+        namespace=config.get("namespace"),
+    )
+
+
+def _outputs(component) -> dict[str, Any]:
+    if component.spec.is_kserve:
+        return {"backend": "kserve", "serviceName": component.service_name, "namespace": component.namespace}
+    return {
+        "backend": "sagemaker",
+        "endpointName": component.endpoint_name,
+        "arn": component.arn,
+        "endpointConfigName": component.endpoint_config_name,
+        "variantNames": component.variant_names,
+        "alarmNames": component.alarm_names,
+        "dataCaptureUri": component.data_capture_uri,
+        "modelVersion": component.args.model_version,
+    }

@@ -1,0 +1,793 @@
+"""TrainingPipeline: a SageMaker pipeline that preprocesses, trains (GPU or CPU), evaluates,
+checks the model's promotion gates and registers passing versions in its ModelRegistry.
+
+Declared per model as ``mlstack:models[].training``; the gates are the model's own
+``mlstack:models[].gates`` (the same ones ``mlstack promote`` evaluates)::
+
+    mlstack:models:
+      - name: churn-xgb
+        gates:
+          - {metric: accuracy, op: ">=", threshold: last-approved, tolerance: 0.005}
+          - {metric: bias_delta, op: "<=", threshold: 0.01}
+        training:
+          preprocess: {image: 210987654321.dkr.ecr.eu-west-1.amazonaws.com/churn-prep:1.4}
+          train:
+            image: 210987654321.dkr.ecr.eu-west-1.amazonaws.com/churn-train:1.4
+            instanceType: ml.g5.2xlarge
+            spot: {enabled: true, maxWaitMinutes: 240}
+          evaluation:
+            image: 210987654321.dkr.ecr.eu-west-1.amazonaws.com/churn-eval:1.4
+            metrics: [accuracy, auc, bias_delta]
+          inference: {image: 210987654321.dkr.ecr.eu-west-1.amazonaws.com/churn-serve:1.4}
+          schedule: cron(0 3 ? * MON *)
+
+The pipeline definition is generated with the sagemaker SDK offline (see
+:mod:`mlstack.components._pipeline_definition`). The evaluation step writes a JSON report
+``{"metrics": {"<name>": {"value": <number>}}}``; every gate is a condition on it. Gates with
+``threshold: last-approved`` compare with the bound a small Lambda step reads from the registry
+at execution start (the newest Approved version's ``mlstack:metric:<name>``), so scheduled and
+drift-triggered runs are gated exactly like manual ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from importlib import resources
+from typing import Any, Optional, Union
+
+import pulumi
+import pulumi_aws as aws
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+from typing_extensions import Annotated
+
+from .. import catalog
+from ..gates import Gate, MetricName
+from ..types import S3Uri, Slug, Spec
+from ._pipeline_definition import DefinitionInputs, build_definition
+from ._secure import KMS_USE_ACTIONS, create_key, encrypted_bucket, policy_json, service_role
+from .registry import ModelRegistry
+
+__all__ = [
+    "ProcessingSpec",
+    "EvaluationSpec",
+    "SpotSpec",
+    "TrainSpec",
+    "InferenceSpec",
+    "VpcSpec",
+    "TrainingSpec",
+    "TrainingPipelineArgs",
+    "TrainingPipeline",
+    "check_gates",
+]
+
+ECR_IMAGE_PATTERN = r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_.-]+|@sha256:[a-f0-9]{64})$"
+EcrImage = Annotated[str, StringConstraints(pattern=ECR_IMAGE_PATTERN)]
+SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
+MimeType = Annotated[str, StringConstraints(pattern=r"^[\w.+-]+/[\w.+-]+$")]
+ScheduleExpression = Annotated[
+    str,
+    StringConstraints(pattern=r"^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$"),
+]
+KmsKeyArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$")]
+
+#: Jobs a pipeline starts are named pipelines-<execution>-<step>-<suffix>.
+PIPELINE_JOB_PREFIX = "pipelines-"
+
+
+def _instance_type(value: str, use: catalog.Use) -> str:
+    problem = catalog.check_instance_type(value, use)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class ProcessingSpec(Spec):
+    """A processing job of the pipeline (bring your own image)."""
+
+    image: EcrImage
+    """ECR image URI of the job, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-prep:1.4."""
+    instance_type: str = "ml.m5.xlarge"
+    """A SageMaker processing instance type (see `mlstack catalog processing`)."""
+    instance_count: int = Field(default=1, ge=1, le=100)
+    """Instances for the job."""
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    """Storage volume per instance in GB (KMS-encrypted with the pipeline's key)."""
+    max_runtime_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    """Stop the job after this long."""
+    entrypoint: Optional[list[str]] = None
+    """Command of the container (default: the image's entrypoint)."""
+    arguments: list[str] = Field(default_factory=list)
+    """Arguments passed to the container."""
+    environment: dict[str, str] = Field(default_factory=dict)
+    """Environment variables of the container."""
+
+    @field_validator("instance_type")
+    @classmethod
+    def _processing_type(cls, value: str) -> str:
+        return _instance_type(value, catalog.Use.PROCESSING)
+
+
+class EvaluationSpec(ProcessingSpec):
+    """The evaluation job: reads the model and the test split, writes the metrics report."""
+
+    metrics: list[MetricName] = Field(min_length=1, max_length=50)
+    """Metrics the report holds, e.g. [accuracy, auc, bias_delta]; gates may only use these."""
+    report: str = Field(default="evaluation.json", pattern=r"^[\w.-]+\.json$")
+    """File name of the report in /opt/ml/processing/evaluation: {"metrics": {"<name>": {"value": <number>}}}."""
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        dupes = sorted({m for m in value if value.count(m) > 1})
+        if dupes:
+            raise ValueError(f"metrics {', '.join(map(repr, dupes))} appear more than once; list each metric once")
+        return value
+
+
+class SpotSpec(Spec):
+    """Managed spot training: cheaper, interruptible, resumed from checkpoints."""
+
+    enabled: bool = False
+    """Train on spot capacity (checkpoints go to the pipeline's bucket and are resumed after an interruption)."""
+    max_wait_minutes: Optional[int] = Field(default=None, ge=1, le=28 * 24 * 60)
+    """How long to wait for spot capacity plus training time; at least maxRuntimeMinutes (default: twice it)."""
+
+
+class TrainSpec(Spec):
+    """The training job."""
+
+    image: EcrImage
+    """ECR image URI of the training container."""
+    instance_type: str
+    """A SageMaker training instance type, GPU (ml.g5.2xlarge, ml.p4d.24xlarge) or CPU (ml.m5.xlarge)."""
+    instance_count: int = Field(default=1, ge=1, le=100)
+    """Instances for distributed training (traffic between them is encrypted when more than one)."""
+    volume_size_gb: int = Field(default=50, ge=1, le=16384)
+    """Storage volume per instance in GB (KMS-encrypted)."""
+    max_runtime_minutes: int = Field(default=24 * 60, ge=1, le=28 * 24 * 60)
+    """Stop training after this long."""
+    spot: SpotSpec = Field(default_factory=SpotSpec)
+    """Managed spot training settings (off by default)."""
+    hyperparameters: dict[str, Union[str, int, float, bool]] = Field(default_factory=dict)
+    """Hyperparameters passed to the training container."""
+    environment: dict[str, str] = Field(default_factory=dict)
+    """Environment variables of the training container."""
+
+    @field_validator("instance_type")
+    @classmethod
+    def _training_type(cls, value: str) -> str:
+        return _instance_type(value, catalog.Use.TRAINING)
+
+    @model_validator(mode="after")
+    def _spot_wait(self) -> "TrainSpec":
+        wait = self.spot.max_wait_minutes
+        if self.spot.enabled and wait is not None and wait < self.max_runtime_minutes:
+            raise ValueError(
+                f"spot.maxWaitMinutes ({wait}) is below maxRuntimeMinutes ({self.max_runtime_minutes}); "
+                "SageMaker needs the wait to cover the run: raise maxWaitMinutes or lower maxRuntimeMinutes"
+            )
+        return self
+
+    @property
+    def max_wait_minutes(self) -> Optional[int]:
+        """How long a spot job may wait and run in all (None without spot)."""
+        if not self.spot.enabled:
+            return None
+        return self.spot.max_wait_minutes or min(2 * self.max_runtime_minutes, 28 * 24 * 60)
+
+
+class InferenceSpec(Spec):
+    """How registered versions are served (recorded in the model package)."""
+
+    image: EcrImage
+    """ECR image URI of the inference container."""
+    content_types: list[MimeType] = Field(default_factory=lambda: ["text/csv"], min_length=1)
+    """Request MIME types the model accepts."""
+    response_types: list[MimeType] = Field(default_factory=lambda: ["text/csv"], min_length=1)
+    """Response MIME types the model returns."""
+    instance_types: list[str] = Field(default_factory=list)
+    """Endpoint instance types the version supports (recorded in the package)."""
+    environment: dict[str, str] = Field(default_factory=dict)
+    """Environment variables of the inference container."""
+
+    @field_validator("instance_types")
+    @classmethod
+    def _endpoint_types(cls, value: list[str]) -> list[str]:
+        return [_instance_type(v, catalog.Use.ENDPOINT) for v in value]
+
+
+class VpcSpec(Spec):
+    """Run the jobs in a VPC (private subnets)."""
+
+    subnet_ids: list[SubnetId] = Field(min_length=1, max_length=16)
+    """Private subnets for the jobs."""
+    security_group_ids: list[SecurityGroupId] = Field(min_length=1, max_length=5)
+    """Security groups of the jobs."""
+
+
+class TrainingSpec(Spec):
+    """A model's training pipeline: preprocess, train, evaluate, gate, register."""
+
+    preprocess: ProcessingSpec
+    """The preprocessing job: reads the input, writes train/validation/test splits."""
+    train: TrainSpec
+    """The training job."""
+    evaluation: EvaluationSpec
+    """The evaluation job and the metrics it reports."""
+    inference: InferenceSpec
+    """The inference container recorded with every registered version."""
+    input: Optional[S3Uri] = None
+    """Input data of preprocessing (default: the model's dataset.uri); the pipeline parameter InputDataUri overrides it per run."""
+    feature_group: Optional[Slug] = None
+    """Read the offline store of this feature group (of mlstack:featureGroups) instead of input."""
+    vpc: Optional[VpcSpec] = None
+    """Run every job in these subnets and security groups (default: no VPC)."""
+    network_isolation: bool = True
+    """Cut the containers off the network (data still flows through SageMaker's channels); default on."""
+    schedule: Optional[ScheduleExpression] = None
+    """Also run on a schedule, e.g. cron(0 3 ? * MON *) or rate(7 days)."""
+    schedule_timezone: str = "UTC"
+    """Time zone of a cron schedule, e.g. Europe/Berlin."""
+    kms_key_arn: Optional[KmsKeyArn] = None
+    """Bring your own KMS key for volumes, outputs and the bucket (default: the pipeline creates one, rotated yearly)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "TrainingSpec":
+        if self.input and self.feature_group:
+            raise ValueError("give input or featureGroup, not both: the pipeline reads one source")
+        return self
+
+
+def check_gates(gates: list[Gate], training: Optional[TrainingSpec]) -> list[tuple[tuple[str | int, ...], str]]:
+    """Problems with ``gates`` given the metrics ``training``'s evaluation produces, each with
+    its key path below the model (``("gates", 1, "metric")``)."""
+    if training is None:
+        return []
+    produced = training.evaluation.metrics
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for i, gate in enumerate(gates):
+        if gate.metric not in produced:
+            problems.append(
+                (
+                    ("gates", i, "metric"),
+                    f"gate {gate.describe()!r} uses metric {gate.metric!r}, which the evaluation does not produce "
+                    f"(training.evaluation.metrics: {', '.join(produced)}); add {gate.metric!r} there or fix the gate",
+                )
+            )
+    return problems
+
+
+class TrainingPipelineArgs(Spec):
+    """Inputs of :class:`TrainingPipeline`."""
+
+    model_config = ConfigDict(**{**Spec.model_config, "arbitrary_types_allowed": True})
+
+    model: Slug
+    """The model's name."""
+    training: TrainingSpec
+    """The pipeline's steps and settings."""
+    registry: ModelRegistry
+    """The model's registry: versions are registered in its group with the status its approval mode implies."""
+    gates: list[Gate] = Field(default_factory=list)
+    """Promotion gates: each becomes a condition before registration."""
+    input_uri: Any = None
+    """(pulumi.Input[str]) Input data of preprocessing when training.input is not set (a dataset URI or a feature group's offline store)."""
+    input_read_statements: Any = None
+    """(pulumi.Input[list[dict]]) IAM statements that let the pipeline read input_uri when it is not an S3 URI the pipeline can scope itself (e.g. FeatureStore.offline_read_statements)."""
+    dataset_version: str = "unversioned"
+    """Dataset version recorded with every registered version (the DatasetVersion parameter's default)."""
+    git_commit: str = "unknown"
+    """Commit of the stack repository, recorded with every registered version."""
+    pipeline_name: Optional[str] = Field(default=None, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
+    """SageMaker pipeline name (default: <registry group>-training)."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags for every resource, lineage tags included."""
+
+    @model_validator(mode="after")
+    def _gates_and_input(self) -> "TrainingPipelineArgs":
+        problems = [message for _, message in check_gates(self.gates, self.training)]
+        if not (self.training.input or self.input_uri):
+            problems.append(f"model {self.model!r}: training needs data: set training.input, training.featureGroup or the model's dataset.uri")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def _bounded(name: str, limit: int) -> str:
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9]}-{digest}"
+
+
+def _arn_parts(arn: str) -> tuple[str, str, str]:
+    parts = arn.split(":")
+    return parts[1], parts[3], parts[4]
+
+
+def _repository_arn(image: str, partition: str) -> str:
+    host, _, rest = image.partition("/")
+    account, _, _, region = host.split(".")[:4]
+    repository = re.split(r"[:@]", rest, maxsplit=1)[0]
+    return f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+
+
+def _s3_read_statements(uri: str, partition: str, sid: str) -> list[dict[str, Any]]:
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    statements: list[dict[str, Any]] = [
+        {"Sid": f"{sid}Objects", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"arn:{partition}:s3:::{bucket}/{prefix}*"},
+        {"Sid": f"{sid}List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": f"arn:{partition}:s3:::{bucket}"},
+    ]
+    if prefix:
+        statements[1]["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
+    return statements
+
+
+class TrainingPipeline(pulumi.ComponentResource):
+    """A SageMaker training pipeline for one model, feeding its ModelRegistry.
+
+    Example::
+
+        pipeline = TrainingPipeline("churn-xgb", TrainingPipelineArgs(
+            model="churn-xgb",
+            training=TrainingSpec.model_validate({...}),
+            gates=[Gate(metric="accuracy", op=">=", threshold="last-approved")],
+            registry=registry,                       # a ModelRegistry
+            input_uri="s3://churn-data/features/v3/",
+            tags=lineage.tags(model="churn-xgb"),
+        ))
+        pipeline.arn, pipeline.trigger_role_arn     # what a retraining trigger needs
+
+    Children: a KMS key (unless ``kms_key_arn``), a private versioned encrypted bucket for the
+    splits, checkpoints, models and reports, the role the pipeline and its jobs assume (scoped
+    to that bucket and key, the input, the images' repositories and the model package group),
+    the pipeline, a role EventBridge and EventBridge Scheduler may assume to start it (only
+    it), an optional schedule, and — with last-approved gates — the Lambda that reads the last
+    Approved version's metrics, its role and its encrypted log group.
+    """
+
+    pipeline_name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+    trigger_role_arn: pulumi.Output[str]
+    model_name: str
+
+    def __init__(self, name: str, args: TrainingPipelineArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__("mlstack:index:TrainingPipeline", name, None, opts)
+        self.args = args
+        self.model_name = args.model
+        training = args.training
+        registry = args.registry
+        group_name = registry.args.group_name
+        pipeline_name = args.pipeline_name or _bounded(f"{group_name}-training", 256)
+        tags = dict(args.tags)
+        child = pulumi.ResourceOptions(parent=self)
+        # The registry group's ARN tells the partition, region and account without a lookup.
+        where = registry.arn.apply(_arn_parts)
+        account = where.apply(lambda w: w[2])
+
+        relative = any(g.relative for g in args.gates)
+        if training.kms_key_arn:
+            self.key = None
+            key_arn: pulumi.Output[str] = pulumi.Output.from_input(training.kms_key_arn)
+        else:
+            self.key = create_key(
+                name,
+                description=f"mlstack training pipeline {pipeline_name}: volumes, outputs, artifacts and logs",
+                alias=f"alias/mlstack/{pipeline_name}"[:256],
+                # The baseline Lambda's log group is encrypted with this key: CloudWatch Logs must use it.
+                policy=where.apply(lambda w: _key_policy(*w)) if relative else None,
+                tags=tags,
+                parent=self,
+            )
+            key_arn = self.key.arn
+        self.key_arn = key_arn
+
+        self.bucket = encrypted_bucket(f"{name}-artifacts", key_arn=key_arn, tags=tags, parent=self)
+
+        self.role = service_role(
+            name,
+            services=["sagemaker.amazonaws.com"],
+            description=f"SageMaker pipeline {pipeline_name} and its jobs",
+            tags=tags,
+            parent=self,
+            source_account=account,
+        )
+
+        input_uri: pulumi.Input[str] = training.input or args.input_uri  # type: ignore[assignment]
+
+        self.baseline_function: Optional[aws.lambda_.Function] = None
+        if relative:
+            self._baseline(name, pipeline_name, group_name, registry, key_arn, tags)
+
+        baseline_arn = self.baseline_function.arn if self.baseline_function else None
+        self.role_policy = aws.iam.RolePolicy(
+            f"{name}-role-policy",
+            role=self.role.id,
+            policy=pulumi.Output.all(
+                where=where,
+                role_arn=self.role.arn,
+                bucket_arn=self.bucket.arn,
+                key_arn=key_arn,
+                group_arn=registry.arn,
+                input_uri=input_uri,
+                extra=args.input_read_statements or [],
+                baseline=baseline_arn,
+            ).apply(lambda a: _pipeline_role_policy(training, **a)),
+            opts=child,
+        )
+
+        definition = pulumi.Output.all(
+            role_arn=self.role.arn,
+            bucket=self.bucket.name,
+            key_arn=key_arn,
+            where=where,
+            input_uri=input_uri,
+            baseline=baseline_arn,
+        ).apply(
+            lambda a: build_definition(
+                DefinitionInputs(
+                    pipeline_name=pipeline_name,
+                    model=args.model,
+                    region=a["where"][1],
+                    role_arn=a["role_arn"],
+                    bucket=a["bucket"],
+                    key_arn=a["key_arn"],
+                    group_name=group_name,
+                    approval_status=registry.approval_mode.initial_status,
+                    git_commit=args.git_commit,
+                    input_uri=a["input_uri"],
+                    dataset_version=args.dataset_version,
+                    training=training.model_dump(mode="json"),
+                    gates=[g.model_dump(mode="json") for g in args.gates],
+                    baseline_function_arn=a["baseline"],
+                )
+            )
+        )
+        self.pipeline = aws.sagemaker.Pipeline(
+            f"{name}-pipeline",
+            pipeline_name=pipeline_name,
+            pipeline_display_name=pipeline_name,
+            pipeline_description=f"Trains, evaluates, gates and registers {args.model} in {group_name}",
+            role_arn=self.role.arn,
+            pipeline_definition=definition,
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.role_policy, self.bucket.policy, self.bucket.encryption, self.bucket.public_access_block],
+            ),
+        )
+        self.pipeline_name = self.pipeline.pipeline_name
+        self.arn = self.pipeline.arn
+
+        self.trigger_role = service_role(
+            f"{name}-trigger",
+            services=["events.amazonaws.com", "scheduler.amazonaws.com"],
+            description=f"Lets EventBridge and EventBridge Scheduler start pipeline {pipeline_name} (only it)",
+            tags=tags,
+            parent=self,
+            source_account=account,
+        )
+        self.trigger_policy = aws.iam.RolePolicy(
+            f"{name}-trigger-policy",
+            role=self.trigger_role.id,
+            policy=self.pipeline.arn.apply(
+                lambda arn: policy_json(
+                    [{"Sid": "StartThisPipeline", "Effect": "Allow", "Action": "sagemaker:StartPipelineExecution", "Resource": arn}]
+                )
+            ),
+            opts=child,
+        )
+        self.trigger_role_arn = self.trigger_role.arn
+
+        self.schedule: Optional[aws.scheduler.Schedule] = None
+        if training.schedule:
+            self.schedule = aws.scheduler.Schedule(
+                f"{name}-schedule",
+                description=f"Retrains {args.model}: starts pipeline {pipeline_name}",
+                schedule_expression=training.schedule,
+                schedule_expression_timezone=training.schedule_timezone,
+                flexible_time_window={"mode": "OFF"},
+                kms_key_arn=key_arn,
+                target={
+                    "arn": self.pipeline.arn,
+                    "role_arn": self.trigger_role.arn,
+                    "retry_policy": {"maximum_retry_attempts": 0},
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.trigger_policy]),
+            )
+
+        self.register_outputs(
+            {
+                "pipeline_name": self.pipeline_name,
+                "arn": self.arn,
+                "trigger_role_arn": self.trigger_role_arn,
+                "role_arn": self.role.arn,
+                "bucket_name": self.bucket.name,
+            }
+        )
+
+    def _baseline(self, name: str, pipeline_name: str, group_name: str, registry: ModelRegistry, key_arn: pulumi.Output[str], tags: dict[str, str]) -> None:
+        function_name = _bounded(f"{pipeline_name}-last-approved", 64)
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-baseline-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=365,
+            kms_key_id=key_arn,
+            tags=tags,
+            opts=child,
+        )
+        role = service_role(
+            f"{name}-baseline",
+            services=["lambda.amazonaws.com"],
+            description=f"Reads the last Approved version's metrics of {group_name} for pipeline {pipeline_name}",
+            tags=tags,
+            parent=self,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-baseline-policy",
+            role=role.id,
+            policy=pulumi.Output.all(registry.arn, log_group.arn).apply(lambda a: _baseline_policy(a[0], a[1])),
+            opts=child,
+        )
+        source = resources.files("mlstack.components.lambdas").joinpath("last_approved.py").read_text(encoding="utf-8")
+        self.baseline_function = aws.lambda_.Function(
+            f"{name}-baseline",
+            name=function_name,
+            description=f"Last Approved metrics of {group_name} for the gates of {pipeline_name}",
+            runtime="python3.12",
+            handler="index.handler",
+            architectures=["arm64"],
+            timeout=30,
+            memory_size=128,
+            role=role.arn,
+            code=pulumi.AssetArchive({"index.py": pulumi.StringAsset(source)}),
+            logging_config={"log_format": "Text", "log_group": log_group.name},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
+        )
+
+
+def _key_policy(partition: str, region: str, account: str) -> str:
+    """The account administers the key through IAM; CloudWatch Logs may use it for this
+    account's log groups only (the baseline Lambda's logs are encrypted with it)."""
+    return policy_json(
+        [
+            {
+                "Sid": "AccountAdministersThroughIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsOfThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
+            },
+        ]
+    )
+
+
+def _baseline_policy(group_arn: str, log_group_arn: str) -> str:
+    partition, region, account = _arn_parts(group_arn)
+    group = group_arn.rsplit("/", 1)[-1]
+    return policy_json(
+        [
+            {
+                # ListModelPackages has no resource-level permissions in IAM.
+                "Sid": "FindApprovedVersions",
+                "Effect": "Allow",
+                "Action": "sagemaker:ListModelPackages",
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadVersionsOfThisGroup",
+                "Effect": "Allow",
+                "Action": "sagemaker:DescribeModelPackage",
+                "Resource": f"arn:{partition}:sagemaker:{region}:{account}:model-package/{group}/*",
+            },
+            {
+                "Sid": "WriteOwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{log_group_arn.removesuffix(':*')}:*",
+            },
+        ]
+    )
+
+
+def _pipeline_role_policy(
+    training: TrainingSpec,
+    *,
+    where: tuple[str, str, str],
+    role_arn: str,
+    bucket_arn: str,
+    key_arn: str,
+    group_arn: str,
+    input_uri: str,
+    extra: list,
+    baseline: Optional[str],
+) -> str:
+    """The pipeline role's policy: its bucket and key, its input, its images, its jobs and its group."""
+    partition, region, account = where
+    sagemaker = f"arn:{partition}:sagemaker:{region}:{account}"
+    group = group_arn.rsplit("/", 1)[-1]
+    images = sorted({training.preprocess.image, training.train.image, training.evaluation.image, training.inference.image})
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ArtifactsBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:ListBucket"], "Resource": bucket_arn},
+        {
+            "Sid": "ArtifactsObjects",
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": f"{bucket_arn}/*",
+        },
+        {"Sid": "PipelineKey", "Effect": "Allow", "Action": KMS_USE_ACTIONS, "Resource": key_arn},
+        {
+            "Sid": "PipelineKeyGrantsForVolumes",
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": key_arn,
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+        {
+            "Sid": "PullImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": sorted({_repository_arn(i, partition) for i in images}),
+        },
+        # GetAuthorizationToken has no resource-level permissions in IAM.
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "JobLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            "Resource": [
+                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/ProcessingJobs",
+                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/ProcessingJobs:*",
+                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/TrainingJobs",
+                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/TrainingJobs:*",
+            ],
+        },
+        {
+            # PutMetricData has no resource-level permissions; the namespace condition scopes it.
+            "Sid": "JobMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+        },
+        {
+            "Sid": "RunThisPipelinesJobs",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:AddTags",
+                "sagemaker:CreateProcessingJob",
+                "sagemaker:CreateTrainingJob",
+                "sagemaker:DescribeProcessingJob",
+                "sagemaker:DescribeTrainingJob",
+                "sagemaker:StopProcessingJob",
+                "sagemaker:StopTrainingJob",
+            ],
+            "Resource": [f"{sagemaker}:processing-job/{PIPELINE_JOB_PREFIX}*", f"{sagemaker}:training-job/{PIPELINE_JOB_PREFIX}*"],
+        },
+        {
+            "Sid": "RegisterInThisGroup",
+            "Effect": "Allow",
+            "Action": ["sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+            "Resource": [group_arn, f"{sagemaker}:model-package/{group}/*"],
+        },
+        {
+            "Sid": "PassOwnRoleToJobs",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+    ]
+    if input_uri.startswith("s3://"):
+        statements += _s3_read_statements(input_uri, partition, "ReadInput")
+    statements += list(extra)
+    if baseline:
+        statements.append({"Sid": "InvokeBaselineLookup", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": baseline})
+    if training.vpc:
+        ec2 = f"arn:{partition}:ec2:{region}:{account}"
+        statements += [
+            {
+                # EC2 Describe* calls have no resource-level permissions.
+                "Sid": "DescribeVpc",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "JobNetworkInterfaces",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
+                ],
+                "Resource": [
+                    f"{ec2}:network-interface/*",
+                    *[f"{ec2}:subnet/{s}" for s in training.vpc.subnet_ids],
+                    *[f"{ec2}:security-group/{g}" for g in training.vpc.security_group_ids],
+                ],
+            },
+        ]
+    return policy_json(statements)
+
+
+def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
+    """Build the stack's FeatureStore (mlstack:featureGroups) and a TrainingPipeline for every
+    model with ``training``, into ``team.feature_store``, ``team.feature_groups`` and
+    ``team.pipelines``; export their names and ARNs. Called by :func:`mlstack.program.build`
+    after the registries."""
+    from .feature_store import FeatureStore, FeatureStoreArgs
+
+    spec = ctx.spec
+    store = None
+    if spec.feature_groups:
+        store = FeatureStore(
+            "feature-store",
+            FeatureStoreArgs(name_prefix=spec.team, groups=list(spec.feature_groups), tags=ctx.lineage.tags()),
+        )
+        team.feature_store = store
+        team.feature_groups = dict(store.groups)
+        pulumi.export(
+            "featureGroups",
+            {name: {"featureGroupName": g.feature_group_name, "arn": g.arn} for name, g in store.groups.items()},
+        )
+    for model in spec.models:
+        training = model.training
+        if training is None:
+            continue
+        dataset = model.dataset
+        input_uri: Any = None
+        read: Any = None
+        dataset_version = (dataset.version if dataset else None) or "unversioned"
+        if training.feature_group:
+            assert store is not None  # the spec checks that the group is declared
+            input_uri = store.offline_uri(training.feature_group)
+            read = store.offline_read_statements(training.feature_group)
+            dataset_version = "feature-group:" + training.feature_group
+        elif not training.input and dataset:
+            input_uri = dataset.uri
+        team.pipelines[model.name] = TrainingPipeline(
+            f"{model.name}-training",
+            TrainingPipelineArgs(
+                model=model.name,
+                training=training,
+                registry=team.registries[model.name],
+                gates=list(model.gates),
+                input_uri=input_uri,
+                input_read_statements=read,
+                dataset_version=dataset_version,
+                git_commit=ctx.lineage.git_commit,
+                tags=ctx.lineage.tags(
+                    model=model.name,
+                    dataset=training.input or (dataset.uri if dataset and not training.feature_group else None),
+                    dataset_version=dataset_version,
+                ),
+            ),
+        )
+    if team.pipelines:
+        pulumi.export(
+            "pipelines",
+            {
+                name: {"pipelineName": p.pipeline_name, "arn": p.arn, "triggerRoleArn": p.trigger_role_arn}
+                for name, p in team.pipelines.items()
+            },
+        )

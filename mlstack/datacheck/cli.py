@@ -1,0 +1,60 @@
+"""``mlstack validate-data STACK FEATURE_GROUP FILE``: check a data sample before it lands.
+
+Exit codes: 0 every row matches the feature group's schema; 1 bad data (each bad row and
+column is printed as ``FILE:LINE: row N: column 'c': message``); 2 bad usage (unknown stack
+or feature group, invalid stack file, unreadable file, unknown format).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["register", "cmd_validate_data"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``validate-data`` to the ``mlstack`` command line."""
+    p = subparsers.add_parser(
+        "validate-data",
+        help="check a CSV or JSON-lines sample against a feature group's schema (for CI and pre-commit)",
+        description=(
+            "Check every row of FILE against the JSON Schema of FEATURE_GROUP in STACK's mlstack:featureGroups. "
+            "Prints each bad row and column. Exit codes: 0 valid, 1 bad data, 2 bad usage."
+        ),
+    )
+    p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
+    p.add_argument("feature_group", metavar="FEATURE_GROUP", help="a feature group name from the stack's mlstack:featureGroups")
+    p.add_argument("file", metavar="FILE", help="the sample: .csv (header row first) or .jsonl/.ndjson/.json (one JSON object per line)")
+    p.add_argument("--format", choices=["csv", "jsonl"], help="the file's format when its extension does not tell")
+    p.add_argument("--max-errors", type=int, default=0, metavar="N", help="print at most N problems (default 0: all); the summary counts all")
+    p.add_argument("--print-schema", action="store_true", help="print the feature group's JSON Schema instead of checking FILE")
+    p.set_defaults(handler=cmd_validate_data)
+
+
+def cmd_validate_data(args: argparse.Namespace) -> int:
+    from ..cli import EXIT_FAILED, EXIT_OK
+    from ..errors import UsageError
+    from . import feature_group_schema
+    from .validate import detect_format, validate_file, write_report
+
+    schema = feature_group_schema(args.stack, args.feature_group)
+    if args.print_schema:
+        print(json.dumps(schema, indent=2))
+        return EXIT_OK
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"data file {args.file!r} does not exist")
+    fmt = detect_format(path, args.format)
+    if fmt is None:
+        raise UsageError(f"cannot tell the format of {args.file!r} from its extension; name it .csv or .jsonl, or pass --format csv|jsonl")
+    if args.max_errors < 0:
+        raise UsageError(f"--max-errors must be 0 (all) or more (got {args.max_errors})")
+    try:
+        report = validate_file(path, schema, fmt)
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file!r}: {exc.strerror or exc}") from None
+    write_report(report, schema_title=schema.get("title", args.feature_group), max_problems=args.max_errors, out=sys.stdout)
+    return EXIT_OK if report.ok else EXIT_FAILED

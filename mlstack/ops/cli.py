@@ -1,0 +1,194 @@
+"""The day-2 subcommands: ``mlstack promote``, ``mlstack verify`` and ``mlstack status``.
+
+Registered by :mlstack.cli: through :func:`register`. Exit codes as everywhere in mlstack:
+0 success (approved, as expected), 1 the checked thing failed (rejected, live state differs,
+or an AWS operation failed), 2 bad input or setup (unknown model, no credentials, access
+denied, unreachable endpoint). AWS failures are printed as one message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from .aws import RETRY_MODES
+
+__all__ = ["register"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _aws_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("AWS (default: the standard AWS environment variables and config files)")
+    group.add_argument("--region", help="AWS region (default: the stack's aws:region)")
+    group.add_argument("--profile", help="named profile from the AWS config files (default: AWS_PROFILE)")
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="send every AWS call to this AWS-compatible endpoint (default: AWS_ENDPOINT_URL, else AWS)",
+    )
+    group.add_argument(
+        "--max-attempts",
+        type=int,
+        metavar="N",
+        help="attempts per AWS call, retries with backoff included (default: AWS_MAX_ATTEMPTS, else 8)",
+    )
+    group.add_argument("--retry-mode", choices=RETRY_MODES, help="botocore retry mode (default: AWS_RETRY_MODE, else standard)")
+    return common
+
+
+def _aws(args: argparse.Namespace, stack: Any):
+    from .aws import Aws, AwsSettings
+
+    return Aws(
+        AwsSettings(
+            region=args.region or stack.region,
+            profile=args.profile,
+            endpoint_url=args.endpoint_url,
+            max_attempts=args.max_attempts,
+            retry_mode=args.retry_mode,
+        )
+    )
+
+
+def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Callable[[argparse.Namespace], int]:
+    """Load the stack, build the AWS clients' settings, run ``command(args, stack, aws)`` and print
+    AWS failures as one readable line with their exit code (never a traceback). Stack-file
+    errors propagate to the CLI's own handler (exit 2)."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from ..config import load_stack
+        from .aws import OpsError, translate
+
+        stack = load_stack(args.stack)
+        aws = _aws(args, stack)
+        try:
+            if stack.spec.account_id:
+                aws.check_account(stack.spec.account_id, stack=stack.stack)
+            return command(args, stack, aws)
+        except (OpsError, BotoCoreError, ClientError) as exc:
+            error = translate(exc, aws)
+            print(f"mlstack {args.command}: error: {error}", file=sys.stderr)
+            return error.exit_code
+
+    return run
+
+
+@_aws_command
+def cmd_promote(args: argparse.Namespace, stack: Any, aws: Any) -> int:
+    from .promote import promote
+
+    result = promote(aws, stack, args.model, candidate=args.candidate, dry_run=args.dry_run)
+    print(result.render())
+    return result.exit_code
+
+
+def _read_outputs(path: str) -> dict[str, Any]:
+    from ..errors import UsageError
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read --outputs {path}: {exc.strerror or exc}; write it with `pulumi stack output --json > {path}`") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--outputs {path} is not JSON ({exc}); write it with `pulumi stack output --json`") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"--outputs {path} is not a JSON object; write it with `pulumi stack output --json`")
+    return data
+
+
+@_aws_command
+def cmd_verify(args: argparse.Namespace, stack: Any, aws: Any) -> int:
+    from .verify import verify_endpoints
+
+    outputs = _read_outputs(args.outputs) if args.outputs else None
+    reports = verify_endpoints(aws, stack, outputs=outputs)
+    if not reports:
+        print(f"stack {stack.stack} declares no endpoints (mlstack:endpoints); nothing to verify")
+        return EXIT_OK
+    for report in reports:
+        print(report.render())
+    failed = sum(r.failed for r in reports)
+    checked = sum(r.status != "not checked" for r in reports)
+    if failed:
+        print(f"\n{failed} of {checked} checked endpoint{'s' if checked != 1 else ''} {'differs' if failed == 1 else 'differ'} from the stack")
+        return EXIT_FAILED
+    print(f"\n{checked} endpoint{' runs' if checked == 1 else 's run'} as the stack declares")
+    return EXIT_OK
+
+
+@_aws_command
+def cmd_status(args: argparse.Namespace, stack: Any, aws: Any) -> int:
+    from .status import collect_status, render_table
+
+    rows = collect_status(aws, stack, alarm_prefix=args.alarm_prefix)
+    if args.json:
+        text = json.dumps({"stack": stack.stack, "rows": [r.to_json() for r in rows]}, indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+            return EXIT_OK
+        Path(args.json).write_text(text)
+    print(f"stack {stack.stack} ({aws.region})")
+    print(render_table(rows))
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add promote, verify and status to the ``mlstack`` parser."""
+    common = _aws_options()
+    stack_help = "a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file"
+
+    p = subparsers.add_parser(
+        "promote",
+        parents=[common],
+        help="approve or reject a registered model version by the gates the stack declares",
+        description="Evaluate the model's gates (mlstack:models[].gates) on a candidate version against the "
+        "group's last Approved version and approve or reject it; the approval description records every gate. "
+        "Exit codes: 0 approved, 1 rejected, 2 bad input.",
+    )
+    p.add_argument("stack", help=stack_help)
+    p.add_argument("--model", required=True, help="the model (mlstack:models[].name) whose version to promote")
+    p.add_argument(
+        "--candidate",
+        default="latest",
+        metavar="ARN|VERSION|latest",
+        help="the version to decide on: a model package ARN, a version number, or latest (default: the group's newest version)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="evaluate and print the decision without changing the registry")
+    p.set_defaults(handler=cmd_promote)
+
+    p = subparsers.add_parser(
+        "verify",
+        parents=[common],
+        help="check that the stack's endpoints are InService with the expected config, variants and instances",
+        description="After `pulumi up`: check each SageMaker endpoint the stack declares. Exit codes: 0 as declared, "
+        "1 something differs, 2 bad input.",
+    )
+    p.add_argument("stack", help=stack_help)
+    p.add_argument(
+        "--outputs",
+        metavar="FILE",
+        help="the JSON of `pulumi stack output --json` ('-' for stdin): compare endpoint config names exactly "
+        "(default: compare the live configs' lineage tags with the stack)",
+    )
+    p.set_defaults(handler=cmd_verify)
+
+    p = subparsers.add_parser(
+        "status",
+        parents=[common],
+        help="one table: approved model versions, last pipeline executions, alarm states",
+    )
+    p.add_argument("stack", help=stack_help)
+    p.add_argument("--alarm-prefix", metavar="PREFIX", help="also list alarms whose name starts with PREFIX (default: only alarms tagged with the stack)")
+    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH ('-' for stdout only)")
+    p.set_defaults(handler=cmd_status)

@@ -1,0 +1,234 @@
+"""``mlstack promote``: approve or reject a registered model version by the stack's gates.
+
+The candidate (the group's newest version, a version number or a model package ARN) is compared
+with the group's last Approved version on the gates declared in ``mlstack:models[].gates``. The
+decision is written to the registry itself — ``ModelApprovalStatus`` plus an
+``ApprovalDescription`` recording every gate's values — so the audit trail lives with the model::
+
+    result = promote(Aws(AwsSettings(region="eu-west-1")), load_stack("churn-prod"), "churn-xgb")
+    print(result.render())        # PASS/FAIL per gate and the decision
+    sys.exit(result.exit_code)    # 0 approved, 1 rejected
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from ..config import StackFile
+from ..errors import UsageError
+from ..gates import Gate, GateResult, evaluate_gates
+from .aws import Aws, OpsError
+from .metrics import PackageMetrics, read_metrics
+from .registry import APPROVED, REJECTED, describe_group, describe_package, find_version, latest_approved, latest_version, model_version
+
+__all__ = ["promote", "PromotionResult", "approval_description", "APPROVAL_DESCRIPTION_MAX", "LATEST"]
+
+#: SageMaker's limit on ApprovalDescription (botocore shape ApprovalDescription, max 1024).
+APPROVAL_DESCRIPTION_MAX = 1024
+LATEST = "latest"
+
+
+@dataclass
+class PromotionResult:
+    """What ``promote`` found and decided."""
+
+    model: str
+    group: str
+    candidate_arn: str
+    candidate_version: Optional[int]
+    candidate_status: str
+    baseline_arn: Optional[str] = None
+    baseline_version: Optional[int] = None
+    results: list[GateResult] = field(default_factory=list)
+    decision: Optional[str] = None
+    """Approved or Rejected; None when there was nothing to decide (already Approved)."""
+    applied: bool = False
+    """Whether the decision was written to the registry (False on a dry run)."""
+    description: str = ""
+    notes: list[str] = field(default_factory=list)
+    baseline_values: Optional[dict[str, float]] = None
+    """The last Approved version's metrics (read only when a gate compares with them)."""
+
+    @property
+    def approved(self) -> bool:
+        return self.decision == APPROVED or (self.decision is None and self.candidate_status == APPROVED)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.approved else 1
+
+    def _label(self, version: Optional[int], arn: Optional[str]) -> str:
+        return f"{self.group} v{version}" if version is not None else str(arn)
+
+    def render(self) -> str:
+        candidate = self._label(self.candidate_version, self.candidate_arn)
+        if self.decision is None:
+            return f"{candidate} is already Approved; nothing to do"
+        baseline = (
+            f"last Approved {self._label(self.baseline_version, self.baseline_arn)}"
+            if self.baseline_arn
+            else "no previous Approved version"
+        )
+        lines = [f"promote {self.model}: candidate {candidate} ({self.candidate_status}), {baseline}"]
+        lines += [f"  {_gate_line(r, why=True, baseline=self.baseline_values)}" for r in self.results]
+        lines += [f"  note: {n}" for n in self.notes]
+        failed = sum(not r.passed for r in self.results)
+        verdict = "APPROVED" if self.decision == APPROVED else "REJECTED"
+        why = "every gate passed" if not failed else f"{failed} of {len(self.results)} gates failed"
+        if self.applied:
+            tail = "; the decision and gate values are recorded in the registry's approval description"
+        else:
+            tail = "; dry run: the registry was not changed"
+        lines.append(f"{verdict} {candidate} ({why}){tail}")
+        return "\n".join(lines)
+
+
+def _gate_line(result: GateResult, *, why: bool, baseline: Optional[Mapping[str, float]] = None) -> str:
+    line = result.render()
+    if result.gate.relative and baseline and result.gate.metric in baseline and result.bound is not None:
+        line += f" (last approved: {baseline[result.gate.metric]:g})"
+    if why and result.gate.description:
+        line += f" [{result.gate.description}]"
+    return line
+
+
+def _compact(result: GateResult) -> str:
+    mark = "PASS" if result.passed else "FAIL"
+    if result.value is None:
+        return f"{mark} {result.gate.metric}=missing"
+    if result.bound is None:
+        return f"{mark} {result.gate.metric}={result.value:g}"
+    return f"{mark} {result.gate.metric}={result.value:g}{result.gate.op}{result.bound:g}"
+
+
+def approval_description(
+    *,
+    decision: str,
+    stack: str,
+    candidate_version: Optional[int],
+    baseline_version: Optional[int],
+    results: list[GateResult],
+    when: _dt.datetime,
+    baseline: Optional[Mapping[str, float]] = None,
+    limit: int = APPROVAL_DESCRIPTION_MAX,
+) -> str:
+    """The audit record written to the registry: decision, context and every gate's values,
+    shortened step by step to fit SageMaker's ``limit`` (full wording, then compact, then cut)."""
+    previous = f"v{baseline_version}" if baseline_version is not None else "none"
+    head = (
+        f"mlstack promote {decision.upper()} v{candidate_version} "
+        f"(stack {stack}, last approved {previous}, {when.strftime('%Y-%m-%dT%H:%M:%SZ')}): "
+    )
+    for render in (
+        lambda r: _gate_line(r, why=True, baseline=baseline),
+        lambda r: _gate_line(r, why=False, baseline=baseline),
+        lambda r: _gate_line(r, why=False),
+        _compact,
+    ):
+        text = head + "; ".join(render(r) for r in results)
+        if len(text) <= limit:
+            return text
+    return text[: limit - 1] + "…"
+
+
+def _resolve_candidate(client: Any, group: str, candidate: str) -> dict[str, Any]:
+    if candidate == LATEST:
+        summary = latest_version(client, group)
+        if summary is None:
+            raise OpsError(f"model package group {group!r} has no versions yet; register one (run the training pipeline) first", exit_code=2)
+        arn = summary["ModelPackageArn"]
+    elif candidate.isdigit():
+        summary = find_version(client, group, int(candidate))
+        if summary is None:
+            raise OpsError(f"model package group {group!r} has no version {candidate}; see the versions with `mlstack status`", exit_code=2)
+        arn = summary["ModelPackageArn"]
+    elif candidate.startswith("arn:"):
+        arn = candidate
+    else:
+        raise UsageError(f"--candidate {candidate!r} is not 'latest', a version number or a model package ARN")
+    package = describe_package(client, arn)
+    owner = package.get("ModelPackageGroupName")
+    if owner and owner != group:
+        raise OpsError(f"model package {arn} belongs to group {owner!r}, not {group!r}; pass a version of {group!r}", exit_code=2)
+    return package
+
+
+def promote(
+    aws: Aws,
+    stack: StackFile,
+    model: str,
+    *,
+    candidate: str = LATEST,
+    dry_run: bool = False,
+    now: Optional[_dt.datetime] = None,
+) -> PromotionResult:
+    """Evaluate ``model``'s gates on a candidate version and approve or reject it."""
+    spec = stack.spec
+    try:
+        model_spec = spec.model(model)
+    except KeyError:
+        known = ", ".join(m.name for m in spec.models)
+        raise UsageError(f"stack {stack.stack!r} declares no model {model!r}; models: {known}") from None
+    gates: list[Gate] = list(model_spec.gates)
+    if not gates:
+        index = [m.name for m in spec.models].index(model)
+        raise UsageError(
+            f"model {model!r} declares no gates (mlstack:models[{index}].gates), so there is nothing to decide on; "
+            "declare gates such as {metric: accuracy, op: '>=', threshold: last-approved}"
+        )
+    group = spec.group_name(model)
+    sagemaker = aws.client("sagemaker")
+    if describe_group(sagemaker, group) is None:
+        raise OpsError(
+            f"model package group {group!r} does not exist in {aws.region}; deploy the stack (pulumi up) and register a version first",
+            exit_code=2,
+        )
+    package = _resolve_candidate(sagemaker, group, candidate)
+    arn = package["ModelPackageArn"]
+    result = PromotionResult(
+        model=model,
+        group=group,
+        candidate_arn=arn,
+        candidate_version=model_version(package),
+        candidate_status=package.get("ModelApprovalStatus", "unknown"),
+    )
+    if result.candidate_status == APPROVED:
+        return result
+
+    baseline_summary = latest_approved(sagemaker, group, exclude=[arn])
+    baseline_metrics: Optional[dict[str, float]] = None
+    if baseline_summary is not None:
+        result.baseline_arn = baseline_summary["ModelPackageArn"]
+        result.baseline_version = model_version(baseline_summary)
+        if any(g.relative for g in gates):
+            baseline = describe_package(sagemaker, result.baseline_arn)
+            read = read_metrics(aws, baseline, label=f"the last Approved version v{result.baseline_version}")
+            result.notes += [f"last approved: {n}" for n in read.notes]
+            baseline_metrics = result.baseline_values = read.values
+    current: PackageMetrics = read_metrics(aws, package, label=f"candidate v{result.candidate_version}")
+    result.notes += current.notes
+    if not current.values:
+        result.notes.append(
+            "the candidate has no metrics: no ModelMetrics.ModelQuality.Statistics report and no numeric customer metadata"
+        )
+    result.results = evaluate_gates(gates, current.values, baseline_metrics)
+    result.decision = APPROVED if all(r.passed for r in result.results) else REJECTED
+    result.description = approval_description(
+        decision=result.decision,
+        stack=stack.stack,
+        candidate_version=result.candidate_version,
+        baseline_version=result.baseline_version,
+        results=result.results,
+        when=now or _dt.datetime.now(_dt.timezone.utc),
+        baseline=baseline_metrics,
+    )
+    if not dry_run:
+        sagemaker.update_model_package(
+            ModelPackageArn=arn,
+            ModelApprovalStatus=result.decision,
+            ApprovalDescription=result.description,
+        )
+        result.applied = True
+    return result

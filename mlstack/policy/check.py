@@ -1,0 +1,245 @@
+"""Run the policy pack in-process over an offline plan: what ``mlstack check`` does.
+
+The policies are the very ``pulumi_policy`` objects the CrossGuard pack serves
+(:data:`mlstack.policy.pack.POLICIES`). Each is handed what the CrossGuard analyzer would hand it:
+``ResourceValidationArgs`` per resource and one ``StackValidationArgs`` with linked
+``PolicyResource`` objects, the properties wrapped in the SDK's read-only proxies, the config
+reconciled as the CLI does (:mod:`mlstack.policy._config`), and the stack tag
+``mlstack:environment`` from the stack file. One difference is inherent: offline, every resource
+shows its *inputs*; CrossGuard's stack policies see *outputs*, which for pulumi-aws repeat the
+inputs under the same names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from inspect import isawaitable
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+from ..engine import Plan, ResourceRecord
+from ..lineage import ENVIRONMENT, STACK, TEAM
+from ._common import memoising, using_stack_config
+from ._config import PolicySettings, reconcile
+from .pack import POLICIES
+
+__all__ = ["Violation", "Report", "check_plan", "check_stack", "stack_tags_for"]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One policy violation: which policy, how enforced, which resource, what should be true."""
+
+    policy: str
+    level: str
+    message: str
+    description: str
+    urn: str | None = None
+    resource_type: str | None = None
+    resource_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "enforcementLevel": self.level,
+            "urn": self.urn,
+            "type": self.resource_type,
+            "name": self.resource_name,
+            "message": self.message,
+            "description": self.description,
+        }
+
+
+@dataclass
+class Report:
+    """The outcome of checking one stack."""
+
+    stack: str
+    project: str
+    environment: str | None
+    resources: int
+    settings: dict[str, PolicySettings]
+    violations: list[Violation] = field(default_factory=list)
+    not_applicable: list[dict[str, str]] = field(default_factory=list)
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == "mandatory"]
+
+    @property
+    def advisory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == "advisory"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.mandatory
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "project": self.project,
+            "environment": self.environment,
+            "resources": self.resources,
+            "passed": self.passed,
+            "summary": {"mandatory": len(self.mandatory), "advisory": len(self.advisory)},
+            "policies": [
+                {"name": name, "enforcementLevel": s.level, "config": s.properties, "description": self.descriptions.get(name, "")}
+                for name, s in self.settings.items()
+            ],
+            "violations": [v.to_json() for v in self.violations],
+            "notApplicable": self.not_applicable,
+        }
+
+
+def _options(record: ResourceRecord) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        protect=False,
+        ignore_changes=[],
+        delete_before_replace=None,
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=[],
+        parent=record.parent,
+    )
+
+
+def _run(result: Any) -> None:
+    if isawaitable(result):
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(result)
+        finally:
+            loop.close()
+
+
+def stack_tags_for(environment: str, *, team: str | None = None, stack: str | None = None) -> dict[str, str]:
+    """The stack tags ``mlstack check`` hands the policies (``pulumi stack tag set`` gives the
+    same to CrossGuard)."""
+    tags = {ENVIRONMENT: environment}
+    if team:
+        tags[TEAM] = team
+    if stack:
+        tags[STACK] = stack
+    return tags
+
+
+def check_plan(
+    plan: Plan,
+    *,
+    config: Mapping[str, Any] | None = None,
+    config_file: str | None = None,
+    stack_tags: Mapping[str, str] | None = None,
+    stack_config: Mapping[str, Any] | None = None,
+    policies: Sequence[Any] | None = None,
+) -> Report:
+    """Evaluate ``policies`` (default: the whole pack) over a recorded plan.
+
+    ``stack_tags`` and ``stack_config`` are what CrossGuard hands a pack: the stack's tags and
+    its config (``namespace:key`` -> string, objects as JSON; see ``StackFile.pulumi_config``).
+    """
+    with using_stack_config(stack_config or {}), memoising():
+        return _check(plan, config, config_file, stack_tags, list(POLICIES if policies is None else policies))
+
+
+def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping[str, str] | None, policies: list[Any]) -> Report:
+    settings = reconcile(policies, config, file=config_file)
+    tags = dict(stack_tags or {})
+    report = Report(
+        stack=plan.stack,
+        project=plan.project,
+        environment=tags.get(ENVIRONMENT),
+        resources=len(plan.resources),
+        settings=settings,
+        descriptions={p.name: p.description for p in policies},
+    )
+    active = [(p, settings[p.name]) for p in policies if settings[p.name].level != "disabled"]
+    records = list(plan.resources)
+    props = {r.urn: unknown_checking_proxy(r.inputs) for r in records}
+    by_urn = {r.urn: r for r in records}
+
+    def reporter(policy: Any, level: str, record: ResourceRecord | None):
+        def report_violation(message: str, urn: str | None = None) -> None:
+            target = record if record is not None else by_urn.get(urn or "")
+            report.violations.append(
+                Violation(
+                    policy=policy.name,
+                    level=level,
+                    message=message,
+                    description=policy.description,
+                    urn=(record.urn if record is not None else urn) or None,
+                    resource_type=target.type if target else None,
+                    resource_name=target.name if target else None,
+                )
+            )
+
+        return report_violation
+
+    def guarded(policy: Any, urn: str | None, call) -> None:
+        try:
+            _run(call())
+        except _NotApplicableError as exc:
+            report.not_applicable.append({"policy": policy.name, "urn": urn or "", "reason": exc.reason or ""})
+        except UnknownValueError as exc:  # cannot happen offline (every value is known); kept for parity
+            report.not_applicable.append({"policy": policy.name, "urn": urn or "", "reason": exc.message})
+
+    resource_policies = [(p, s) for p, s in active if isinstance(p, ResourceValidationPolicy)]
+    for record in records:
+        options = _options(record)
+        for policy, setting in resource_policies:
+            args = ResourceValidationArgs(record.type, props[record.urn], record.urn, record.name, options, None, setting.properties, tags)
+            guarded(policy, record.urn, lambda: policy.validate(args, reporter(policy, setting.level, record)))
+
+    stack_policies = [(p, s) for p, s in active if isinstance(p, StackValidationPolicy)]
+    if stack_policies:
+        resources = {
+            r.urn: PolicyResource(r.type, props[r.urn], r.urn, r.name, _options(r), None, None, [], {}) for r in records
+        }
+        for r in records:
+            resource = resources[r.urn]
+            resource.parent = resources.get(r.parent) if r.parent else None
+            resource.dependencies = [resources[d] for d in r.dependencies if d in resources]
+            resource.property_dependencies = {k: [resources[d] for d in v if d in resources] for k, v in r.property_dependencies.items()}
+        ordered = list(resources.values())
+        for policy, setting in stack_policies:
+            args = StackValidationArgs(ordered, setting.properties, tags)
+            guarded(policy, None, lambda: policy.validate(args, reporter(policy, setting.level, None)))
+    order = {p.name: i for i, p in enumerate(policies)}
+    report.violations.sort(key=lambda v: (v.level != "mandatory", order.get(v.policy, 0)))
+    return report
+
+
+def check_stack(
+    stack: str | Path,
+    *,
+    config: Mapping[str, Any] | None = None,
+    config_file: str | None = None,
+    cwd: Path | None = None,
+) -> Report:
+    """Validate ``stack`` (a name such as churn-prod or a path), plan it offline, run the pack.
+
+    The policy config is validated before the (slower) plan, so a bad config fails fast.
+    """
+    from ..config import load_stack
+    from ..engine import plan_stack
+
+    reconcile(POLICIES, config, file=config_file)
+    stack_file = load_stack(stack, cwd=cwd)
+    spec = stack_file.spec
+    plan = plan_stack(stack_file.path, cwd=cwd)
+    tags = stack_tags_for(spec.environment.value, team=spec.team, stack=stack_file.stack)
+    return check_plan(plan, config=config, config_file=config_file, stack_tags=tags, stack_config=stack_file.pulumi_config())

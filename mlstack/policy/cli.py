@@ -1,0 +1,120 @@
+"""``mlstack check STACK``: plan a stack offline and run the policy pack over it (the CI gate).
+
+Exit codes: 0 no mandatory violation (advisory ones are printed), 1 at least one mandatory
+violation, 2 bad input (stack file, policy config, options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "cmd_check", "render_text", "render_github"]
+
+FORMATS = ("text", "json", "github")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``check`` to the ``mlstack`` command line."""
+    p = subparsers.add_parser(
+        "check",
+        help="run the policy pack over a stack, offline (the same rules as `pulumi preview --policy-pack policies`)",
+        description=(
+            "Plan STACK offline and evaluate mlstack's policy pack over the resources it would create. "
+            "Exit 0 when no mandatory policy is violated, 1 when one is, 2 on bad input."
+        ),
+    )
+    p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
+    p.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH ('-' for stdout)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="text (default), json, or github (Actions annotations)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="policy pack config: the JSON file `pulumi preview --policy-pack-config` takes (levels and settings)",
+    )
+    p.set_defaults(handler=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import check_stack
+    from ._config import load_config_file
+
+    config = load_config_file(args.config) if args.config else None
+    report = check_stack(args.stack, config=config, config_file=args.config)
+    data = report.to_json()
+    if args.json:
+        _write_json(args.json, data)
+    if args.format == "json":
+        if args.json != "-":
+            _write_json("-", data)
+    elif args.format == "github":
+        print(render_github(report, _stack_file(args.stack)))
+    elif args.json != "-":
+        print(render_text(report))
+    return 0 if report.passed else 1
+
+
+def _write_json(target: str, data: Any) -> None:
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).write_text(text)
+
+
+def _stack_file(stack: str) -> str:
+    """The stack file to annotate, relative to the working directory where possible."""
+    from ..config import resolve_stack_file
+
+    path, _ = resolve_stack_file(stack)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _summary(report: Any) -> str:
+    mandatory, advisory = len(report.mandatory), len(report.advisory)
+    active = sum(1 for s in report.settings.values() if s.level != "disabled")
+    verdict = "passed" if report.passed else "FAILED"
+    env = f" ({report.environment})" if report.environment else ""
+    return (
+        f"{report.stack}{env}: {active} policies over {report.resources} resources: "
+        f"{mandatory} mandatory, {advisory} advisory violation{'s' if advisory != 1 else ''}; {verdict}"
+    )
+
+
+def render_text(report: Any) -> str:
+    """Each violation with its level, policy, resource and message; then a summary line."""
+    lines = []
+    for v in report.violations:
+        lines.append(f"[{v.level}] {v.policy}")
+        lines.append(f"  resource: {v.urn or '(the stack)'}")
+        lines.append(f"  {v.message}")
+        lines.append("")
+    lines.append(_summary(report))
+    return "\n".join(lines)
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: Any, stack_file: str) -> str:
+    """GitHub Actions workflow commands: an error per mandatory violation, a warning per advisory
+    one, on the stack file; then the summary."""
+    lines = []
+    for v in report.violations:
+        command = "error" if v.level == "mandatory" else "warning"
+        title = _escape_property(f"{v.policy} ({v.level})")
+        body = _escape_data(f"{v.message}\nresource: {v.urn or '(the stack)'}")
+        lines.append(f"::{command} file={_escape_property(stack_file)},title={title}::{body}")
+    lines.append(_summary(report))
+    return "\n".join(lines)

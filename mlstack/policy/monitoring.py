@@ -1,0 +1,186 @@
+"""``mlstack-endpoint-requires-monitoring``: every endpoint captures data and is watched for drift
+and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy
+
+from ._common import (
+    ENVIRONMENTS,
+    KSERVE_TYPE,
+    UNKNOWN,
+    StackIndex,
+    applies,
+    environments_property,
+    get,
+    is_set,
+    number,
+    physical_name,
+    plain,
+    stack_environment,
+)
+from .encryption import ENDPOINT_CONFIG
+from .rollout import ENDPOINT_TYPE
+
+__all__ = ["POLICY", "alarm_metrics", "endpoint_config_of"]
+
+NAME = "mlstack-endpoint-requires-monitoring"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+DRIFT_NAMESPACES = ["mlstack/Drift", "aws/sagemaker/Endpoints/data-metrics"]
+ERROR_METRICS = ["Invocation5XXErrors", "Invocation4XXErrors", "InvocationModelErrors", "ModelErrors", "ErrorRate"]
+ENDPOINT_DIMENSIONS = ("EndpointName", "endpoint_name", "InferenceService", "Endpoint")
+MONITOR_TYPE = "mlstack:index:Monitor"
+
+
+def in_monitor(resource: Any) -> bool:
+    """Whether a resource belongs to a Monitor component (any ancestor)."""
+    parent = resource.parent
+    seen = 0
+    while parent is not None and seen < 100:
+        if parent.resource_type == MONITOR_TYPE:
+            return True
+        parent, seen = parent.parent, seen + 1
+    return False
+
+
+def alarm_metrics(alarm: Any) -> list[tuple[Any, Any, dict[str, Any]]]:
+    """(namespace, metric name, dimensions) of every metric an alarm watches, metric math included."""
+    props = plain(alarm.props)
+    if not isinstance(props, dict):
+        return []
+    metrics = []
+    if props.get("metricName") or props.get("namespace"):
+        metrics.append((props.get("namespace"), props.get("metricName"), props.get("dimensions") or {}))
+    for query in props.get("metricQueries") or []:
+        metric = query.get("metric") if isinstance(query, dict) else None
+        if isinstance(metric, dict):
+            metrics.append((metric.get("namespace"), metric.get("metricName"), metric.get("dimensions") or {}))
+    return metrics
+
+
+def endpoint_config_of(endpoint: Any, index: StackIndex) -> list[Any]:
+    """The endpoint configuration(s) a SageMaker endpoint serves."""
+    configs = index.used_by(endpoint, ENDPOINT_CONFIG)
+    if configs:
+        return configs
+    wanted = get(endpoint.props, "endpointConfigName")
+    return [c for c in index.of_type(ENDPOINT_CONFIG) if isinstance(wanted, str) and wanted in index.names(c)]
+
+
+def _watched_endpoints(alarm: Any, metrics: list[tuple[Any, Any, dict[str, Any]]]) -> set[str]:
+    """Endpoint names an alarm's metrics are about (their EndpointName dimension)."""
+    return {dims[key] for _, _, dims in metrics for key in ENDPOINT_DIMENSIONS if isinstance(dims.get(key), str)}
+
+
+def _capture_problem(endpoint: Any, index: StackIndex) -> str | None:
+    if endpoint.resource_type == KSERVE_TYPE:
+        logger = get(endpoint.props, "spec", "predictor", "logger")
+        if logger is UNKNOWN:
+            return None
+        if not is_set(logger) or not is_set(get(logger, "url")):
+            return "must log requests and responses for drift analysis; set spec.predictor.logger {mode: all, url: <collector>}"
+        return None
+    configs = endpoint_config_of(endpoint, index)
+    if not configs:
+        return None  # the config is not in this stack; nothing to inspect
+    for config in configs:
+        capture = get(config.props, "dataCaptureConfig")
+        if capture is UNKNOWN:
+            continue
+        percent = number(get(capture, "initialSamplingPercentage")) if isinstance(capture, Mapping) else None
+        if not is_set(capture) or get(capture, "enableCapture") is False or not percent or not is_set(get(capture, "destinationS3Uri")):
+            return (
+                f"must capture requests and responses for drift analysis; set data_capture_config on endpoint "
+                f"configuration {config.name!r} with enable_capture=True, initial_sampling_percentage > 0 and a "
+                "destination_s3_uri"
+            )
+    return None
+
+
+def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    config = args.get_config()
+    env = stack_environment(args.resources, args.stack_tags)
+    if not applies(config, env):
+        return
+    need_drift = env in (config.get("driftAlarmEnvironments") or ())
+    index = StackIndex(args.resources)
+    drift_namespaces = set(config.get("driftNamespaces") or DRIFT_NAMESPACES)
+    error_metrics = set(config.get("errorMetrics") or ERROR_METRICS)
+    # Per alarm of a Monitor: (drift?, error?), and the endpoints it watches, by name and by dependency.
+    kinds: dict[str, tuple[bool, bool]] = {}
+    by_name: dict[str, list[str]] = {}
+    for alarm in index.of_type(METRIC_ALARM):
+        if not in_monitor(alarm):
+            continue
+        metrics = alarm_metrics(alarm)
+        kinds[alarm.urn] = (
+            any(ns in drift_namespaces for ns, _, _ in metrics),
+            any(isinstance(m, str) and m in error_metrics for _, m, _ in metrics),
+        )
+        for name in _watched_endpoints(alarm, metrics):
+            by_name.setdefault(name, []).append(alarm.urn)
+    for endpoint in index.of_type(ENDPOINT_TYPE, KSERVE_TYPE):
+        kserve = endpoint.resource_type == KSERVE_TYPE
+        label = "KServe InferenceService" if kserve else "SageMaker endpoint"
+        name = physical_name(endpoint)
+        shown = name if isinstance(name, str) else endpoint.name
+        problem = _capture_problem(endpoint, index)
+        if problem:
+            report_violation(f"{label} {shown!r} {problem}.", endpoint.urn)
+        if kserve:
+            continue  # its metrics are in the cluster's Prometheus, which no stack resource shows
+        watching = set(by_name.get(name, ())) if isinstance(name, str) else set()
+        watching |= {a.urn for a in index.users(endpoint, METRIC_ALARM) if a.urn in kinds}
+        if not any(kinds[a][1] for a in watching):
+            report_violation(
+                f"{label} {shown!r} must have an error alarm: a Monitor (mlstack:monitors) alarm on "
+                f"{' or '.join(sorted(error_metrics))} of EndpointName={shown!r}. Declare a monitor for the endpoint "
+                "and keep its errors5xxPercent or errors4xxPercent alarm.",
+                endpoint.urn,
+            )
+        if need_drift and not any(kinds[a][0] for a in watching):
+            report_violation(
+                f"{label} {shown!r} must have a drift alarm in {env}: a Monitor (mlstack:monitors) alarm on a metric in "
+                f"{' or '.join(sorted(drift_namespaces))} of EndpointName={shown!r}. Give the endpoint's monitor drift "
+                "settings (drift.features, drift.baselineUri).",
+                endpoint.urn,
+            )
+
+
+POLICY = StackValidationPolicy(
+    name=NAME,
+    description=(
+        "Checks that every endpoint captures its requests and responses, and that every SageMaker endpoint has a "
+        "Monitor with at least one error alarm and (staging, prod) one drift alarm."
+    ),
+    validate=validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=PolicyConfigSchema(
+        properties={
+            "environments": environments_property(
+                ENVIRONMENTS, "every endpoint must capture its traffic and SageMaker endpoints need a Monitor with an error alarm"
+            ),
+            "driftAlarmEnvironments": environments_property(
+                ["staging", "prod"], "the Monitor of every SageMaker endpoint must also have a drift alarm"
+            ),
+            "driftNamespaces": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "minItems": 1,
+                "default": DRIFT_NAMESPACES,
+                "description": "CloudWatch namespaces whose alarms count as drift alarms.",
+            },
+            "errorMetrics": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "minItems": 1,
+                "default": ERROR_METRICS,
+                "description": "CloudWatch metric names whose alarms count as error alarms.",
+            },
+        }
+    ),
+    remediation_steps="Declare a Monitor (mlstack:monitors) for every endpoint and keep data capture on.",
+)
