@@ -29,18 +29,43 @@ from mlstack.engine import answers_for, plan_stack, run_program  # noqa: E402
 from mlstack.config import load_stack  # noqa: E402
 
 
-def generate_stack(directory: Path, models: int) -> Path:
-    """A prod stack with ``models`` models, each with the full set of per-model settings the
-    bundled churn-prod stack uses (later components extend the model entries)."""
-    template = yaml.safe_load((ROOT / "stacks/Pulumi.churn-prod.yaml").read_text())
-    config = template["config"]
-    base = config["mlstack:models"][0]
-    config["mlstack:models"] = [
-        {**base, "name": f"model-{i:03d}"} | {k: v for k, v in base.items() if k != "name"} | {"name": f"model-{i:03d}"}
-        for i in range(models)
-    ]
+def generate_stack(directory: Path, models: int, *, training: bool = True) -> Path:
+    """churn-prod with its model repeated ``models`` times: each copy has its own registry
+    group and (unless ``training`` is False) training pipeline, and its own copies of
+    churn-prod's endpoints and monitors (names suffixed with the model's number). The feature
+    store is shared."""
+    document = yaml.safe_load((ROOT / "stacks/Pulumi.churn-prod.yaml").read_text())
+    config = document["config"]
+    [base] = config["mlstack:models"]
+    endpoints = [e for e in config.get("mlstack:endpoints", []) if e["model"] == base["name"]]
+    monitors = config.get("mlstack:monitors", [])
+    new_models, new_endpoints, new_monitors = [], [], []
+    for i in range(models):
+        suffix = f"{i:03d}"
+        model = {**base, "name": f"model-{suffix}"}
+        if not training:
+            model.pop("training", None)
+            model["gates"] = []
+        new_models.append(model)
+        for endpoint in endpoints:
+            copy = {**endpoint, "name": f"{endpoint['name']}-{suffix}", "model": model["name"]}
+            if not training:
+                # Without a pipeline the endpoint names its image and artifacts itself.
+                copy.setdefault("image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn-serve@sha256:" + "0" * 64)
+                copy.setdefault("artifactsUri", f"s3://example-churn-artifacts/{model['name']}/")
+            new_endpoints.append(copy)
+        for monitor in monitors:
+            copy = {**monitor, "endpoint": f"{monitor['endpoint']}-{suffix}"}
+            if not training:
+                copy.pop("retrain", None)
+            new_monitors.append(copy)
+    config["mlstack:models"] = new_models
+    if endpoints:
+        config["mlstack:endpoints"] = new_endpoints
+    if monitors:
+        config["mlstack:monitors"] = new_monitors
     path = directory / "Pulumi.churn-prod.yaml"
-    path.write_text(yaml.safe_dump(template, sort_keys=False))
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
     return path
 
 
@@ -80,14 +105,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,100,300")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--without-training", action="store_true", help="leave out the training pipelines (their definitions are built with the sagemaker SDK, ~0.5 s each)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:  # warm imports and caches so no size pays them
-        plan_stack(generate_stack(Path(tmp), 2))
+        plan_stack(generate_stack(Path(tmp), 2, training=not args.without_training))
     print(f"{'models':>6} {'resources':>9} {'mlstack s':>10} {'ms/res':>7} {'pulumi-aws s':>12} {'ms/res':>7} {'overhead':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
-            path = generate_stack(Path(tmp), size)
+            path = generate_stack(Path(tmp), size, training=not args.without_training)
             ml_s, plan = timed(lambda: plan_stack(path), args.repeat)
             stack = load_stack(path)
             program = replay_program(plan.resources)

@@ -26,7 +26,7 @@ from ._common import (
     stack_environment,
 )
 
-__all__ = ["POLICY", "BUCKET_TYPES", "SSE_TYPES", "job_volumes"]
+__all__ = ["POLICY", "BUCKET_TYPES", "SSE_TYPES", "job_volumes", "jobs"]
 
 NAME = "mlstack-storage-encrypted-with-kms"
 
@@ -96,9 +96,10 @@ def _check_buckets(index: StackIndex, report: ReportViolation) -> None:
         for problem in _sse_rule_problems(get(sse.props, "rules")):
             report(f"S3 default encryption must use a customer KMS key, but {problem}; {SSE_FIX}.", sse.urn)
     for bucket in index.of_type(*BUCKET_TYPES):
-        inline = get(bucket.props, "serverSideEncryptionConfiguration")
+        inline = get(bucket.props, "serverSideEncryptionConfiguration")  # deprecated inline form: one "rule"
         if is_set(inline):
-            problems = _sse_rule_problems(get(inline, "rules") if inline is not UNKNOWN else UNKNOWN)
+            rule = get(inline, "rule")
+            problems = _sse_rule_problems(UNKNOWN if UNKNOWN in (inline, rule) else [plain(rule)] if rule else [])
             if not problems:
                 continue
         if any(index.linked(sse, bucket) for sse in configs):
@@ -168,28 +169,42 @@ def _check_feature_group(resource: Any, report: ReportViolation) -> None:
         )
 
 
-def _check_job_volumes(resource: Any, report: ReportViolation) -> None:
+#: Typed SageMaker job definitions: where their compute resources are, and their use.
+_JOB_DEFINITIONS = {"aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": (("jobResources", "clusterConfig"), "processing")}
+
+
+def jobs(resource: Any) -> Iterator[tuple[str, str, Any, Any]]:
+    """(where, use, instance type, volume KMS key) of every SageMaker job a resource defines: in
+    JSON documents (pipeline definitions, scheduled requests) and typed job definitions."""
     for prop, document in documents(resource.props):
         for path, use, block, params in job_volumes(document):
-            itype = resolve(block.get("InstanceType"), params)
-            key = resolve(block.get("VolumeKmsKeyId"), params)
-            where = f"{prop} {path}"
-            if isinstance(itype, str) and not _known_type(itype):
-                continue
-            if isinstance(itype, str) and has_local_storage(itype):
-                if is_set(key):
-                    report(
-                        f"{use} job at {where} must not set VolumeKmsKeyId: {itype} keeps its volume on local NVMe "
-                        "storage, which the hardware encrypts, and SageMaker rejects a KMS key for it. Remove "
-                        "VolumeKmsKeyId, or choose an EBS-backed instance type and keep it.",
-                        resource.urn,
-                    )
-            elif not is_set(key):
+            yield f"{prop} {path}", use, resolve(block.get("InstanceType"), params), resolve(block.get("VolumeKmsKeyId"), params)
+    typed = _JOB_DEFINITIONS.get(resource.resource_type)
+    if typed:
+        keys, use = typed
+        block = get(resource.props, *keys)
+        if block is not None and block is not UNKNOWN:
+            yield ".".join(keys), use, get(block, "instanceType"), get(block, "volumeKmsKeyId")
+
+
+def _check_job_volumes(resource: Any, report: ReportViolation) -> None:
+    for where, use, itype, key in jobs(resource):
+        if isinstance(itype, str) and not _known_type(itype):
+            continue  # a typo: the instance policy reports it
+        if isinstance(itype, str) and has_local_storage(itype):
+            if is_set(key):
                 report(
-                    f"{use} job at {where} must encrypt its storage volume with a customer KMS key; set VolumeKmsKeyId "
-                    "(e.g. volume_kms_key in the sagemaker SDK) to the stack's KMS key ARN.",
+                    f"{use} job at {where} must not set VolumeKmsKeyId: {itype} keeps its volume on local NVMe "
+                    "storage, which the hardware encrypts, and SageMaker rejects a KMS key for it. Remove "
+                    "VolumeKmsKeyId, or choose an EBS-backed instance type and keep it.",
                     resource.urn,
                 )
+        elif not is_set(key):
+            report(
+                f"{use} job at {where} must encrypt its storage volume with a customer KMS key; set VolumeKmsKeyId "
+                "(e.g. volume_kms_key in the sagemaker SDK) to the stack's KMS key ARN.",
+                resource.urn,
+            )
 
 
 def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:

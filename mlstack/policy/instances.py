@@ -14,7 +14,6 @@ from ._common import (
     UNKNOWN,
     StackIndex,
     applies,
-    documents,
     environments_property,
     for_env,
     get,
@@ -23,10 +22,9 @@ from ._common import (
     per_environment,
     physical_name,
     plain,
-    resolve,
     stack_environment,
 )
-from .encryption import ENDPOINT_CONFIG, job_volumes
+from .encryption import ENDPOINT_CONFIG, jobs
 from .rollout import ENDPOINT_TYPE
 
 __all__ = ["POLICY", "DEFAULT_DENIED", "DEFAULT_MAX_GPUS"]
@@ -139,11 +137,9 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
 
     for resource in index.resources:
         if resource.resource_type.startswith("aws:") and resource.resource_type != ENDPOINT_CONFIG:
-            for prop, document in documents(resource.props):
-                for path, use, block, params in job_volumes(document):
-                    itype = resolve(block.get("InstanceType"), params)
-                    if itype is not UNKNOWN:
-                        _check_type(itype, use, f"{use} job at {prop} {path}", env, config, resource.urn, report_violation)
+            for where, use, itype, _ in jobs(resource):
+                if itype is not UNKNOWN:
+                    _check_type(itype, use, f"{use} job at {where}", env, config, resource.urn, report_violation)
 
     for service in index.of_type(KSERVE_TYPE):
         predictor = plain(get(service.props, "spec", "predictor", default={}))

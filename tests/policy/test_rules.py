@@ -12,7 +12,7 @@ from typing import Callable
 
 import pytest
 
-from .graphs import KEY_ARN, PACKAGE_ARN, Graph, baseline
+from .graphs import KEY_ARN, PACKAGE_ARN, Graph, baseline, tags
 
 LINEAGE = "mlstack-resource-has-lineage-tags"
 KMS = "mlstack-storage-encrypted-with-kms"
@@ -96,6 +96,7 @@ CASES: list[tuple[str, str, Callable[[Graph], Graph], set[str]]] = [
     ("bucket-sse-aes256", "dev", lambda g: g.set("churn-xgb-training-artifacts-encryption", "rules.0.applyServerSideEncryptionByDefault.sseAlgorithm", "AES256"), {KMS}),
     ("bucket-sse-aws-managed-key", "dev", lambda g: g.drop("churn-xgb-training-artifacts-encryption", "rules.0.applyServerSideEncryptionByDefault.kmsMasterKeyId"), {KMS}),
     ("bucket-without-encryption", "prod", lambda g: g.remove("churn-xgb-training-artifacts-encryption"), {KMS}),
+    ("bucket-inline-aes256", "prod", lambda g: g.remove("churn-xgb-training-artifacts-encryption").set("churn-xgb-training-artifacts", "serverSideEncryptionConfiguration", {"rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}}), {KMS}),
     ("endpoint-ebs-volume-without-key", "prod", lambda g: g.set("scoring-config", "productionVariants.0.instanceType", "ml.m5.xlarge"), {KMS}),
     ("endpoint-local-nvme-with-key", "prod", lambda g: g.set("scoring-config", "kmsKeyArn", KEY_ARN), {KMS}),
     ("data-capture-without-key", "dev", lambda g: g.drop("scoring-config", "dataCaptureConfig.kmsKeyId"), {KMS}),
@@ -106,6 +107,7 @@ CASES: list[tuple[str, str, Callable[[Graph], Graph], set[str]]] = [
     ("training-local-nvme-with-key", "dev", _definition(_train_on("ml.g5.2xlarge", key=True)), {KMS}),
     ("processing-volume-without-key", "dev", _definition(lambda d: _step(d, "Preprocess")["Arguments"]["ProcessingResources"]["ClusterConfig"].pop("VolumeKmsKeyId")), {KMS}),
     ("topic-without-key", "prod", lambda g: g.drop("monitor-topic", "kmsMasterKeyId"), {KMS}),
+    ("model-monitor-job-without-key", "dev", lambda g: g.add("aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition", "monitor-data-quality", {"jobResources": {"clusterConfig": {"instanceCount": 1, "instanceType": "ml.m5.large", "volumeSizeInGb": 20}}, "tags": tags("dev", model="churn-xgb")}, parent="monitor") and g, {KMS}),
     # 3. no public access
     ("public-access-flag-off", "dev", lambda g: g.set("churn-xgb-training-artifacts-public-access", "restrictPublicBuckets", False), {S3_PUBLIC}),
     ("bucket-without-public-access-block", "prod", lambda g: g.remove("churn-xgb-training-artifacts-public-access"), {S3_PUBLIC}),
@@ -215,6 +217,13 @@ def test_ungated_registration_without_declared_gates_passes_in_dev_only():
         g = _definition(_ungate)(baseline(env))
         models = json.dumps([{"name": "churn-xgb"}])
         assert violated(g.check(stack_config={"mlstack:environment": env, "mlstack:models": models})) == expected
+
+
+def test_inline_bucket_encryption_with_kms_counts():
+    g = baseline("prod").remove("churn-xgb-training-artifacts-encryption")
+    rule = {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}}
+    g.set("churn-xgb-training-artifacts", "serverSideEncryptionConfiguration", {"rule": rule})
+    assert g.check().violations == []
 
 
 def test_declared_external_source_completes_lineage():
