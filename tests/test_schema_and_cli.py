@@ -118,3 +118,14 @@ def test_catalog_command_lists_gpu_types(cli):
 def test_unknown_command_is_a_usage_error(cli):
     code, _, err = cli("deploy")
     assert code == 2 and "invalid choice" in err
+
+
+def test_closed_pipe_ends_quietly_without_traceback(tmp_path):
+    # What a user does: pipe a long report into `head`, which leaves after the first line.
+    header, bad_row = (ROOT / "examples/data/customers-bad.csv").read_text().splitlines()[:3:2]
+    sample = tmp_path / "many-bad.csv"
+    sample.write_text("\n".join([header] + [bad_row] * 20000) + "\n")
+    command = f"{sys.executable} -m mlstack validate-data churn-prod customers {sample} --max-errors 100000 | head -1"
+    result = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr
