@@ -70,10 +70,60 @@ def generate_stack(directory: Path, models: int, *, training: bool = True) -> Pa
 
 
 def _resource_class(type_token: str):
+    """The pulumi-aws class of ``type_token``, or a constructor that also turns the recorded
+    JSON of Asset / Archive inputs (see mlstack.engine.monitor.normalize) back into pulumi
+    assets and archives: the SDK accepts nothing else for such properties (e.g. a Lambda's code)."""
+    import keyword
+    import typing
+
+    import pulumi
+
     _, module, name = type_token.split(":")
     package, resource = module.split("/", 1)
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", resource).lower()
-    return getattr(importlib.import_module(f"pulumi_aws.{package}.{snake}"), name)
+    # Python names can't be keywords: the SDK generator appends "_" (pulumi_aws.lambda_).
+    package, snake = (f"{part}_" if keyword.iskeyword(part) else part for part in (package, snake))
+    cls = getattr(importlib.import_module(f"pulumi_aws.{package}.{snake}"), name)
+
+    def mentions(annotation, kind) -> bool:
+        return annotation is kind or any(mentions(arg, kind) for arg in typing.get_args(annotation))
+
+    kinds = {}  # property -> pulumi.Archive or pulumi.Asset
+    for attribute, value in vars(cls).items():
+        returns = getattr(getattr(value, "fget", None), "__annotations__", {}).get("return")
+        kind = next((k for k in (pulumi.Archive, pulumi.Asset) if mentions(returns, k)), None)
+        if kind is not None:
+            kinds[attribute] = kind
+    if not kinds:
+        return cls
+
+    def rebuild(recorded, kind):
+        """None when the recording doesn't say what to rebuild: {"asset": "<TypeName>"}."""
+        if not isinstance(recorded, dict) or len(recorded) != 1:
+            return recorded  # not recorded JSON of an asset (e.g. None): passed as it is
+        [(form, value)] = recorded.items()
+        if form == "assets":  # an AssetArchive; its members are assets unless they hold "assets"
+            members = {member: rebuild(item, pulumi.Asset) for member, item in value.items()}
+            return None if None in members.values() else pulumi.AssetArchive(members)
+        classes = {
+            pulumi.Asset: {"text": pulumi.StringAsset, "path": pulumi.FileAsset, "uri": pulumi.RemoteAsset},
+            pulumi.Archive: {"path": pulumi.FileArchive, "uri": pulumi.RemoteArchive},
+        }[kind]
+        return classes[form](value) if form in classes else None
+
+    def construct(resource_name, **inputs):
+        for prop, kind in kinds.items():
+            if prop in inputs:
+                value = rebuild(inputs[prop], kind)
+                if value is None and inputs[prop] is not None:
+                    # Recorded only by type name: nothing to rebuild it from, so that one input is
+                    # left out (the resource is still declared, with its other inputs).
+                    del inputs[prop]
+                else:
+                    inputs[prop] = value
+        return cls(resource_name, **inputs)
+
+    return construct
 
 
 def _snake(key: str) -> str:

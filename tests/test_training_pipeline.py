@@ -393,6 +393,117 @@ def test_importing_mlstack_and_help_do_not_import_the_sdk():
     assert out.strip() == "[]"
 
 
+# --- one SDK build per pipeline shape ------------------------------------------------------------
+
+
+def _captured_inputs(stack: str, monkeypatch) -> list:
+    """The DefinitionInputs of every pipeline a plan of ``stack`` builds."""
+    from mlstack.components import training
+
+    captured = []
+
+    def spy(inputs):
+        captured.append(inputs)
+        return real(inputs)
+
+    real = training.build_definition
+    monkeypatch.setattr(training, "build_definition", spy)
+    plan_stack(stack, cwd=ROOT)
+    monkeypatch.undo()
+    assert captured
+    return captured
+
+
+def _variant(inputs, **changes):
+    import dataclasses
+
+    return dataclasses.replace(inputs, **changes)
+
+
+def _assert_templated_equals_direct(inputs, templated: int) -> None:
+    from mlstack.components import _pipeline_definition as pd
+
+    template, values = pd._templated(inputs)
+    assert len(values) == templated, sorted(set(vars(inputs).items()) - set(vars(template).items()))
+    assert pd._template_text(template.key()) is not None  # the template is used, not the fallback
+    assert pd.build_definition(inputs) == pd._build_direct(inputs)  # byte for byte
+
+
+@pytest.mark.parametrize("stack", ["churn-dev", "churn-prod"])
+def test_templated_definitions_of_the_bundled_stacks_equal_direct_builds(stack, monkeypatch):
+    for inputs in _captured_inputs(stack, monkeypatch):
+        _assert_templated_equals_direct(inputs, templated=10 if inputs.baseline_function_arn else 9)
+
+
+def test_templated_definitions_equal_direct_builds_for_other_names_arns_and_limits(monkeypatch):
+    dev, prod = (_captured_inputs(stack, monkeypatch)[0] for stack in ("churn-dev", "churn-prod"))
+    short = dict(
+        pipeline_name="p", model="m", role_arn="arn:aws:iam::111122223333:role/r", bucket="abc",
+        key_arn="arn:aws:kms:ap-southeast-2:111122223333:key/1", group_name="g", git_commit="unknown",
+        input_uri="s3://abc", dataset_version="1",
+    )
+    at_limits = dict(
+        pipeline_name="p" + "-q1" * 85,  # 256, the longest pipeline name
+        model="m" + "-a1b2c3d4e5" * 2 + "-z" * 5,  # 31
+        role_arn="arn:aws-us-gov:iam::000000000000:role/service-role/" + "R+=,.@_-9" * 7 + "r",  # 64-character name, a path
+        bucket="b." + "c-d." * 15 + "e",  # 63, dots
+        key_arn="arn:aws-us-gov:kms:us-gov-west-1:000000000000:key/mrk-" + "0123456789abcdef" * 2,
+        group_name="G" + "-h" * 31,  # 63
+        git_commit="f" * 40,
+        input_uri='s3://data.bucket/pre fix/"quoted"\\back/\u00fcn\u00ef\u20ac\U0001f600/',  # JSON-escaped in the definition
+        dataset_version="v 2026\tline \u00fcn\u00ef \u6570\u636e:/=+@-",  # a tag value of any script, a tab
+        baseline_function_arn="arn:aws-us-gov:lambda:us-gov-west-1:000000000000:function:" + "F_" * 32,  # 64
+    )
+    _assert_templated_equals_direct(_variant(dev, region="ap-southeast-2", **short), templated=9)
+    _assert_templated_equals_direct(_variant(prod, **short, baseline_function_arn="arn:aws:lambda:eu-west-1:111122223333:function:f"), templated=10)
+    _assert_templated_equals_direct(_variant(prod, region="us-gov-west-1", **at_limits), templated=10)
+    _assert_templated_equals_direct(_variant(dev, **{k: v for k, v in at_limits.items() if k != "baseline_function_arn"}), templated=9)
+    # Values of other forms stay in the cache key and come out the same.
+    odd = _variant(prod, key_arn="", input_uri="https://example.com/data", git_commit="", baseline_function_arn="arn:aws:lambda:eu-west-1:210987654321:function:f:live")
+    _assert_templated_equals_direct(odd, templated=6)
+    # A value that contains the placeholder mark is built directly.
+    from mlstack.components import _pipeline_definition as pd
+
+    assert pd._templated(_variant(prod, git_commit="MLSTACKTPL6commit"))[1] == {}
+
+
+def test_pipelines_differing_only_in_names_share_one_sdk_build(monkeypatch):
+    from mlstack.components import _pipeline_definition as pd
+
+    prod = _captured_inputs("churn-prod", monkeypatch)[0]
+    first = _variant(prod, pipeline_name="shape-check-a", model="shape-check-a", group_name="team-shape-check-a")
+    pd.build_definition(first)
+
+    def no_sdk(inputs):
+        raise AssertionError("the SDK was called again for the same shape")
+
+    monkeypatch.setattr(pd, "_build", no_sdk)
+    second = _variant(
+        first, pipeline_name="shape-check-b", model="shape-check-b", group_name="team-shape-check-b",
+        role_arn=prod.role_arn + "-b", bucket=prod.bucket + "-b", key_arn=prod.key_arn[:-1] + "b",
+        baseline_function_arn=prod.baseline_function_arn + "-b", git_commit="0" * 40, input_uri="s3://other-data/x/", dataset_version="v9",
+    )
+    text = pd.build_definition(second)
+    monkeypatch.undo()
+    assert text == pd._build_direct(second)
+
+
+def test_placeholders_are_distinct_and_of_their_fields_form():
+    from mlstack.components import _pipeline_definition as pd
+
+    samples = {
+        "role_arn": "arn:aws:iam::123456789012:role/r", "key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+        "baseline_function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:f", "input_uri": "s3://abc/",
+    }
+    placeholders = []
+    for field, (form, placeholder) in pd._SLOTS.items():
+        value = placeholder(form.fullmatch(samples.get(field, "abc")))
+        assert form.fullmatch(value), field
+        assert value.count(pd._MARK) == 1, field
+        placeholders.append(value)
+    assert not [(a, b) for a in placeholders for b in placeholders if a != b and a in b]
+
+
 # --- the baseline lookup Lambda -----------------------------------------------------------------
 
 

@@ -19,7 +19,10 @@ Building needs no credentials and no network:
   uploaded.
 
 Definitions are cached per process by their inputs: plans of several stacks, or the same
-stack twice, build each distinct pipeline once.
+stack twice, build each distinct pipeline once. Pipelines that differ only in their per-model
+strings (names, ARNs, bucket, data URI, lineage) share one build: the SDK builds a template
+with placeholders in those fields, and each pipeline's definition is the template with every
+placeholder replaced by its JSON-escaped value (see ``_SLOTS``).
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ import functools
 import json
 import logging
 import os
+import re
 import threading
 import warnings
-from dataclasses import asdict, dataclass
-from typing import Any, Iterator, Optional
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Callable, Iterator, Optional
 
 __all__ = [
     "DefinitionInputs",
@@ -94,7 +98,23 @@ class DefinitionInputs:
 
 
 def build_definition(inputs: DefinitionInputs) -> str:
-    """The pipeline definition JSON for ``inputs`` (cached per process)."""
+    """The pipeline definition JSON for ``inputs`` (cached per process).
+
+    Built from the template of its shape when it has one (byte for byte the definition
+    ``_build_direct`` returns), else directly."""
+    template, values = _templated(inputs)
+    if values:
+        try:
+            text = _template_text(template.key())
+        except Exception:  # noqa: BLE001  the direct build raises the same error, naming the real values
+            text = None
+        if text is not None:
+            return _substitute(text, values)
+    return _build_direct(inputs)
+
+
+def _build_direct(inputs: DefinitionInputs) -> str:
+    """The definition built by the SDK from ``inputs`` themselves (no template)."""
     return _build_cached(inputs.key())
 
 
@@ -102,6 +122,104 @@ def build_definition(inputs: DefinitionInputs) -> str:
 def _build_cached(key: str) -> str:
     data = json.loads(key)
     return _build(DefinitionInputs(**data))
+
+
+# --- templates: one SDK build per shape -------------------------------------------------------
+#
+# A field is templated only when its value has the form below; the SDK treats any value of
+# that form alike (it only checks that a role contains "/", and that the bucket and role are
+# set) and copies it whole into the definition (the pipeline name not at all; the model also
+# names jobs, ``{model}-train``[:32], but job names are left out of pipeline definitions).
+# Other values (empty, unusual) stay in the cache key and are built directly, as before.
+# ARN placeholders keep the value's partition, region and account, so anything the SDK might
+# read from those parts is the real thing; only the resource name is a placeholder.
+# Each placeholder holds _MARK and a digit of its own, so none occurs inside another, and is
+# as long as its field allows: a template in which the SDK truncated, split, re-cased or
+# otherwise rewrote a placeholder (a stray _MARK is left after the exact ones are taken out),
+# or used one as an object key (sort order), is never used.
+
+_MARK = "mlstacktpl"
+_ARN_PARTITION = r"arn:(aws[a-z-]*)"
+
+
+def _pad(stem: str, length: int) -> str:
+    return stem + "x" * (length - len(stem))
+
+
+_SLOTS: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = {
+    "pipeline_name": (re.compile(r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,255}"), lambda m: _pad(f"{_MARK}0pipeline", 256)),
+    "model": (re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"), lambda m: _pad(f"{_MARK}1model", 32)),
+    "role_arn": (
+        re.compile(_ARN_PARTITION + r":iam::(\d{12}):role/[\w+=,.@/-]{1,512}", re.ASCII),
+        lambda m: f"arn:{m[1]}:iam::{m[2]}:role/" + _pad(f"{_MARK}2role", 64),
+    ),
+    "bucket": (re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"), lambda m: _pad(f"{_MARK}3bucket", 63)),
+    "key_arn": (
+        re.compile(_ARN_PARTITION + r":kms:([a-z0-9-]+):(\d{12}):key/[A-Za-z0-9-]{1,128}"),
+        lambda m: f"arn:{m[1]}:kms:{m[2]}:{m[3]}:key/" + _pad(f"{_MARK}4key", 36),
+    ),
+    "group_name": (re.compile(r"[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62}"), lambda m: _pad(f"{_MARK}5group", 63)),
+    "git_commit": (re.compile(r"[\w.:/=+@-]{1,256}", re.ASCII), lambda m: _pad(f"{_MARK}6commit", 40)),
+    # A parameter's default value; JSON-escaped like every value (S3 keys may hold any character).
+    "input_uri": (re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/.*)?"), lambda m: "s3://" + _pad(f"{_MARK}7input", 63) + "/"),
+    # A tag value (letters of any script, digits, spaces and _ . : / = + - @).
+    "dataset_version": (re.compile(r"[\w\s.:/=+@-]{1,256}"), lambda m: _pad(f"{_MARK}8dataset", 64)),
+    "baseline_function_arn": (
+        re.compile(_ARN_PARTITION + r":lambda:([a-z0-9-]+):(\d{12}):function:[A-Za-z0-9_-]{1,64}"),
+        lambda m: f"arn:{m[1]}:lambda:{m[2]}:{m[3]}:function:" + _pad(f"{_MARK}9function", 64),
+    ),
+}
+
+
+def _templated(inputs: DefinitionInputs) -> tuple[DefinitionInputs, dict[str, str]]:
+    """``inputs`` with placeholders in the fields that can take one, and {placeholder: value}."""
+    if _MARK in inputs.key().lower():
+        return inputs, {}  # a real value that looks like a placeholder: build directly
+    fields: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for field, (form, placeholder) in _SLOTS.items():
+        value = getattr(inputs, field)
+        match = form.fullmatch(value) if isinstance(value, str) else None
+        if match:
+            fields[field] = placeholder(match)
+            values[fields[field]] = value
+    return replace(inputs, **fields), values
+
+
+@functools.lru_cache(maxsize=64)
+def _placeholder_pattern(placeholders: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(p) for p in sorted(placeholders, key=len, reverse=True)))
+
+
+@functools.lru_cache(maxsize=64)
+def _template_text(key: str) -> Optional[str]:
+    """The definition built from the templated inputs ``key``, or None if a placeholder did
+    not come through whole, as string content only."""
+    text = _build_cached(key)
+    data = json.loads(key)
+    placeholders = tuple(v for v in (data[f] for f in _SLOTS) if isinstance(v, str) and _MARK in v)
+    if _MARK in _placeholder_pattern(placeholders).sub("", text).lower():
+        return None
+
+    def keys(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            yield from node
+            for child in node.values():
+                yield from keys(child)
+        elif isinstance(node, list):
+            for child in node:
+                yield from keys(child)
+
+    if any(_MARK in k.lower() for k in keys(json.loads(text))):
+        return None
+    return text
+
+
+def _substitute(text: str, values: dict[str, str]) -> str:
+    """``text`` (JSON) with each placeholder replaced, in one pass, by its value escaped as
+    json.dumps escapes string content."""
+    escaped = {p: json.dumps(v)[1:-1] for p, v in values.items()}
+    return _placeholder_pattern(tuple(sorted(values))).sub(lambda m: escaped[m[0]], text)
 
 
 @functools.lru_cache(maxsize=None)
