@@ -27,7 +27,7 @@ Fixtures
       too) can reach a real account;
     * ``aws_session.client("s3")`` builds a boto3 client with
       ``endpoint_url`` = the endpoint, the fake credentials and region, and
-      ``botocore.config.Config(retries={"max_attempts": 1})`` (S3 with
+      ``botocore.config.Config(retries={"total_max_attempts": 1})`` (one attempt: botocore counts ``max_attempts`` as retries) (S3 with
       path-style addressing); keyword arguments override any of these;
     * ``aws_session.env`` is the environment to hand to a subprocess (e.g.
       ``subprocess.run(..., env=aws_session.env)``).
@@ -122,7 +122,7 @@ class AwsTestSession:
         from botocore.config import Config
 
         config = Config(
-            retries={"max_attempts": 1},
+            retries={"total_max_attempts": 1},
             s3={"addressing_style": "path"} if service == "s3" else None,
         )
         kwargs: dict[str, Any] = {

@@ -47,7 +47,7 @@ def client_config(max_attempts: int = MAX_ATTEMPTS, mode: str = RETRY_MODE) -> A
     from botocore.config import Config
 
     return Config(
-        retries={"mode": mode, "max_attempts": max_attempts},
+        retries={"mode": mode, "total_max_attempts": max_attempts},  # attempts, not retries
         connect_timeout=10,
         read_timeout=60,
     )
