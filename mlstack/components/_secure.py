@@ -21,6 +21,7 @@ __all__ = [
     "policy_json",
     "service_role",
     "KMS_USE_ACTIONS",
+    "key_use_statements",
 ]
 
 #: What a principal needs to read and write data encrypted under a customer-managed key.
@@ -33,6 +34,22 @@ KMS_USE_ACTIONS = [
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
 ]
+
+
+def key_use_statements(sid: str, key_arn: Any, *, grants_sid: str) -> list[dict[str, Any]]:
+    """Statements letting a role use ``key_arn`` for data, and create the grants SageMaker
+    needs to attach the key to the volumes and stores it creates for that role (never grants
+    for other principals: kms:GrantIsForAWSResource)."""
+    return [
+        {"Sid": sid, "Effect": "Allow", "Action": KMS_USE_ACTIONS, "Resource": key_arn},
+        {
+            "Sid": grants_sid,
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": key_arn,
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
 
 
 def create_key(

@@ -30,7 +30,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from typing_extensions import Annotated
 
 from ..types import Slug, Spec
-from ._secure import KMS_USE_ACTIONS, create_key, encrypted_bucket, policy_json, service_role
+from ._secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
 
 __all__ = [
     "FeatureType",
@@ -467,14 +467,7 @@ def store_role_policy(bucket_arn: str, key_arn: str) -> str:
                 "Action": ["s3:GetObject", "s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject"],
                 "Resource": f"{bucket_arn}/*",
             },
-            {"Sid": "StoreKey", "Effect": "Allow", "Action": KMS_USE_ACTIONS, "Resource": key_arn},
-            {
-                "Sid": "StoreKeyGrantsForSageMaker",
-                "Effect": "Allow",
-                "Action": "kms:CreateGrant",
-                "Resource": key_arn,
-                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            },
+            *key_use_statements("StoreKey", key_arn, grants_sid="StoreKeyGrantsForSageMaker"),
             {
                 "Sid": "IcebergTablesInGlue",
                 "Effect": "Allow",

@@ -45,7 +45,7 @@ from .. import catalog
 from ..gates import Gate, MetricName
 from ..types import S3Uri, Slug, Spec
 from ._pipeline_definition import DefinitionInputs, build_definition
-from ._secure import KMS_USE_ACTIONS, create_key, encrypted_bucket, policy_json, service_role
+from ._secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
 from .registry import ModelRegistry
 
 __all__ = [
@@ -627,14 +627,7 @@ def _pipeline_role_policy(
             "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
             "Resource": f"{bucket_arn}/*",
         },
-        {"Sid": "PipelineKey", "Effect": "Allow", "Action": KMS_USE_ACTIONS, "Resource": key_arn},
-        {
-            "Sid": "PipelineKeyGrantsForVolumes",
-            "Effect": "Allow",
-            "Action": "kms:CreateGrant",
-            "Resource": key_arn,
-            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        },
+        *key_use_statements("PipelineKey", key_arn, grants_sid="PipelineKeyGrantsForVolumes"),
         {
             "Sid": "PullImages",
             "Effect": "Allow",
