@@ -21,6 +21,7 @@ __all__ = [
     "current_offline_answers",
     "latest_approved_model_package",
     "deployed_variant_names",
+    "deployed_instance_types",
 ]
 
 #: Account id the offline engine reports when the stack does not set mlstack:accountId.
@@ -110,3 +111,29 @@ def deployed_variant_names(endpoint_name: str, *, region: str | None = None, cli
             return ()
         raise
     return tuple(v["VariantName"] for v in response.get("ProductionVariants", []))
+
+
+def deployed_instance_types(endpoint_name: str, *, region: str | None = None, client=None) -> dict[str, str]:
+    """Instance type per production variant of the deployed endpoint ``endpoint_name`` (empty
+    when it is not deployed, or serverless).
+
+    Offline: empty — an offline plan does not know what runs, so the checks built on this
+    (an instance-type change on an autoscaled variant) happen at deploy time. Online: asks
+    SageMaker (DescribeEndpoint, then DescribeEndpointConfig of the config it runs).
+    """
+    if current_offline_answers() is not None:
+        return {}
+    from .ops.aws import is_not_found
+
+    if client is None:
+        from .ops.aws import Aws, AwsSettings
+
+        client = Aws(AwsSettings(region=region)).client("sagemaker")
+    try:
+        config_name = client.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+        config = client.describe_endpoint_config(EndpointConfigName=config_name)
+    except Exception as exc:  # noqa: BLE001 - botocore's ClientError, judged by its code
+        if is_not_found(exc):
+            return {}
+        raise
+    return {v["VariantName"]: v["InstanceType"] for v in config.get("ProductionVariants", []) if v.get("InstanceType")}

@@ -440,6 +440,37 @@ def test_the_stack_program_stops_a_rename_the_live_endpoint_would_ignore(plan, w
     assert "mlstack:endpoints[0].variantName" in str(caught.value) and "keep variantName: AllTraffic" in str(caught.value)
 
 
+def test_instance_types_are_read_from_sagemaker_in_a_real_deployment(aws_session):
+    from mlstack.lookups import deployed_instance_types
+
+    sagemaker = aws_session.client("sagemaker")
+    assert deployed_instance_types("churn-scoring", client=sagemaker) == {}
+    sagemaker.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                           PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://b/model.tar.gz"})
+    sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "primary", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.g4dn.xlarge"}])
+    sagemaker.create_endpoint(EndpointName="churn-scoring", EndpointConfigName="c")
+    assert deployed_instance_types("churn-scoring", client=sagemaker) == {"primary": "ml.g4dn.xlarge"}
+
+
+def test_the_stack_program_stops_an_instance_type_change_on_an_autoscaled_variant(plan, write_stack, monkeypatch):
+    from mlstack import lookups
+
+    # What `pulumi up` asks SageMaker: the live variant runs another type than the stack declares.
+    monkeypatch.setattr(lookups, "deployed_instance_types", lambda name, **_: {"primary": "ml.m5.xlarge"})
+    scaled = endpoint(instanceCount=1, autoscaling={"minCapacity": 1, "maxCapacity": 3, "targetInvocationsPerInstance": 100})
+    with pytest.raises(Exception) as caught:
+        plan(write_stack({"mlstack:endpoints": [scaled]}))
+    message = str(caught.value)
+    assert "mlstack:endpoints[0].instanceType" in message
+    assert "from ml.m5.xlarge to ml.m5.large" in message and "deploy once without autoscaling" in message
+    # Same type, or no autoscaling: SageMaker accepts the update.
+    monkeypatch.setattr(lookups, "deployed_instance_types", lambda name, **_: {"primary": "ml.m5.large"})
+    assert plan(write_stack({"mlstack:endpoints": [scaled]})).by_type("aws:sagemaker/endpoint:Endpoint")
+    monkeypatch.setattr(lookups, "deployed_instance_types", lambda name, **_: {"primary": "ml.m5.xlarge"})
+    assert plan(write_stack({"mlstack:endpoints": [endpoint()]})).by_type("aws:sagemaker/endpoint:Endpoint")
+
+
 # ---- bad input: exit code 2 with the key path and the fix -------------------------------------
 
 

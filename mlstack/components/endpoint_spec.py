@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 from enum import Enum
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal, Mapping, Optional, Union
 
 from pydantic import AfterValidator, Field, PositiveInt, StringConstraints, field_validator, model_validator
 
@@ -61,6 +61,7 @@ __all__ = [
     "MAX_ROLLBACK_ALARMS",
     "parse_image",
     "check_deployed_variants",
+    "check_deployed_instance_type",
 ]
 
 #: ``modelVersion`` value that serves the newest Approved version of the model's registry group.
@@ -669,4 +670,21 @@ def check_deployed_variants(spec: EndpointSpec, deployed: list[str] | tuple[str,
     return [
         f"variant {spec.variant_name!r} would replace the deployed variant(s) {names} of endpoint {spec.name!r}; "
         f"SageMaker skips the rollout and rollback settings when variant names change: {fix} (to rename, delete and recreate the endpoint)"
+    ]
+
+
+def check_deployed_instance_type(spec: EndpointSpec, deployed: Mapping[str, str]) -> list[str]:
+    """Problems with changing the instance type of an autoscaled variant.
+
+    SageMaker's UpdateEndpoint fails when it would change the instance type of a variant that
+    is an Application Auto Scaling target (a new model version on the same type is fine); the
+    target has to be deregistered first.
+    """
+    current = deployed.get(spec.variant_name)
+    if spec.autoscaling is None or current is None or spec.instance_type in (None, current):
+        return []
+    return [
+        f"endpoint {spec.name!r} would change autoscaled variant {spec.variant_name!r} from {current} to "
+        f"{spec.instance_type}, which SageMaker refuses while the variant is an autoscaling target: deploy once "
+        f"without autoscaling (that deregisters it), then change instanceType, then restore autoscaling"
     ]

@@ -7,7 +7,10 @@ For each SageMaker endpoint the stack program resolves what is only known at dep
   ``mlstack:models[].approvedVersion``, default 1), recorded as ``mlstack:model-version``;
 * the variant names of the endpoint as deployed (:func:`mlstack.lookups.deployed_variant_names`;
   offline plans take ``deployedVariants``): a rename would make SageMaker skip the rollout
-  and rollback settings, so it stops the deployment.
+  and rollback settings, so it stops the deployment;
+* the instance types the endpoint runs (:func:`mlstack.lookups.deployed_instance_types`; not
+  known offline): SageMaker refuses to change the type of an autoscaled variant, so that
+  stops the deployment too, with the steps that work.
 
 KServe endpoints get one Kubernetes provider, made from the standard ``kubernetes:*`` config
 keys (``kubernetes:context``, ``kubernetes:kubeconfig``, ``kubernetes:cluster``,
@@ -23,7 +26,7 @@ import pulumi
 
 from .. import lookups
 from ..errors import ConfigError, Problem
-from .endpoint_spec import LATEST_APPROVED, EndpointSpec, check_deployed_variants
+from .endpoint_spec import LATEST_APPROVED, EndpointSpec, check_deployed_instance_type, check_deployed_variants
 
 __all__ = ["endpoints_from_spec", "OUTPUT_KEY"]
 
@@ -55,6 +58,10 @@ def endpoints_from_spec(ctx, team) -> dict[str, Any]:
         deployed = lookups.deployed_variant_names(spec.endpoint_name(endpoint.name), region=ctx.region)
         for text in check_deployed_variants(endpoint, deployed):
             problems.append(Problem(f"mlstack:endpoints[{i}].variantName", text))
+        if endpoint.autoscaling is not None:
+            types = lookups.deployed_instance_types(spec.endpoint_name(endpoint.name), region=ctx.region)
+            for text in check_deployed_instance_type(endpoint, types):
+                problems.append(Problem(f"mlstack:endpoints[{i}].instanceType", text))
         plans.append((i, endpoint, version, deployed))
     if problems:
         raise ConfigError(problems)
