@@ -16,20 +16,10 @@ from typing import Any
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from ..lookups import OfflineAnswers
+from ..physical_names import name_field
 
 __all__ = ["OfflineCloud", "UnansweredInvoke"]
 
-# The input that holds a resource's physical name, where it is not "name".
-_NAME_FIELDS = {
-    "aws:s3/bucket:Bucket": "bucket",
-    "aws:s3/bucketV2:BucketV2": "bucket",
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "modelPackageGroupName",
-    "aws:sagemaker/pipeline:Pipeline": "pipelineName",
-    "aws:sagemaker/featureGroup:FeatureGroup": "featureGroupName",
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "alarmName",
-    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
-    "aws:scheduler/schedule:Schedule": "name",
-}
 # Resources whose name input is not autonamed by the provider: leave them alone if absent.
 _NO_NAME = {"aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"}
 
@@ -71,7 +61,7 @@ class OfflineCloud(Mocks):
             return "", {}
         digest = hashlib.sha256(urn.encode()).hexdigest()
         state = dict(inputs)
-        field = _NAME_FIELDS.get(type_, "name")
+        field = name_field(type_)
         physical = state.get(field)
         if not isinstance(physical, str) or not physical:
             physical = f"{name}-{digest[:7]}"

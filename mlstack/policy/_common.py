@@ -25,6 +25,7 @@ from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 
+from ..physical_names import name_field
 from ..lineage import ENVIRONMENT, MODEL, MODEL_VERSION, REQUIRED_KEYS
 from ..types import Environment
 
@@ -393,16 +394,6 @@ def resolve(value: Any, params: Mapping[str, Any]) -> Any:
 
 # --- linking resources -------------------------------------------------------------------------
 
-#: The property holding a resource's physical name, where it is not ``name``.
-NAME_FIELDS: Mapping[str, str] = {
-    "aws:s3/bucket:Bucket": "bucket",
-    "aws:s3/bucketV2:BucketV2": "bucket",
-    "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "modelPackageGroupName",
-    "aws:sagemaker/pipeline:Pipeline": "pipelineName",
-    "aws:sagemaker/featureGroup:FeatureGroup": "featureGroupName",
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm": "alarmName",
-}
-
 KSERVE_TYPE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 
 
@@ -410,7 +401,7 @@ def physical_name(resource: Any) -> Any:
     """The cloud name of a resource if its properties say it (None if autonamed and not known)."""
     if resource.resource_type == KSERVE_TYPE:
         return get(resource.props, "metadata", "name")
-    return get(resource.props, NAME_FIELDS.get(resource.resource_type, "name"))
+    return get(resource.props, name_field(resource.resource_type))
 
 
 class StackIndex:
