@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from ..lineage import MODEL_VERSION
 from ._common import KSERVE_TYPE, UNKNOWN, applies, environment_of, environments_property, get, is_set, model_package_version, plain, tags_of
@@ -110,6 +110,8 @@ POLICY = ResourceValidationPolicy(
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    display_name="Endpoints serve approved model packages",
     config_schema=PolicyConfigSchema(
         properties={
             "environments": environments_property(["prod"], "endpoints must serve an Approved model package"),

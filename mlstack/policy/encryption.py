@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .. import catalog
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
 from ._common import (
     ENVIRONMENTS,
@@ -237,6 +237,8 @@ POLICY = StackValidationPolicy(
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    display_name="Storage is encrypted with customer KMS keys",
     config_schema=PolicyConfigSchema(
         properties={"environments": environments_property(ENVIRONMENTS, "data at rest must be encrypted with KMS")}
     ),

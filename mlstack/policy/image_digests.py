@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from ._common import KSERVE_TYPE, UNKNOWN, applies, documents, environment_of, environments_property, pipeline_parameters, plain, resolve
 
@@ -59,6 +59,8 @@ POLICY = ResourceValidationPolicy(
     description="Checks that every container image (models, pipeline steps, jobs, KServe) is pinned by digest in prod.",
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    display_name="Container images pinned by digest",
     config_schema=PolicyConfigSchema(
         properties={"environments": environments_property(["prod"], "container images must be pinned by digest")}
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
 from .. import catalog
 from ._common import (
@@ -169,6 +169,8 @@ POLICY = StackValidationPolicy(
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    display_name="Instance types within limits",
     config_schema=PolicyConfigSchema(
         properties={
             "environments": environments_property(ENVIRONMENTS, "instance types and GPU counts are checked"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
 from ..lineage import MODEL
 from ._common import (
@@ -135,6 +135,8 @@ POLICY = StackValidationPolicy(
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    display_name="Served models have complete lineage",
     config_schema=PolicyConfigSchema(
         properties={
             "environments": environments_property(ENVIRONMENTS, "served models must trace to a registry and a training source"),

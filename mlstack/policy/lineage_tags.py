@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from ..lineage import ENVIRONMENT, REQUIRED_KEYS, is_taggable
 from ._common import ENVIRONMENTS, UNKNOWN, applies, environment_of, environments_property, tags_of
@@ -53,6 +53,8 @@ POLICY = ResourceValidationPolicy(
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.MEDIUM,
+    display_name="Resources carry lineage tags",
     config_schema=PolicyConfigSchema(
         properties={
             "environments": environments_property(ENVIRONMENTS, "taggable resources must carry lineage tags"),

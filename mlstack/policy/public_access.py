@@ -10,6 +10,7 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
@@ -88,6 +89,8 @@ S3_POLICY = StackValidationPolicy(
     ),
     validate=validate_s3,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
+    display_name="S3 buckets block public access",
     config_schema=PolicyConfigSchema(
         properties={"environments": environments_property(ENVIRONMENTS, "S3 buckets must block public access")}
     ),
@@ -144,6 +147,8 @@ VPC_POLICY = ResourceValidationPolicy(
     ),
     validate=validate_vpc,
     enforcement_level=EnforcementLevel.ADVISORY,
+    severity=Severity.MEDIUM,
+    display_name="SageMaker runs in a VPC",
     config_schema=PolicyConfigSchema(
         properties={
             "environments": environments_property(["prod"], "endpoints and jobs must run inside a VPC"),

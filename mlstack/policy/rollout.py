@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
 from ._common import (
     KSERVE_TYPE,
@@ -129,6 +129,8 @@ POLICY = StackValidationPolicy(
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    display_name="Endpoints roll out progressively",
     config_schema=PolicyConfigSchema(
         properties={
             "environments": environments_property(

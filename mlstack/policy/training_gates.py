@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
 from ..lineage import MODEL
 from ._common import (
@@ -217,6 +217,8 @@ POLICY = ResourceValidationPolicy(
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    display_name="Pipelines gate model registration",
     config_schema=PolicyConfigSchema(
         properties={
             "environments": environments_property(ENVIRONMENTS, "model registration must be gated on every declared metric"),
