@@ -40,7 +40,7 @@ def _write_json(target: str, data: object) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from .engine import plan_stack
 
-    plan = plan_stack(args.stack)
+    plan = plan_stack(args.stack, lookups=args.lookups)
     if args.json:
         _write_json(args.json, plan.to_json())
     if args.json != "-":
@@ -85,6 +85,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="show the resources a stack would create (offline: no AWS, no Pulumi CLI)")
     p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
     p.add_argument("--json", metavar="PATH", help="also write the resource graph as JSON to PATH ('-' for stdout only)")
+    p.add_argument(
+        "--lookups",
+        choices=["offline", "aws"],
+        default="offline",
+        help="offline (default): model versions and live endpoints from the stack file; aws: ask AWS with the stack's "
+        "AWS settings (aws:region, aws:profile, aws:assumeRoles, ...) what `pulumi up` would deploy now",
+    )
     p.set_defaults(handler=cmd_plan)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the mlstack:* keys of a stack file")

@@ -11,7 +11,10 @@ from __future__ import annotations
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import TYPE_CHECKING, Iterator, Mapping
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .stack_aws import StackAwsSettings
 
 __all__ = [
     "OfflineAnswers",
@@ -22,12 +25,27 @@ __all__ = [
     "latest_approved_model_package",
     "deployed_variant_names",
     "deployed_instance_types",
+    "NoApprovedVersion",
+    "NO_APPROVED_VERSION",
+    "live_settings",
+    "lookups_are_live",
+    "using_settings",
 ]
 
 #: Account id the offline engine reports when the stack does not set mlstack:accountId.
 DEFAULT_ACCOUNT_ID = "123456789012"
 #: Model package version the offline engine reports as "latest approved" unless the config pins one.
 DEFAULT_APPROVED_VERSION = 1
+#: The offline answer for a registry group with no Approved version (``approvedVersion: none``).
+NO_APPROVED_VERSION = "none"
+
+
+class NoApprovedVersion(LookupError):
+    """The model package group has no Approved version yet (a new stack's registry is empty)."""
+
+    def __init__(self, group_name: str) -> None:
+        super().__init__(f"model package group {group_name!r} has no Approved version yet; run its pipeline and approve one with `mlstack promote`")
+        self.group_name = group_name
 
 
 @dataclass(frozen=True)
@@ -37,21 +55,63 @@ class OfflineAnswers:
     account_id: str = DEFAULT_ACCOUNT_ID
     region: str = "us-east-1"
     partition: str = "aws"
-    approved_versions: Mapping[str, int] = field(default_factory=dict)
-    """Latest Approved version per model package group name (default: DEFAULT_APPROVED_VERSION)."""
+    approved_versions: Mapping[str, int | str] = field(default_factory=dict)
+    """Latest Approved version per model package group name (default: DEFAULT_APPROVED_VERSION;
+    NO_APPROVED_VERSION: the group has none yet)."""
     deployed_variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Production variant names per deployed SageMaker endpoint name (default: not deployed)."""
+    live_lookups: bool = False
+    """Resources stay offline, but model-version and endpoint lookups ask AWS with the stack's
+    own AWS settings (``mlstack plan --lookups aws``): what ``pulumi up`` would deploy today."""
 
     def model_package_arn(self, group_name: str, version: int | str) -> str:
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account_id}:model-package/{group_name}/{version}"
 
 
 _OFFLINE: ContextVar[OfflineAnswers | None] = ContextVar("mlstack_offline_answers", default=None)
+_SETTINGS: ContextVar["StackAwsSettings | None"] = ContextVar("mlstack_lookup_settings", default=None)
+
+
+def live_settings() -> "StackAwsSettings | None":
+    """The AWS settings live lookups use in this run (the stack's provider settings), if installed."""
+    return _SETTINGS.get()
+
+
+@contextmanager
+def using_settings(settings: "StackAwsSettings | None") -> Iterator[None]:
+    """Make live lookups inside the block use ``settings`` (the stack program installs its own)."""
+    token = _SETTINGS.set(settings)
+    try:
+        yield
+    finally:
+        _SETTINGS.reset(token)
+
+
+def _client(service: str, region: str | None):
+    """A client with the stack's AWS settings when the program installed them; else the
+    standard AWS settings (a Python stack's code calling a lookup directly)."""
+    settings = _SETTINGS.get()
+    if settings is not None:
+        return settings.client(service)
+    from .ops.aws import Aws, AwsSettings
+
+    return Aws(AwsSettings(region=region)).client(service)
 
 
 def current_offline_answers() -> OfflineAnswers | None:
     """The answers installed by the plan engine for this run, or None in a real deployment."""
     return _OFFLINE.get()
+
+
+def _offline_lookups() -> OfflineAnswers | None:
+    """The engine's answers when lookups are answered offline; None when they go to AWS."""
+    answers = _OFFLINE.get()
+    return None if answers is None or answers.live_lookups else answers
+
+
+def lookups_are_live() -> bool:
+    """Whether deploy-time lookups ask AWS in this run (``pulumi up``, or ``plan --lookups aws``)."""
+    return _offline_lookups() is None
 
 
 @contextmanager
@@ -70,22 +130,33 @@ def latest_approved_model_package(group_name: str, *, region: str | None = None,
     Offline: answered from the engine's :class:`OfflineAnswers`. Online: asks SageMaker with the
     same lookup ``mlstack promote`` uses for its baseline (:func:`mlstack.ops.registry.latest_approved`),
     through a client with the standard AWS settings, ``AWS_ENDPOINT_URL`` and retries on throttling.
-    Raises LookupError when the group has no Approved version.
+    Raises :class:`NoApprovedVersion` when the group has no Approved version (or does not
+    exist yet: a new stack's first ``pulumi up`` creates it).
     """
-    answers = current_offline_answers()
+    answers = _offline_lookups()
     if answers is not None:
         version = answers.approved_versions.get(group_name, DEFAULT_APPROVED_VERSION)
+        if version == NO_APPROVED_VERSION:
+            raise NoApprovedVersion(group_name)
         return answers.model_package_arn(group_name, version)
+    from .ops.aws import is_not_found
     from .ops.registry import latest_approved
 
     if client is None:
-        from .ops.aws import Aws, AwsSettings
-
-        client = Aws(AwsSettings(region=region)).client("sagemaker")
-    package = latest_approved(client, group_name)
+        client = _client("sagemaker", region)
+    try:
+        package = latest_approved(client, group_name)
+    except Exception as exc:  # noqa: BLE001 - botocore's ClientError, judged by its code
+        if is_not_found(exc):
+            raise NoApprovedVersion(group_name) from None
+        raise
     if package is None:
-        raise LookupError(f"model package group {group_name!r} has no Approved version; approve one with `mlstack promote`")
-    return package["ModelPackageArn"]
+        raise NoApprovedVersion(group_name)
+    arn = package.get("ModelPackageArn") if isinstance(package, Mapping) else None
+    if not isinstance(arn, str) or not arn.rsplit("/", 1)[-1].isdigit():
+        # Fail closed: an answer we cannot read is not "nothing approved", and not a version to serve.
+        raise RuntimeError(f"SageMaker answered the latest Approved package of {group_name!r} with an unreadable ARN ({arn!r})")
+    return arn
 
 
 def deployed_variant_names(endpoint_name: str, *, region: str | None = None, client=None) -> tuple[str, ...]:
@@ -95,15 +166,13 @@ def deployed_variant_names(endpoint_name: str, *, region: str | None = None, cli
     Offline: answered from the engine's :class:`OfflineAnswers` (the stack's
     ``mlstack:endpoints[].deployedVariants``). Online: asks SageMaker (DescribeEndpoint).
     """
-    answers = current_offline_answers()
+    answers = _offline_lookups()
     if answers is not None:
         return tuple(answers.deployed_variants.get(endpoint_name, ()))
     from .ops.aws import is_not_found
 
     if client is None:
-        from .ops.aws import Aws, AwsSettings
-
-        client = Aws(AwsSettings(region=region)).client("sagemaker")
+        client = _client("sagemaker", region)
     try:
         response = client.describe_endpoint(EndpointName=endpoint_name)
     except Exception as exc:  # noqa: BLE001 - botocore's ClientError, judged by its code
@@ -121,14 +190,12 @@ def deployed_instance_types(endpoint_name: str, *, region: str | None = None, cl
     (an instance-type change on an autoscaled variant) happen at deploy time. Online: asks
     SageMaker (DescribeEndpoint, then DescribeEndpointConfig of the config it runs).
     """
-    if current_offline_answers() is not None:
+    if _offline_lookups() is not None:
         return {}
     from .ops.aws import is_not_found
 
     if client is None:
-        from .ops.aws import Aws, AwsSettings
-
-        client = Aws(AwsSettings(region=region)).client("sagemaker")
+        client = _client("sagemaker", region)
     try:
         config_name = client.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
         config = client.describe_endpoint_config(EndpointConfigName=config_name)

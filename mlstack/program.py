@@ -14,19 +14,21 @@ Teams that need code write their own program with the same pieces::
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Optional
 
 import pulumi
 
 from .config import spec_from_config
-from .errors import ConfigError
+from .errors import ConfigError, Problem
 from .lineage import Lineage, detect_git_commit
-from .lookups import current_offline_answers
+from .lookups import current_offline_answers, lookups_are_live, using_settings
+from .stack_aws import AwsSettingsError, StackAwsSettings
 from .spec import NAMESPACE, StackSpec
 
-__all__ = ["StackContext", "TeamStack", "build", "main", "DEFAULT_PROGRAM"]
+__all__ = ["StackContext", "TeamStack", "build", "main", "aws_provider", "DEFAULT_PROGRAM"]
 
 
 def _all_config() -> dict[str, Any]:
@@ -51,20 +53,46 @@ def _root_directory() -> Path:
 
 @dataclass(frozen=True)
 class StackContext:
-    """What a stack program knows: the validated spec, the region and the lineage."""
+    """What a stack program knows: the validated spec, the region, the lineage, and the AWS
+    settings of the stack's provider (which deploy-time lookups use too)."""
 
     spec: StackSpec
     region: str
     lineage: Lineage
     stack: str
+    aws: Optional[StackAwsSettings] = None
+    """The stack's AWS provider settings (``aws:*`` config, or those of :func:`aws_provider`)."""
+    provider: Any = None
+    """An explicit AWS provider every component is created with (None: the default provider)."""
 
     @classmethod
-    def from_pulumi(cls) -> "StackContext":
-        """Read and validate the running stack's config (raises a readable error, no traceback)."""
+    def from_pulumi(cls, *, provider: Any = None) -> "StackContext":
+        """Read and validate the running stack's config (raises a readable error, no traceback).
+
+        ``provider``: an explicit AWS provider made with :func:`aws_provider`; components and
+        deploy-time lookups then use its settings instead of the stack's ``aws:*`` config.
+        """
         stack = pulumi.get_stack()
         source = f"stacks/Pulumi.{stack}.yaml"
+        config = _all_config()
         with _readable_errors():
-            spec, region = spec_from_config(_all_config(), file=source, stack=stack)
+            spec, region = spec_from_config(config, file=source, stack=stack)
+        settings: Optional[StackAwsSettings]
+        if provider is not None:
+            settings = getattr(provider, "mlstack_aws_settings", None)
+            if settings is None:
+                # Fail closed: lookups with other credentials than the provider's could read
+                # another account's registry and deploy the wrong model.
+                raise pulumi.RunError(
+                    "the AWS provider passed to mlstack was not made with mlstack.program.aws_provider(...), so its "
+                    "credentials are unknown to mlstack's deploy-time lookups; create it with aws_provider(name, region=..., ...)"
+                )
+            region = settings.region
+        else:
+            try:
+                settings = StackAwsSettings.from_config(config, region=region)
+            except AwsSettingsError as exc:
+                raise pulumi.RunError(f"{source}: {exc}") from None
         commit = spec.git_commit or detect_git_commit(_root_directory())
         lineage = Lineage(
             team=spec.team,
@@ -73,7 +101,44 @@ class StackContext:
             git_commit=commit,
             user_tags=spec.user_tags(),
         )
-        return cls(spec=spec, region=region, lineage=lineage, stack=stack)
+        return cls(spec=spec, region=region, lineage=lineage, stack=stack, aws=settings, provider=provider)
+
+    def options(self, opts: Optional[pulumi.ResourceOptions] = None) -> Optional[pulumi.ResourceOptions]:
+        """Resource options for a top-level component: the explicit provider, if any, merged in."""
+        if self.provider is None:
+            return opts
+        return pulumi.ResourceOptions.merge(pulumi.ResourceOptions(providers={"aws": self.provider}), opts)
+
+
+def aws_provider(name: str, *, region: str, opts: Optional[pulumi.ResourceOptions] = None, **settings: Any) -> Any:
+    """An explicit ``pulumi_aws.Provider`` whose settings mlstack's deploy-time lookups share.
+
+    Takes the provider's own keyword arguments for credentials and guard rails as plain values:
+    ``profile``, ``shared_config_files``, ``shared_credentials_files``, ``assume_roles``
+    (``[{"role_arn": ..., "session_name": ..., "external_id": ..., "duration": "1h"}]``),
+    ``allowed_account_ids``, ``forbidden_account_ids``; anything else is passed to the provider
+    unchanged::
+
+        provider = aws_provider("prod", region="eu-west-1", assume_roles=[{"role_arn": DEPLOY_ROLE}])
+        team = build(StackContext.from_pulumi(provider=provider))
+    """
+    import pulumi_aws as aws
+
+    def camel(key: str) -> str:
+        head, *rest = key.split("_")
+        return head + "".join(part.title() for part in rest)
+
+    lookup_keys = {"profile", "shared_config_files", "shared_credentials_files", "assume_roles", "allowed_account_ids", "forbidden_account_ids"}
+    config = {f"aws:{camel(k)}": v for k, v in settings.items() if k in lookup_keys}
+    if "assume_roles" in settings:
+        config["aws:assumeRoles"] = [{camel(k): v for k, v in dict(role).items()} for role in settings["assume_roles"] or []]
+    try:
+        lookup = StackAwsSettings.from_config(config, region=region)
+    except AwsSettingsError as exc:
+        raise pulumi.RunError(f"aws_provider({name!r}): {exc}") from None
+    provider = aws.Provider(name, region=region, opts=opts, **settings)
+    provider.mlstack_aws_settings = lookup
+    return provider
 
 
 class _readable_errors:
@@ -104,14 +169,20 @@ class TeamStack:
     """aws.sagemaker.FeatureGroup resources by feature group name."""
     pipelines: dict[str, Any] = field(default_factory=dict)
     """TrainingPipelines by model name (pipeline_name, arn, trigger_role_arn, model_name)."""
+    deferred_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Endpoints left out of this deployment because their model has no Approved version yet
+    (with their monitors), by endpoint name: the model and the model package group each waits for."""
 
 
-def _check_account(spec: StackSpec) -> None:
+def _check_account(ctx: StackContext) -> None:
+    spec = ctx.spec
     if not spec.account_id:
         return
     import pulumi_aws as aws
 
-    actual = aws.get_caller_identity().account_id
+    # Through the stack's provider: the account its resources would land in.
+    invoke = pulumi.InvokeOptions(provider=ctx.provider) if ctx.provider is not None else None
+    actual = aws.get_caller_identity(opts=invoke).account_id
     if actual != spec.account_id:
         raise pulumi.RunError(
             f"stack {pulumi.get_stack()!r} must deploy to account {spec.account_id} (mlstack:accountId) "
@@ -121,10 +192,48 @@ def _check_account(spec: StackSpec) -> None:
 
 def build(ctx: StackContext) -> TeamStack:
     """Build every component the stack's config declares."""
+    if any(model.training for model in ctx.spec.models):
+        from .components.training import require_pipeline_sdk
+
+        with _readable_errors():  # without the pipelines extra: stop before anything is registered
+            require_pipeline_sdk(ctx.spec)
+    live = lookups_are_live()
+    with using_settings(ctx.aws if live else None), _lookup_errors():
+        if live and ctx.aws is not None:
+            # The lookups' credentials must be the deployment's: same account, same guard rails.
+            ctx.aws.check_account(expected=ctx.spec.account_id, stack=ctx.stack)
+        return _build(ctx)
+
+
+@contextmanager
+def _lookup_errors() -> Iterator[None]:
+    """A deploy-time lookup that fails (no credentials, access denied, another account, an
+    unreadable answer) stops the program with one readable message and nothing half-built:
+    under ``pulumi up`` as a RunError, under ``mlstack plan --lookups aws`` as a ConfigError."""
+    try:
+        yield
+    except AwsSettingsError as exc:
+        _stop(exc.key or "aws", str(exc))
+    except Exception as exc:  # noqa: BLE001 - only botocore's errors are translated, the rest re-raised
+        module = type(exc).__module__ or ""
+        from .ops.aws import OpsError, translate
+
+        if isinstance(exc, OpsError) or module.startswith(("botocore", "boto3")):
+            _stop("aws", f"a deploy-time AWS lookup failed: {translate(exc)}")
+        raise
+
+
+def _stop(key: str, message: str) -> None:
+    if current_offline_answers() is None:
+        raise pulumi.RunError(message) from None
+    raise ConfigError([Problem(key, message)]) from None
+
+
+def _build(ctx: StackContext) -> TeamStack:
     from .components.registry import ModelRegistry, ModelRegistryArgs
 
     spec = ctx.spec
-    _check_account(spec)
+    _check_account(ctx)
     team = TeamStack(context=ctx)
     with _readable_errors():
         for model in spec.models:
@@ -144,6 +253,7 @@ def build(ctx: StackContext) -> TeamStack:
                         extra={"mlstack:source": model.source} if model.source else None,
                     ),
                 ),
+                opts=ctx.options(),
             )
     pulumi.export(
         "registries",

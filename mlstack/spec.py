@@ -17,9 +17,9 @@ validates a file and reports every problem with its file, key path and value.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .components.endpoint_spec import EndpointSpec
 from .components.feature_store import FeatureGroupSpec
@@ -60,10 +60,17 @@ class ModelSpec(Spec):
     """Conditions a version must meet to be registered by its pipeline and approved by `mlstack promote`."""
     training: Optional[TrainingSpec] = None
     """The model's training pipeline: preprocess, train, evaluate, gate, register (see mlstack.components.training)."""
-    approved_version: Optional[int] = Field(default=None, ge=1)
-    """The version offline plans (mlstack plan, mlstack check) assume is the latest Approved (default 1); `pulumi up` asks the registry instead."""
+    approved_version: Optional[Union[int, str]] = None
+    """The version offline plans (mlstack plan, mlstack check) assume is the latest Approved (default 1), or `none` to plan a new stack whose registry has no Approved version yet (its endpoints are deferred); `pulumi up` asks the registry instead."""
     source: Optional[TagValue] = Field(default=None, min_length=1)
     """Where the model is trained when this stack has no training for it, e.g. s3://partner-models/defects/ or another team's pipeline ARN; tagged mlstack:source on its registry so the policy pack can trace served models to it."""
+
+    @field_validator("approved_version", mode="before")
+    @classmethod
+    def _version_or_none(cls, value: object) -> object:
+        if value is None or value == "none" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise ValueError(f"is a version number (1 or more) or 'none' for a registry with no Approved version yet (got {value!r})")
 
     @model_validator(mode="after")
     def _trained_here_or_elsewhere(self) -> "ModelSpec":

@@ -537,8 +537,12 @@ def monitors_from_spec(ctx: Any, team: Any) -> dict[str, Monitor]:
     pipelines: Mapping[str, Any] = getattr(team, "pipelines", {}) or {}
     monitors: dict[str, Monitor] = {}
     problems: list[Problem] = []
+    deferred: Mapping[str, Any] = getattr(team, "deferred_endpoints", {}) or {}
     for i, mon in enumerate(spec.monitors):
         endpoint = endpoints.get(mon.endpoint)
+        if endpoint is None and mon.endpoint in deferred:
+            # Comes up with its endpoint, on the `pulumi up` after the first approval.
+            continue
         if endpoint is None:
             problems.append(
                 Problem(f"mlstack:monitors[{i}].endpoint", "names an endpoint this stack does not build", value=mon.endpoint, hint="declare it in mlstack:endpoints")
@@ -574,6 +578,7 @@ def monitors_from_spec(ctx: Any, team: Any) -> dict[str, Monitor]:
                     dataset_version=dataset.version if dataset else None,
                 ),
             ),
+            opts=ctx.options() if hasattr(ctx, "options") else None,
         )
     if problems:
         raise ConfigError(problems)

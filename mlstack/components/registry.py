@@ -137,7 +137,9 @@ def package_arn(group_arn: str, version: int | str) -> str:
 
 def cross_account_policy(group_arn: str, accounts: list[str]) -> str:
     """The group's resource policy letting ``accounts`` read and deploy its versions."""
-    principals = {"AWS": [f"arn:aws:iam::{account}:root" for account in accounts]}
+    # The readers' partition is the group's own (arn:aws-cn:..., arn:aws-us-gov:...).
+    partition = group_arn.split(":", 2)[1] if group_arn.startswith("arn:") else "aws"
+    principals = {"AWS": [f"arn:{partition}:iam::{account}:root" for account in accounts]}
     return json.dumps(
         {
             "Version": "2012-10-17",

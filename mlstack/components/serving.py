@@ -4,7 +4,11 @@ For each SageMaker endpoint the stack program resolves what is only known at dep
 
 * the model version: a pinned ``modelVersion``, or the latest Approved version of the model's
   registry group (:func:`mlstack.lookups.latest_approved_model_package`; offline plans take
-  ``mlstack:models[].approvedVersion``, default 1), recorded as ``mlstack:model-version``;
+  ``mlstack:models[].approvedVersion``, default 1), recorded as ``mlstack:model-version``.
+  A new stack's registry is empty: an endpoint whose model has no Approved version yet is
+  *deferred* — not created, with a warning and the stack output ``deferredEndpoints`` — so the
+  first ``pulumi up`` succeeds and the next one after ``mlstack promote`` creates it. An
+  endpoint that is already live is never deferred (that would delete it): the deployment stops;
 * the variant names of the endpoint as deployed (:func:`mlstack.lookups.deployed_variant_names`;
   offline plans take ``deployedVariants``): a rename would make SageMaker skip the rollout
   and rollback settings, so it stops the deployment;
@@ -28,10 +32,13 @@ from .. import lookups
 from ..errors import ConfigError, Problem
 from .endpoint_spec import LATEST_APPROVED, EndpointSpec, check_deployed_instance_type, check_deployed_variants
 
-__all__ = ["endpoints_from_spec", "OUTPUT_KEY"]
+__all__ = ["endpoints_from_spec", "OUTPUT_KEY", "DEFERRED_KEY"]
 
 #: The stack output that maps endpoint names to their live names.
 OUTPUT_KEY = "endpoints"
+#: The stack output naming the endpoints a deployment left out because their model has no
+#: Approved version yet, and the model package group each waits for.
+DEFERRED_KEY = "deferredEndpoints"
 
 
 def _version_from_arn(arn: str) -> int:
@@ -43,19 +50,32 @@ def endpoints_from_spec(ctx, team) -> dict[str, Any]:
     spec = ctx.spec
     problems: list[Problem] = []
     plans: list[tuple[int, EndpointSpec, int | None, tuple[str, ...]]] = []
+    deferred: dict[str, dict[str, str]] = {}
     for i, endpoint in enumerate(spec.endpoints):
         if endpoint.is_kserve:
             version = endpoint.model_version if isinstance(endpoint.model_version, int) else None
             plans.append((i, endpoint, version, ()))
             continue
         version: int | None = endpoint.model_version if isinstance(endpoint.model_version, int) else None
-        if endpoint.serves_registry_version and endpoint.model_version == LATEST_APPROVED:
-            try:
-                version = _version_from_arn(lookups.latest_approved_model_package(spec.group_name(endpoint.model), region=ctx.region))
-            except LookupError as exc:
-                problems.append(Problem(f"mlstack:endpoints[{i}].modelVersion", str(exc), hint="pin modelVersion, or approve a version first"))
-                continue
         deployed = lookups.deployed_variant_names(spec.endpoint_name(endpoint.name), region=ctx.region)
+        if endpoint.serves_registry_version and endpoint.model_version == LATEST_APPROVED:
+            group = spec.group_name(endpoint.model)
+            try:
+                version = _version_from_arn(lookups.latest_approved_model_package(group, region=ctx.region))
+            except lookups.NoApprovedVersion:
+                if deployed:
+                    # Deferring a live endpoint would make `pulumi up` delete it: stop instead.
+                    problems.append(
+                        Problem(
+                            f"mlstack:endpoints[{i}].modelVersion",
+                            f"endpoint {spec.endpoint_name(endpoint.name)!r} is live but model package group {group!r} has no Approved version now "
+                            "(rejected or deleted?); a deployment would remove the endpoint",
+                            hint="approve a version with `mlstack promote`, or pin modelVersion to the version it serves",
+                        )
+                    )
+                    continue
+                deferred[endpoint.name] = {"model": endpoint.model, "modelPackageGroup": group, "waitsFor": "an Approved version"}
+                continue
         for text in check_deployed_variants(endpoint, deployed):
             problems.append(Problem(f"mlstack:endpoints[{i}].variantName", text))
         if endpoint.autoscaling is not None:
@@ -114,8 +134,17 @@ def endpoints_from_spec(ctx, team) -> dict[str, Any]:
                 artifacts_key_arn=artifacts_key,
                 tags=tags,
             ),
+            opts=ctx.options() if hasattr(ctx, "options") else None,
         )
     pulumi.export(OUTPUT_KEY, {name: _outputs(component) for name, component in built.items()})
+    team.deferred_endpoints = deferred
+    for name, why in deferred.items():
+        pulumi.log.warn(
+            f"endpoint {name!r} is deferred: model package group {why['modelPackageGroup']!r} has no Approved version yet. "
+            f"Run the {why['model']!r} pipeline, approve a version with `mlstack promote {pulumi.get_stack()} --model {why['model']}`, "
+            "then run `pulumi up` again to create the endpoint"
+        )
+    pulumi.export(DEFERRED_KEY, deferred)
     return built
 
 

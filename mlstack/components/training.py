@@ -41,10 +41,11 @@ import pulumi_aws as aws
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 from typing_extensions import Annotated
 
+from ..stack_aws import dns_suffix
 from .. import catalog
 from ..gates import Gate, MetricName
 from ..types import S3Uri, Slug, Spec
-from ._pipeline_definition import DefinitionInputs, build_definition
+from ._pipeline_definition import DefinitionInputs, build_definition, require_sdk
 from ._secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
 from .registry import ModelRegistry
 
@@ -354,6 +355,7 @@ class TrainingPipeline(pulumi.ComponentResource):
     model_name: str
 
     def __init__(self, name: str, args: TrainingPipelineArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        require_sdk([("", f"TrainingPipeline {name!r}")])  # before registering anything
         super().__init__("mlstack:index:TrainingPipeline", name, None, opts)
         self.args = args
         self.model_name = args.model
@@ -565,7 +567,7 @@ def _key_policy(partition: str, region: str, account: str) -> str:
             {
                 "Sid": "CloudWatchLogsOfThisAccount",
                 "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Principal": {"Service": f"logs.{region}.{dns_suffix(region)}"},
                 "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
@@ -723,6 +725,15 @@ def _pipeline_role_policy(
     return policy_json(statements)
 
 
+def require_pipeline_sdk(spec: Any) -> None:
+    """Stop a stack whose models declare ``training`` when the sagemaker SDK that builds their
+    pipeline definitions is not installed (:func:`mlstack.program.build` calls it before
+    registering anything, so a deployment never stops half-way for it)."""
+    where = [(f"mlstack:models[{i}].training", f"model {m.name!r}") for i, m in enumerate(spec.models) if m.training is not None]
+    if where:
+        require_sdk(where)
+
+
 def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
     """Build the stack's FeatureStore (mlstack:featureGroups) and a TrainingPipeline for every
     model with ``training``, into ``team.feature_store``, ``team.feature_groups`` and
@@ -736,6 +747,7 @@ def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
         store = FeatureStore(
             "feature-store",
             FeatureStoreArgs(name_prefix=spec.team, groups=list(spec.feature_groups), tags=ctx.lineage.tags()),
+            opts=_options(ctx),
         )
         team.feature_store = store
         team.feature_groups = dict(store.groups)
@@ -775,6 +787,7 @@ def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
                     dataset_version=dataset_version,
                 ),
             ),
+            opts=_options(ctx),
         )
     if team.pipelines:
         pulumi.export(
@@ -784,3 +797,9 @@ def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
                 for name, p in team.pipelines.items()
             },
         )
+
+
+def _options(ctx: Any) -> Any:
+    """The stack's explicit AWS provider, if its program passed one (a Python stack)."""
+    options = getattr(ctx, "options", None)
+    return options() if callable(options) else None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..config import StackFile, load_stack
 from ..lookups import OfflineAnswers, DEFAULT_ACCOUNT_ID
+from ..stack_aws import partition_of
 from .graph import GpuUse, Plan
 from .monitor import ResourceRecord
 from .runner import run_program
@@ -18,11 +19,11 @@ from .runner import run_program
 __all__ = ["plan_stack", "run_program", "answers_for", "Plan", "ResourceRecord", "GpuUse"]
 
 
-def answers_for(stack: StackFile) -> OfflineAnswers:
+def answers_for(stack: StackFile, *, live_lookups: bool = False) -> OfflineAnswers:
     """The offline answers for a stack: account and region from its config, model versions
     pinned in its config, documented defaults otherwise."""
     spec = stack.spec
-    partition = "aws-us-gov" if stack.region.startswith("us-gov-") else "aws-cn" if stack.region.startswith("cn-") else "aws"
+    partition = partition_of(stack.region)
     return OfflineAnswers(
         account_id=spec.account_id or DEFAULT_ACCOUNT_ID,
         region=stack.region,
@@ -37,11 +38,17 @@ def answers_for(stack: StackFile) -> OfflineAnswers:
             for e in getattr(spec, "endpoints", [])
             if e.deployed_variants
         },
+        live_lookups=live_lookups,
     )
 
 
-def plan_stack(stack: str | Path, *, cwd: Path | None = None) -> Plan:
-    """Validate ``stack`` (a name such as churn-prod or a path) and plan it offline."""
+def plan_stack(stack: str | Path, *, cwd: Path | None = None, lookups: str = "offline") -> Plan:
+    """Validate ``stack`` (a name such as churn-prod or a path) and plan it offline.
+
+    ``lookups="aws"``: resources stay offline, but the deploy-time lookups (latest Approved model
+    version, the live endpoint) ask AWS with the stack's own AWS settings — the plan of what
+    ``pulumi up`` would deploy now, including endpoints it would defer.
+    """
     from ..program import DEFAULT_PROGRAM
 
     stack_file = load_stack(stack, cwd=cwd)
@@ -53,6 +60,6 @@ def plan_stack(stack: str | Path, *, cwd: Path | None = None) -> Plan:
         project=stack_file.project_name,
         stack=stack_file.stack,
         config=stack_file.pulumi_config(),
-        answers=answers_for(stack_file),
+        answers=answers_for(stack_file, live_lookups=lookups == "aws"),
         root_directory=stack_file.project.root if stack_file.project else stack_file.path.parent,
     )

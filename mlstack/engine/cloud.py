@@ -17,6 +17,7 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from ..lookups import OfflineAnswers
 from ..physical_names import name_field
+from ..stack_aws import dns_suffix
 
 __all__ = ["OfflineCloud", "UnansweredInvoke"]
 
@@ -112,9 +113,10 @@ class OfflineCloud(Mocks):
                 "id": a.account_id,
             }, []
         if token == "aws:index/getRegion:getRegion":
-            return {"name": a.region, "region": a.region, "id": a.region, "endpoint": f"ec2.{a.region}.amazonaws.com", "description": a.region}, []
+            return {"name": a.region, "region": a.region, "id": a.region, "endpoint": f"ec2.{a.region}.{dns_suffix(a.region)}", "description": a.region}, []
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": a.partition, "dnsSuffix": "amazonaws.com", "id": a.partition, "reverseDnsPrefix": "com.amazonaws"}, []
+            suffix = dns_suffix(a.region)
+            return {"partition": a.partition, "dnsSuffix": suffix, "id": a.partition, "reverseDnsPrefix": ".".join(reversed(suffix.split(".")))}, []
         if token == "aws:iam/getPolicyDocument:getPolicyDocument":
             document = policy_document(args.args.get("statements") or [])
             return {"json": document, "minifiedJson": document, "id": hashlib.sha256(document.encode()).hexdigest()[:8]}, []

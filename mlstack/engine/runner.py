@@ -105,7 +105,9 @@ def _as_callable(program: Program) -> Callable[[], Any]:
     path = Path(program)
     script = path / "__main__.py" if path.is_dir() else path
     if not script.is_file():
-        raise FileNotFoundError(f"no Pulumi program at {path} (expected {script})")
+        from ..errors import UsageError
+
+        raise UsageError(f"no Pulumi program at {path}: expected {script} (Pulumi.yaml's 'main' names the program directory)")
 
     def run_script() -> None:
         # As Pulumi's Python host does: the program's directory is importable while it runs.

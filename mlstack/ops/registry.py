@@ -26,6 +26,7 @@ __all__ = [
     "describe_package",
     "describe_group",
     "model_version",
+    "MalformedResponse",
 ]
 
 APPROVED = "Approved"
@@ -57,10 +58,26 @@ def latest_approved(client: Any, group_name: str, *, exclude: Iterable[str] = ()
         # Sorted newest first, so the first one not skipped is within len(skip) + 1 results.
         MaxResults=len(skip) + 1,
     )
-    for summary in response.get("ModelPackageSummaryList", []):
+    for summary in _summaries(response, "ListModelPackages"):
         if summary["ModelPackageArn"] not in skip:
             return summary
     return None
+
+
+def _summaries(response: Any, operation: str) -> list[dict[str, Any]]:
+    """The package summaries of a ListModelPackages answer; an answer without a readable list is
+    an error, never "no versions" (which would read as "nothing approved yet")."""
+    summaries = response.get("ModelPackageSummaryList") if isinstance(response, dict) else None
+    if not isinstance(summaries, list) or not all(isinstance(s, dict) and isinstance(s.get("ModelPackageArn"), str) for s in summaries):
+        raise MalformedResponse(f"SageMaker {operation} answered without a readable ModelPackageSummaryList ({str(response)[:200]!r})")
+    return summaries
+
+
+class MalformedResponse(OpsError):
+    """An AWS answer that lacks what the API promises: never read as an empty result (exit 1)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message + "; stopping without a decision", exit_code=1)
 
 
 def latest_version(client: Any, group_name: str) -> Optional[dict[str, Any]]:
@@ -68,7 +85,7 @@ def latest_version(client: Any, group_name: str) -> Optional[dict[str, Any]]:
     response = client.list_model_packages(
         ModelPackageGroupName=group_name, SortBy="CreationTime", SortOrder="Descending", MaxResults=1
     )
-    packages = response.get("ModelPackageSummaryList", [])
+    packages = _summaries(response, "ListModelPackages")
     return packages[0] if packages else None
 
 
