@@ -249,6 +249,8 @@ def test_prod_canary_rolls_back_on_mlstack_alarms(plan):
         "blueGreenUpdatePolicy": {
             "terminationWaitInSeconds": 600,
             "trafficRoutingConfiguration": {"type": "CANARY", "canarySize": {"type": "CAPACITY_PERCENT", "value": 10}, "waitIntervalInSeconds": 900},
+            # The worst case (1200 s GPU start-up + 2 x 900 s + 600 s = 3600 s) just fits the provider's wait.
+            "maximumExecutionTimeoutInSeconds": 3600,
         },
     }
     variant = child(graph, component, CONFIG).inputs["productionVariants"][0]
@@ -279,8 +281,9 @@ def test_user_alarms_join_the_rollback_configuration(plan_endpoint):
 
 def test_all_at_once_is_the_default_with_a_bake_time(plan_endpoint):
     graph, component = plan_endpoint()
-    routing = child(graph, component, ENDPOINT).inputs["deploymentConfig"]["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]
-    assert routing == {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 300}
+    policy = child(graph, component, ENDPOINT).inputs["deploymentConfig"]["blueGreenUpdatePolicy"]
+    assert policy["trafficRoutingConfiguration"] == {"type": "ALL_AT_ONCE", "waitIntervalInSeconds": 300}
+    assert policy["maximumExecutionTimeoutInSeconds"] == 3600  # SageMaker stops a hung rollout when the provider stops waiting
 
 
 def test_linear_rollout_by_instance_count(plan_endpoint):
@@ -493,6 +496,12 @@ BAD_SAGEMAKER = [
     ("negative termination wait", {"rollout": {"terminationWaitSeconds": -1}}, "endpoints[0].rollout.terminationWaitSeconds", "between 0 and 3600"),
     ("timeout shorter than the waits", {"instanceCount": 2, "rollout": {"type": "CANARY", "waitIntervalSeconds": 600, "maximumExecutionTimeoutSeconds": 900}},
      "endpoints[0].rollout.maximumExecutionTimeoutSeconds", "does not cover the rollout's waits"),
+    ("timeout beyond the provider's wait", {"rollout": {"maximumExecutionTimeoutSeconds": 7200}}, "endpoints[0].rollout.maximumExecutionTimeoutSeconds",
+     "the AWS provider stops waiting for an endpoint update after 3600"),
+    ("rollout longer than the provider waits", {"instanceCount": 2, "rollout": {"type": "LINEAR", "size": {"value": 10}, "waitIntervalSeconds": 600}},
+     "endpoints[0].rollout", "takes up to 6600 s (110 min)"),
+    ("termination wait on a rolling update", {"instanceCount": 4, "rollout": {"type": "ROLLING", "terminationWaitSeconds": 60}},
+     "endpoints[0].rollout.terminationWaitSeconds", "keeps no old fleet"),
     ("variant renamed against the deployed endpoint", {"deployedVariants": ["AllTraffic"]}, "endpoints[0].variantName",
      "would replace the deployed variant(s) 'AllTraffic'"),
     ("canary on inf1", {"instanceType": "ml.inf1.2xlarge", "instanceCount": 2, "rollout": {"type": "CANARY"}}, "endpoints[0].rollout.type",

@@ -25,7 +25,8 @@ Children (``<name>`` is the component's name), each ``parent=self`` and tagged w
   rate, ModelLatency percentile in microseconds), scoped to the endpoint and production variant;
 * ``<name>-endpoint``: the endpoint, named ``<team>-<endpoint name>`` so day-2 commands find it,
   with the deployment config (blue/green or rolling, auto-rollback on the alarms above plus the
-  user's);
+  user's, a MaximumExecutionTimeoutInSeconds no longer than the AWS provider waits for the
+  update: ``endpoint_spec.PROVIDER_WAIT_SECONDS``, which customTimeouts cannot raise);
 * with autoscaling: ``<name>-scaling`` (target), ``<name>-scaling-invocations`` and optionally
   ``<name>-scaling-gpu`` (target-tracking policies).
 
@@ -58,7 +59,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from .. import catalog
 from ..types import Spec
 from ._secure import EncryptedBucket, create_key, encrypted_bucket, service_role
-from .endpoint_spec import EndpointSpec, RolloutType, check_deployed_variants, parse_image
+from .endpoint_spec import PROVIDER_WAIT_SECONDS, EndpointSpec, RolloutType, check_deployed_variants, parse_image
 
 __all__ = ["Endpoint", "EndpointArgs", "EndpointSpec", "has_local_storage", "rollback_alarm_names"]
 
@@ -623,8 +624,15 @@ def _vpc(spec: EndpointSpec):
 
 
 def deployment_config(spec: EndpointSpec, mlstack_alarms: list) -> aws.sagemaker.EndpointDeploymentConfigArgs:
-    """The endpoint's deployment config: the rollout policy and auto-rollback on every alarm."""
+    """The endpoint's deployment config: the rollout policy and auto-rollback on every alarm.
+
+    MaximumExecutionTimeoutInSeconds defaults to PROVIDER_WAIT_SECONDS: a rollout that hangs is
+    stopped (and rolled back) by SageMaker by the time the AWS provider stops waiting, so
+    ``pulumi up`` fails on the RollingBack status instead of leaving an update running behind it.
+    The spec has already rejected rollouts whose worst case does not fit (``rollout_duration``).
+    """
     rollout = spec.rollout
+    timeout = rollout.maximum_execution_timeout_seconds or PROVIDER_WAIT_SECONDS
     alarms = [*mlstack_alarms, *rollout.alarms]
     rollback = aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
         alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a) for a in alarms]
@@ -637,7 +645,7 @@ def deployment_config(spec: EndpointSpec, mlstack_alarms: list) -> aws.sagemaker
             rolling_update_policy=aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyArgs(
                 maximum_batch_size=aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyMaximumBatchSizeArgs(type=size.type.value, value=size.value),
                 wait_interval_in_seconds=rollout.wait_interval_seconds,
-                maximum_execution_timeout_in_seconds=rollout.maximum_execution_timeout_seconds,
+                maximum_execution_timeout_in_seconds=timeout,
             ),
         )
     routing: dict[str, Any] = {"type": rollout.type.value, "wait_interval_in_seconds": rollout.wait_interval_seconds}
@@ -652,7 +660,7 @@ def deployment_config(spec: EndpointSpec, mlstack_alarms: list) -> aws.sagemaker
         blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
             traffic_routing_configuration=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs(**routing),
             termination_wait_in_seconds=rollout.termination_wait_seconds,
-            maximum_execution_timeout_in_seconds=rollout.maximum_execution_timeout_seconds,
+            maximum_execution_timeout_in_seconds=timeout,
         ),
     )
 

@@ -24,13 +24,15 @@ The spec rejects what SageMaker (or KServe) rejects or silently ignores, every p
 own key: instance types not valid for endpoints, GPUs asked of a type without them, a canary
 or linear step that the fleet is too small for, wait intervals out of range, more than 10
 rollback alarms, rollout types the instance family does not support (Inf1 falls back to
-all-at-once), settings of one backend given to the other.
+all-at-once), settings of one backend given to the other, and SageMaker rollouts longer than
+the AWS provider waits for an endpoint update (:func:`rollout_duration`, :data:`PROVIDER_WAIT_SECONDS`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Literal, Mapping, Optional, Union
 
@@ -62,6 +64,11 @@ __all__ = [
     "parse_image",
     "check_deployed_variants",
     "check_deployed_instance_type",
+    "PROVIDER_WAIT_SECONDS",
+    "STARTUP_SECONDS",
+    "RolloutDuration",
+    "rollout_duration",
+    "startup_seconds",
 ]
 
 #: ``modelVersion`` value that serves the newest Approved version of the model's registry group.
@@ -70,10 +77,24 @@ LATEST_APPROVED = "latest-approved"
 MLSTACK_ROLLBACK_ALARMS = 2
 #: SageMaker's limit on ``AutoRollbackConfiguration.Alarms``.
 MAX_ROLLBACK_ALARMS = 10
-#: SageMaker's limits on WaitIntervalInSeconds / TerminationWaitInSeconds and on
-#: MaximumExecutionTimeoutInSeconds (botocore's service model).
+#: SageMaker's limits on WaitIntervalInSeconds / TerminationWaitInSeconds (botocore's service model).
 WAIT_RANGE = (0, 3600)
-TIMEOUT_RANGE = (600, 28800)
+#: How long the AWS provider waits for an endpoint to be InService after CreateEndpoint or
+#: UpdateEndpoint: terraform-provider-aws (behind pulumi-aws) polls with a fixed 60-minute
+#: timeout (``waitEndpointInService`` in internal/service/sagemaker/endpoint.go). The resource
+#: declares no Timeouts block and uses the ``*WithoutTimeout`` CRUD functions, so Pulumi's
+#: ``customTimeouts`` cannot raise it: a longer rollout fails ``pulumi up`` mid-rollout.
+PROVIDER_WAIT_SECONDS = 3600
+#: MaximumExecutionTimeoutInSeconds: SageMaker accepts 600-28800 (botocore), the AWS provider's
+#: schema 600-14400; mlstack stops at PROVIDER_WAIT_SECONDS, as a longer limit would let SageMaker
+#: roll out on after ``pulumi up`` gave up waiting.
+TIMEOUT_RANGE = (600, PROVIDER_WAIT_SECONDS)
+#: Assumed worst-case seconds from "instances requested" to "new fleet passes its health check"
+#: (launch, image pull, model download and load, ping): 10 min on CPU types; 20 min on GPU and
+#: Neuron types, whose CUDA/Neuron images run to several GB and whose model weights are larger
+#: and are loaded onto the devices; 5 min for serverless capacity (no instances to launch).
+#: Estimates, not AWS figures: SageMaker publishes none.
+STARTUP_SECONDS = {"cpu": 600, "accelerated": 1200, "serverless": 300}
 
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?/"
@@ -122,10 +143,20 @@ WaitSeconds = Annotated[
     Field(json_schema_extra={"minimum": WAIT_RANGE[0], "maximum": WAIT_RANGE[1]}),
     AfterValidator(_range(*WAIT_RANGE, "SageMaker's rollout waits")),
 ]
+def _timeout(value: int) -> int:
+    if not TIMEOUT_RANGE[0] <= value <= TIMEOUT_RANGE[1]:
+        raise ValueError(
+            f"must be between {TIMEOUT_RANGE[0]} and {TIMEOUT_RANGE[1]} seconds: SageMaker needs at least {TIMEOUT_RANGE[0]}, "
+            f"and the AWS provider stops waiting for an endpoint update after {PROVIDER_WAIT_SECONDS}, so SageMaker would "
+            f"roll out on after pulumi up failed"
+        )
+    return value
+
+
 TimeoutSeconds = Annotated[
     int,
     Field(json_schema_extra={"minimum": TIMEOUT_RANGE[0], "maximum": TIMEOUT_RANGE[1]}),
-    AfterValidator(_range(*TIMEOUT_RANGE, "SageMaker's maximum rollout time")),
+    AfterValidator(_timeout),
 ]
 Quantity = Annotated[str, StringConstraints(pattern=_QUANTITY)]
 DnsLabel = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=_DNS_LABEL)]
@@ -200,7 +231,7 @@ class RolloutSpec(Spec):
     termination_wait_seconds: WaitSeconds = 0
     """Seconds (0-3600) the old fleet is kept after the rollout completes (default 0; SageMaker only)."""
     maximum_execution_timeout_seconds: Optional[TimeoutSeconds] = None
-    """Time limit of the whole rollout in seconds (600-28800; longer than all bake times together; SageMaker only)."""
+    """Time limit of the whole rollout in seconds, after which SageMaker rolls it back (600-3600, longer than all bake times together; default 3600, as long as the AWS provider waits; SageMaker only)."""
     max_error_rate_percent: float = Field(default=1.0, gt=0, le=100)
     """The rollback alarm on Invocation5XXErrors fires above this share of requests (default 1%; SageMaker only)."""
     max_latency_ms: float = Field(default=1000, gt=0, le=3_600_000)
@@ -215,6 +246,82 @@ class RolloutSpec(Spec):
         if self.type is RolloutType.ALL_AT_ONCE:
             return None
         return self.size or DEFAULT_SIZES[self.type]
+
+
+def startup_seconds(instance_type: Optional[str]) -> int:
+    """The assumed worst-case start-up of new capacity on ``instance_type`` (None: serverless);
+    see :data:`STARTUP_SECONDS`."""
+    if instance_type is None:
+        return STARTUP_SECONDS["serverless"]
+    return STARTUP_SECONDS["accelerated" if catalog.accelerator(instance_type) is not None else "cpu"]
+
+
+@dataclass(frozen=True)
+class RolloutDuration:
+    """The worst-case duration of a SageMaker endpoint update, and what it is made of."""
+
+    type: RolloutType
+    steps: int
+    """Traffic shifts (blue/green) or instance batches (rolling)."""
+    wait_seconds: int
+    """The bake time after each step (waitIntervalSeconds)."""
+    startup_seconds: int
+    """One start-up of new capacity (see :data:`STARTUP_SECONDS`)."""
+    startups: int
+    """Start-ups one after the other: 1 for blue/green (the new fleet starts at once), one per batch for rolling."""
+    termination_wait_seconds: int
+    """The time the old fleet is kept once traffic has moved (blue/green only)."""
+
+    @property
+    def seconds(self) -> int:
+        """The whole duration in seconds."""
+        return self.startups * self.startup_seconds + self.steps * self.wait_seconds + self.termination_wait_seconds
+
+    def explain(self) -> str:
+        """The sum, spelled out: ``600 s start-up + 10 x 600 s bake + 0 s termination wait``."""
+        if self.type is RolloutType.ROLLING:
+            return f"{self.steps} batch(es) x ({self.startup_seconds} s start-up + {self.wait_seconds} s bake)"
+        return (f"{self.startup_seconds} s start-up + {self.steps} step(s) x {self.wait_seconds} s bake"
+                f" + {self.termination_wait_seconds} s termination wait")
+
+
+def rollout_duration(rollout: RolloutSpec, *, instance_type: Optional[str], fleet: Optional[int]) -> RolloutDuration:
+    """The worst-case duration of a SageMaker endpoint update rolled out by ``rollout``.
+
+    The rule (S: start-up of ``instance_type``, :func:`startup_seconds`; W: waitIntervalSeconds;
+    T: terminationWaitSeconds; ``fleet``: the largest fleet the update may meet, i.e.
+    autoscaling.maxCapacity or instanceCount, None when serverless):
+
+    * blue/green (ALL_AT_ONCE, CANARY, LINEAR): SageMaker starts the whole new fleet at once,
+      shifts traffic in steps with a bake of W after each, then keeps the old fleet T:
+      ``S + steps x W + T``. Steps: ALL_AT_ONCE 1; CANARY 2 (the canary, then the rest);
+      LINEAR ``ceil(100 / step %)`` for CAPACITY_PERCENT (traffic moves by weight, so a small
+      fleet does not shorten it) or ``ceil(fleet / step instances)`` for INSTANCE_COUNT.
+    * ROLLING: each batch starts new instances and bakes before the next batch starts, and
+      there is no termination wait: ``batches x (S + W)``. Batches: ``ceil(fleet / batch
+      instances)`` for INSTANCE_COUNT; ``ceil(100 / batch %)`` for CAPACITY_PERCENT, at most
+      one batch per instance of the fleet.
+
+    A rolled-back update takes longer still, but it fails ``pulumi up`` anyway (the provider
+    stops waiting at the RollingBack status), so it is not counted.
+
+    Example: LINEAR, 10 % steps, W = 600 s on ml.m5.large (S = 600 s): 600 + 10 x 600 + 0 = 6600 s.
+    """
+    size = rollout.effective_size()
+    kind = rollout.type
+    wait = rollout.wait_interval_seconds
+    start = startup_seconds(instance_type)
+    if size is None or kind is RolloutType.CANARY:
+        steps = 1 if size is None else 2
+    elif size.type is SizeType.INSTANCE_COUNT and fleet:
+        steps = math.ceil(fleet / size.value)
+    else:
+        steps = math.ceil(100 / size.value)
+        if kind is RolloutType.ROLLING and fleet:
+            steps = min(steps, fleet)
+    if kind is RolloutType.ROLLING:
+        return RolloutDuration(kind, steps, wait, start, steps, 0)
+    return RolloutDuration(kind, steps, wait, start, 1, rollout.termination_wait_seconds)
 
 
 class AutoscalingSpec(Spec):
@@ -468,6 +575,17 @@ class EndpointSpec(Spec):
             return None
         return self.autoscaling.min_capacity if self.autoscaling else self.instance_count
 
+    @property
+    def max_fleet(self) -> Optional[int]:
+        """The largest fleet a rollout may meet: autoscaling.maxCapacity, else instanceCount (None when serverless)."""
+        if self.serverless is not None:
+            return None
+        return self.autoscaling.max_capacity if self.autoscaling else self.instance_count
+
+    def rollout_duration(self) -> RolloutDuration:
+        """The worst-case duration of an update of this (SageMaker) endpoint; see :func:`rollout_duration`."""
+        return rollout_duration(self.rollout, instance_type=self.instance_type, fleet=self.max_fleet)
+
     def variant_names(self) -> list[str]:
         """Production and shadow variant names (SageMaker)."""
         return [self.variant_name] + ([self.shadow.variant_name] if self.shadow else [])
@@ -511,10 +629,42 @@ def _gpu_rules(spec: EndpointSpec, problems: Problems) -> None:
         problems.append((("gpus",), f"asks for {spec.gpus} GPUs but {spec.instance_type} has {facts.count}; choose a larger type or ask for at most {facts.count}"))
 
 
-def _steps(size: CapacitySize, fleet: Optional[int]) -> int:
-    if size.type is SizeType.INSTANCE_COUNT and fleet:
-        return math.ceil(fleet / size.value)
-    return math.ceil(100 / size.value)
+def _minutes(seconds: int) -> str:
+    return f"{seconds} s ({seconds / 60:.0f} min)" if seconds % 60 else f"{seconds} s ({seconds // 60} min)"
+
+
+def _fit_advice(spec: EndpointSpec, duration: RolloutDuration) -> str:
+    """How to bring ``duration`` within PROVIDER_WAIT_SECONDS: bigger steps, a shorter bake or termination wait."""
+    rollout = spec.rollout
+    kind = rollout.type
+    size = rollout.effective_size()
+    start, wait, steps, keep = duration.startup_seconds, duration.wait_seconds, duration.steps, duration.termination_wait_seconds
+    if kind is RolloutType.ROLLING:
+        max_wait = PROVIDER_WAIT_SECONDS // steps - start
+        fitting_steps = PROVIDER_WAIT_SECONDS // (start + wait)
+    else:
+        budget = PROVIDER_WAIT_SECONDS - start  # what is left for the bakes and the termination wait
+        max_wait = (budget - keep) // steps if budget >= keep else -1
+        fitting_steps = (budget - keep) // wait if wait else steps
+    advice = []
+    if kind in (RolloutType.LINEAR, RolloutType.ROLLING) and size is not None and fitting_steps >= 2:
+        if size.type is SizeType.CAPACITY_PERCENT and math.ceil(100 / fitting_steps) <= 50:
+            advice.append(f"bigger steps (rollout.size.value: {math.ceil(100 / fitting_steps)} or more)")
+        elif size.type is SizeType.INSTANCE_COUNT and spec.max_fleet:
+            value = math.ceil(spec.max_fleet / fitting_steps)
+            if 2 * value <= (spec.min_fleet or 0):
+                advice.append(f"bigger steps (rollout.size.value: {value} instances or more)")
+    if max_wait >= 0:
+        advice.append(f"a shorter bake (rollout.waitIntervalSeconds: at most {max_wait})")
+    if kind is not RolloutType.ROLLING and keep and budget - steps * wait >= 0:
+        advice.append(f"a shorter termination wait (rollout.terminationWaitSeconds: at most {budget - steps * wait})")
+    if kind is RolloutType.LINEAR:
+        advice.append("a CANARY rollout (two steps)")
+    if kind is RolloutType.ROLLING and not advice:
+        advice.append("a blue/green rollout (ALL_AT_ONCE, CANARY or LINEAR), which starts the new fleet once")
+    if not advice:
+        advice.append(f"shorter waits (together at most {PROVIDER_WAIT_SECONDS - start} s)")
+    return "use " + " or ".join(advice)
 
 
 def _rollout_rules(spec: EndpointSpec, problems: Problems) -> None:
@@ -550,11 +700,20 @@ def _rollout_rules(spec: EndpointSpec, problems: Problems) -> None:
                     problems.append((fleet_key, f"a {word} of {size.value} instance(s) needs at least {2 * size.value} instances, as it may be at most 50% of the fleet ({fleet_words}); raise it or size the {word} as CAPACITY_PERCENT"))
                 elif fleet * lo > size.value * 100:
                     problems.append((("rollout", "size", "value"), f"a {word} of {size.value} instance(s) is under {lo}% of {fleet} instances; use at least {math.ceil(fleet * lo / 100)}"))
-    if rollout.maximum_execution_timeout_seconds is not None:
-        steps = 1 if size is None else (2 if kind is RolloutType.CANARY else _steps(size, fleet))
-        needed = steps * rollout.wait_interval_seconds + rollout.termination_wait_seconds
-        if rollout.maximum_execution_timeout_seconds <= needed:
-            problems.append((("rollout", "maximumExecutionTimeoutSeconds"), f"{rollout.maximum_execution_timeout_seconds} s does not cover the rollout's waits ({steps} x {rollout.wait_interval_seconds} s bake + {rollout.termination_wait_seconds} s termination wait = {needed} s); raise it or shorten the waits"))
+    if kind is RolloutType.ROLLING and "termination_wait_seconds" in rollout.model_fields_set:
+        problems.append((("rollout", "terminationWaitSeconds"), "a rolling update replaces instances in place and keeps no old fleet to wait on; drop it (it applies to ALL_AT_ONCE, CANARY and LINEAR)"))
+    duration = spec.rollout_duration()
+    if duration.seconds > PROVIDER_WAIT_SECONDS:
+        problems.append((("rollout",), f"on {spec.instance_type or 'serverless capacity'} this {kind.value} rollout takes up to "
+                         f"{_minutes(duration.seconds)} ({duration.explain()}), longer than the {_minutes(PROVIDER_WAIT_SECONDS)} the AWS "
+                         f"provider waits for an endpoint update (a fixed limit that customTimeouts cannot raise), so pulumi up would fail "
+                         f"mid-rollout; {_fit_advice(spec, duration)}"))
+    timeout = rollout.maximum_execution_timeout_seconds
+    if timeout is not None:
+        waits = duration.steps * duration.wait_seconds + duration.termination_wait_seconds
+        if timeout <= waits:
+            what = "batches" if kind is RolloutType.ROLLING else "steps"
+            problems.append((("rollout", "maximumExecutionTimeoutSeconds"), f"{timeout} s does not cover the rollout's waits ({duration.steps} {what} x {duration.wait_seconds} s bake + {duration.termination_wait_seconds} s termination wait = {waits} s); raise it or shorten the waits"))
     extra = len(rollout.alarms)
     if extra + MLSTACK_ROLLBACK_ALARMS > MAX_ROLLBACK_ALARMS:
         problems.append((("rollout", "alarms"), f"SageMaker accepts at most {MAX_ROLLBACK_ALARMS} rollback alarms and mlstack adds {MLSTACK_ROLLBACK_ALARMS} (5xx error rate, latency): list at most {MAX_ROLLBACK_ALARMS - MLSTACK_ROLLBACK_ALARMS} (got {extra})"))

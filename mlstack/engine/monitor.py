@@ -34,6 +34,8 @@ class ResourceRecord:
     inputs: dict[str, Any]
     provider: str | None = None
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
+    """The ``customTimeouts`` resource option as sent (e.g. ``{"update": "90m"}``); empty when none."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +125,7 @@ class RecordingMonitor(MockMonitor):
                 inputs=inputs,
                 provider=request.provider or None,
                 property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
+                custom_timeouts=_custom_timeouts(request),
             )
         )
         resource_id, state = self.cloud.outputs(request.type, request.name, urn, raw_inputs, bool(request.custom))
@@ -134,6 +137,13 @@ class RecordingMonitor(MockMonitor):
         if request.urn and request.urn == self.stack_urn:
             self.stack_outputs = normalize(rpc.deserialize_properties(request.outputs))
         return empty_pb2.Empty()
+
+
+def _custom_timeouts(request) -> dict[str, str]:
+    if not request.HasField("customTimeouts"):
+        return {}
+    timeouts = request.customTimeouts
+    return {op: getattr(timeouts, op) for op in ("create", "update", "delete", "read") if getattr(timeouts, op)}
 
 
 def _stack() -> str:
