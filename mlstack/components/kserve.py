@@ -10,7 +10,10 @@ What the shared spec becomes:
   the ``serving.kserve.io/deploymentMode: Serverless`` annotation canaries need (revisions
   are a Knative feature; newer KServe calls the mode Knative and accepts both names). The
   canary keeps its share until a later deployment promotes it (drop the canary, or set
-  ``rollout.type: ALL_AT_ONCE``); KServe itself neither bakes nor rolls back.
+  ``rollout.type: ALL_AT_ONCE``); KServe itself neither bakes nor rolls back. Nor does
+  ``pulumi up`` wait for the new revision: pulumi-kubernetes awaits a custom resource only
+  with a ``pulumi.com/waitFor`` annotation or ``PULUMI_K8S_AWAIT_ALL=true`` (its
+  ``ReadyCondition``), so no deploy-time bound applies, unlike SageMaker endpoints.
 * ``gpus: 1`` -> ``nvidia.com/gpu: 1`` in the model container's requests and limits, and, unless
   ``kserve.tolerations`` says otherwise, a toleration of the ``nvidia.com/gpu`` taint GPU nodes
   carry; ``instanceType: g5.xlarge`` -> node selector ``node.kubernetes.io/instance-type``.
