@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -33,11 +33,13 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from ..engine import Plan, ResourceRecord
 from ..lineage import ENVIRONMENT, STACK, TEAM
 from ._common import memoising, using_stack_config
 from ._config import PolicySettings, reconcile
 from .pack import POLICIES
+
+if TYPE_CHECKING:  # the engine (pulumi's mock runtime) loads only where a stack is planned
+    from ..engine import Plan, ResourceRecord
 
 __all__ = ["Violation", "Report", "check_plan", "check_stack", "stack_tags_for"]
 

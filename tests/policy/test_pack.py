@@ -36,8 +36,14 @@ def test_main_builds_the_pack_from_the_rule_objects_of_mlstack_policy(monkeypatc
     monkeypatch.setattr(pulumi_policy, "PolicyPack", fake_pack)
     runpy.run_path(str(PACK / "__main__.py"), run_name="__main__")
     assert built["name"] == PACK_NAME
-    assert len(built["policies"]) == len(POLICIES)
-    assert all(a is b for a, b in zip(built["policies"], POLICIES))
+    served = built["policies"]
+    assert [p.name for p in served] == [p.name for p in POLICIES]
+    for policy, rule in zip(served, POLICIES):
+        assert type(policy) is type(rule)
+        assert policy.config_schema is rule.config_schema
+        assert (policy.description, policy.enforcement_level, policy.severity, policy.display_name) == (
+            rule.description, rule.enforcement_level, rule.severity, rule.display_name
+        )
 
 
 def test_main_only_builds_the_pack():
@@ -56,7 +62,8 @@ def test_pack_directory_is_what_pulumi_preview_policy_pack_expects():
     assert meta["version"] and meta["description"]
     requirements = [line.strip() for line in (PACK / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert "-e .." in requirements, "the pack installs mlstack from this checkout"
-    assert any(r.startswith("pulumi-policy") for r in requirements)
+    # The rules pass severity, display_name and remediation_steps, which pulumi-policy has since 1.18.
+    assert "pulumi-policy>=1.18,<2" in requirements
     assert (ROOT / "pyproject.toml").exists() and (PACK / ".." / "pyproject.toml").resolve() == (ROOT / "pyproject.toml")
 
 
@@ -73,8 +80,21 @@ def test_policies_are_named_described_and_configurable_like_the_style_asks():
             assert "default" in schema and schema.get("description"), f"{policy.name}.{key}"
 
 
+def test_every_policy_has_a_severity_and_a_readable_display_name():
+    for policy in POLICIES:
+        assert isinstance(policy.severity, pulumi_policy.Severity), policy.name
+        assert policy.display_name and policy.display_name[0].isupper(), policy.name
+        assert not policy.display_name.startswith("mlstack-") and policy.display_name != policy.name
+    assert len({p.display_name for p in POLICIES}) == len(POLICIES)
+    info = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", pack_arguments()["policies"], pulumi_policy.EnforcementLevel.ADVISORY).GetAnalyzerInfo(None, None)
+    severities = {"low": analyzer_pb2.POLICY_SEVERITY_LOW, "medium": analyzer_pb2.POLICY_SEVERITY_MEDIUM,
+                  "high": analyzer_pb2.POLICY_SEVERITY_HIGH, "critical": analyzer_pb2.POLICY_SEVERITY_CRITICAL}  # fmt: skip
+    reported = {p.name: (p.severity, p.displayName) for p in info.policies}
+    assert reported == {p.name: (severities[p.severity.value], p.display_name) for p in POLICIES}
+
+
 def test_sdk_accepts_the_pack_metadata():
-    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", list(POLICIES), pulumi_policy.EnforcementLevel.ADVISORY)
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", pack_arguments()["policies"], pulumi_policy.EnforcementLevel.ADVISORY)
     info = servicer.GetAnalyzerInfo(None, None)
     assert [p.name for p in info.policies] == [p.name for p in POLICIES]
     kinds = {p.name: p.policy_type for p in info.policies}
@@ -95,21 +115,24 @@ def _struct(value: dict) -> struct_pb2.Struct:
     return s
 
 
-def _crossguard(graph, config: dict) -> set[tuple[str, str, str, str]]:
+def _crossguard(graph, config: dict | None, *, policies: list | None = None) -> set[tuple[str, str, str, str]]:
     """Run the pack the way `pulumi preview --policy-pack` does: the CLI reconciles the config,
-    configures the analyzer, then sends every resource to Analyze and the stack to AnalyzeStack."""
-    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", list(POLICIES), pulumi_policy.EnforcementLevel.ADVISORY)
-    settings = reconcile(POLICIES, config)
-    servicer.Configure(
-        analyzer_pb2.ConfigureAnalyzerRequest(
-            policyConfig={
-                name: analyzer_pb2.PolicyConfig(enforcementLevel=_LEVELS[s.level], properties=_struct(s.properties))
-                for name, s in settings.items()
-            }
-        ),
-        None,
-    )
-    servicer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(tags=stack_tags_for(graph.env)), None)
+    configures the analyzer, then sends every resource to Analyze and the stack to AnalyzeStack.
+    With ``config=None`` neither Configure nor ConfigureStack is sent."""
+    served = pack_arguments()["policies"] if policies is None else policies
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", served, pulumi_policy.EnforcementLevel.ADVISORY)
+    if config is not None:
+        settings = reconcile(POLICIES, config)
+        servicer.Configure(
+            analyzer_pb2.ConfigureAnalyzerRequest(
+                policyConfig={
+                    name: analyzer_pb2.PolicyConfig(enforcementLevel=_LEVELS[s.level], properties=_struct(s.properties))
+                    for name, s in settings.items()
+                }
+            ),
+            None,
+        )
+        servicer.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(tags=stack_tags_for(graph.env)), None)
     found = set()
     resources = []
     for r in graph.records:
@@ -135,17 +158,38 @@ def _crossguard(graph, config: dict) -> set[tuple[str, str, str, str]]:
     return found
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_crossguard_and_mlstack_check_report_the_same_violations(env):
-    g = baseline(env)
+def with_violations(g):
+    """``g`` with one change each for a stack policy, a resource policy, and per-environment rules."""
     g.set("scoring-config", "kmsKeyArn", KEY_ARN)                              # stack policy (KMS)
     g.drop("monitor-topic", "tags.mlstack:team")                              # resource policy (tags)
     g.drop("scoring-model", "vpcConfig")                                      # advisory, prod only
     g.set("scoring-model", "primaryContainer.image", "churn:1.4")             # digest, prod only
     g.set("scoring-scaling", "maxCapacity", 5)                                 # GPU cap in dev only
     g.set("churn-xgb-training-artifacts-public-access", "ignorePublicAcls", False)
+    return g
+
+
+def violations(report) -> set[tuple[str, str, str, str]]:
+    """A report's violations as CrossGuard words them (policy, URN, level, description + message)."""
+    return {(v.policy, v.urn, v.level, f"{v.description}\n{v.message}") for v in report.violations}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_crossguard_and_mlstack_check_report_the_same_violations(env):
+    g = with_violations(baseline(env))
     config = {"mlstack-endpoint-requires-monitoring": "advisory", "mlstack-pipeline-gates-registration": "disabled"}
-    report = g.check(config, stack_config={})
-    ours = {(v.policy, v.urn, v.level, f"{v.description}\n{v.message}") for v in report.violations}
+    ours = violations(g.check(config, stack_config={}))
     assert len(ours) >= 4
     assert _crossguard(g, config) == ours
+
+
+def test_pack_runs_every_policy_with_its_defaults_when_configure_never_arrives():
+    g = with_violations(baseline("prod"))
+    defaults = violations(g.check(None, stack_config={}, tagged=False))
+    assert {v[0] for v in defaults} >= {
+        "mlstack-storage-encrypted-with-kms", "mlstack-resource-has-lineage-tags", "mlstack-sagemaker-runs-in-vpc",
+        "mlstack-image-pinned-by-digest", "mlstack-s3-bucket-blocks-public-access",
+    }  # fmt: skip
+    assert _crossguard(g, None) == defaults
+    # The bare rule objects under the SDK alone: an empty config, so no environment applies.
+    assert _crossguard(g, None, policies=list(POLICIES)) == set()
