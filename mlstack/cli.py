@@ -123,6 +123,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 #: command -> (module exposing register(subparsers), one-line help).
 _EXTENSIONS: dict[str, tuple[str, str]] = {
     "check": ("mlstack.policy.cli", "evaluate the policy pack on a stack offline (CI gate)"),
+    "policy-pack": ("mlstack.policy.publish", "build the policy pack as a self-contained directory to publish"),
     "promote": ("mlstack.ops.cli", "evaluate a model version's gates and approve or reject it in the registry"),
     "verify": ("mlstack.ops.cli", "check that the live endpoints match what the stack declares"),
     "status": ("mlstack.ops.cli", "alarms, pipeline executions and approved model versions of a stack"),
