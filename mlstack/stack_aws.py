@@ -204,6 +204,10 @@ class StackAwsSettings:
         if allowed and forbidden:
             # The provider refuses this combination too (they conflict in its schema).
             raise AwsSettingsError("set aws:allowedAccountIds or aws:forbiddenAccountIds, not both", key="aws:forbiddenAccountIds")
+        for name in ("sharedConfigFiles", "sharedCredentialsFiles"):
+            if len(_strings(get(name), f"aws:{name}")) > 1:
+                # botocore reads one file of each kind; guessing which one would pick credentials.
+                raise AwsSettingsError(f"aws:{name}: mlstack's deploy-time lookups read one file; list exactly one", key=f"aws:{name}")
         resolved_region = region or get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         if not resolved_region:
             raise AwsSettingsError("no AWS region: set aws:region in the stack file or AWS_REGION", key="aws:region")
