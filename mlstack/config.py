@@ -3,6 +3,22 @@
 A stack is named like ``churn-prod`` (the file ``stacks/Pulumi.churn-prod.yaml`` of the
 project found from the current directory) or given as a path. Every problem in a file is
 reported at once with the file, line, key path, bad value and a fix.
+
+Values are read as the Pulumi CLI would hand them to the program under ``pulumi up``:
+
+- a ``{secure: <ciphertext>}`` leaf (``pulumi config set --secret --path mlstack:...``) is
+  never decrypted: offline it stands in as ``[secret]``. It is accepted only in the fields
+  whose schema carries :data:`SECRET_OK` (the component passes them on as Pulumi secrets);
+  anywhere else its value would reach AWS and the state in plain text, so it is refused.
+  The engine marks a whole top-level key secret when any leaf below it is
+  (``Map.SecureKeys`` in pulumi/pulumi ``sdk/go/common/resource/config/map.go``), so the
+  program learns ``mlstack:monitors`` is secret, not which leaf.
+- numbers and booleans YAML gives for text fields (``--path`` writes digit strings as
+  integers) become the text the CLI hands the program; a scalar the CLI would read
+  differently from how it is written (``1.40`` becomes ``1.4``, ``0123`` becomes ``83``) is
+  refused with a hint to quote it.
+- ESC ``environment:`` imports cannot be opened offline: a warning says so, and a missing
+  required key says it may come from there.
 """
 
 from __future__ import annotations
@@ -10,21 +26,43 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 import os
+import re
+import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError, Problem, SpecProblems, UsageError, format_path
 from .spec import NAMESPACE, StackSpec
 from .types import PATTERN_HINTS
 
-__all__ = ["Project", "StackFile", "find_project", "resolve_stack_file", "load_stack", "spec_from_config"]
+__all__ = [
+    "Project",
+    "StackFile",
+    "find_project",
+    "resolve_stack_file",
+    "load_stack",
+    "spec_from_config",
+    "is_secure",
+    "secure_keys",
+    "secret_fields",
+    "SECRET",
+    "SECRET_OK",
+]
 
 DEFAULT_REGION = "us-east-1"
+SECRET = "[secret]"
+"""How a secret config value shows offline: mlstack never decrypts it."""
+SECRET_OK = "x-mlstack-secret"
+"""JSON Schema key (``Field(json_schema_extra={SECRET_OK: True})``) on the fields whose values
+may be secrets because their component passes them on as Pulumi secrets."""
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PROJECT_FILE = "Pulumi.yaml"
 
@@ -103,10 +141,19 @@ class StackFile:
     spec: StackSpec
     region: str
     lines: Mapping[tuple, int] = field(default_factory=dict, repr=False, compare=False)
+    environments: tuple[str, ...] = ()
+    """The Pulumi ESC environments the file imports (``environment:``), unreadable offline."""
+    warnings: tuple[str, ...] = ()
+    """What a reader of an offline plan of this file should know (printed on stderr by load_stack)."""
 
     @property
     def project_name(self) -> str:
         return self.project.name if self.project else NAMESPACE
+
+    def secret_keys(self) -> list[str]:
+        """The config keys holding a secret anywhere inside, as the Pulumi engine lists them
+        for the program (``PULUMI_CONFIG_SECRET_KEYS``)."""
+        return secure_keys(self.config)
 
     def pulumi_config(self) -> dict[str, str]:
         """The config as the Pulumi engine hands it to a program: strings, objects as JSON."""
@@ -119,11 +166,24 @@ class StackFile:
 
 def _line_map(text: str) -> dict[tuple, int]:
     """Line numbers (1-based) of every key and item in a YAML document, by path."""
+    return _source_map(text)[0]
+
+
+_IMPLICIT = yaml.resolver.Resolver()
+
+
+def _source_map(text: str) -> tuple[dict[tuple, int], dict[tuple, str]]:
+    """Line numbers (1-based) of every key and item in a YAML document, and the text of every
+    unquoted, untagged scalar as written (``1.40``, ``0123``), by path."""
     lines: dict[tuple, int] = {}
+    texts: dict[tuple, str] = {}
 
     def walk(node: yaml.Node, path: tuple) -> None:
         lines[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.ScalarNode):
+            if not node.style and node.tag == _IMPLICIT.resolve(yaml.ScalarNode, node.value, (True, False)):
+                texts[path] = node.value
+        elif isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 key = key_node.value
                 lines[path + (key,)] = key_node.start_mark.line + 1
@@ -136,10 +196,10 @@ def _line_map(text: str) -> dict[tuple, int]:
     try:
         root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError:
-        return lines
+        return lines, texts
     if root is not None:
         walk(root, ())
-    return lines
+    return lines, texts
 
 
 def load_stack(stack: str | os.PathLike[str], *, cwd: Path | None = None) -> StackFile:
@@ -158,7 +218,7 @@ def load_stack(stack: str | os.PathLike[str], *, cwd: Path | None = None) -> Sta
         raise ConfigError(
             [Problem("", f"not valid YAML: {getattr(exc, 'problem', exc)}", file=display, line=mark.line + 1 if mark else None)]
         ) from None
-    lines = _line_map(text)
+    lines, texts = _source_map(text)
     if document is None:
         document = {}
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
@@ -168,8 +228,74 @@ def load_stack(stack: str | os.PathLike[str], *, cwd: Path | None = None) -> Sta
     for key, value in (document.get("config") or {}).items():
         key = str(key)
         config[key if ":" in key else f"{project_name}:{key}"] = value
-    spec, region = spec_from_config(config, file=display, lines=lines, stack=stack_name)
-    return StackFile(path=path, stack=stack_name, project=project, config=config, spec=spec, region=region, lines=lines)
+    environments = _esc_imports(document.get("environment"))
+    warnings: list[str] = []
+    if environments:
+        warnings.append(_esc_warning(display, environments))
+    for message in warnings:
+        _warn(message)
+    spec, region = spec_from_config(
+        config, file=display, lines=lines, stack=stack_name, secret_keys=secure_keys(config), texts=texts, environments=environments
+    )
+    return StackFile(
+        path=path,
+        stack=stack_name,
+        project=project,
+        config=config,
+        spec=spec,
+        region=region,
+        lines=lines,
+        environments=environments,
+        warnings=tuple(warnings),
+    )
+
+
+def _esc_imports(environment: Any) -> tuple[str, ...]:
+    """The ESC environments a stack file's ``environment:`` imports: a list of names, or an
+    inline definition with ``imports`` (names, or ``{name: {merge: ...}}``) and ``values``
+    (pulumi/pulumi ``sdk/go/common/workspace/project.go``, ``Environment``)."""
+    if environment is None:
+        return ()
+    if isinstance(environment, list):
+        return tuple(str(name) for item in environment for name in (item if isinstance(item, dict) else [item]))
+    if isinstance(environment, dict):
+        names = [name for item in environment.get("imports") or [] for name in (item if isinstance(item, dict) else [item])]
+        if environment.get("values"):
+            names.append(_INLINE)
+        return tuple(str(n) for n in names)
+    return (str(environment),)
+
+
+_INLINE = "(inline values)"
+
+
+def _esc_uses(environments: tuple[str, ...]) -> str:
+    """``imports the Pulumi ESC environment a/b and defines ESC values inline``."""
+    names = [e for e in environments if e != _INLINE]
+    several = "s" if len(names) > 1 else ""
+    uses = f"imports the Pulumi ESC environment{several} {', '.join(names)}" if names else ""
+    if _INLINE in environments:
+        uses += (" and " if uses else "") + "defines ESC values inline"
+    return uses
+
+
+def _esc_warning(display: str, environments: tuple[str, ...]) -> str:
+    return (
+        f"{display}: {_esc_uses(environments)}; mlstack cannot open "
+        "ESC environments offline (that takes the Pulumi CLI), so config they set (pulumiConfig) is not read: "
+        "mlstack keys, or fields of them, that only the environment sets are missing here, and `pulumi up` "
+        "may deploy more than this shows"
+    )
+
+
+_WARNED: set[str] = set()
+
+
+def _warn(message: str) -> None:
+    # A command may load the same file twice (check plans after validating); say it once.
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"mlstack: warning: {message}", file=sys.stderr)
 
 
 def spec_from_config(
@@ -178,29 +304,52 @@ def spec_from_config(
     file: str | None = None,
     lines: Mapping[tuple, int] | None = None,
     stack: str | None = None,
+    secret_keys: Iterable[str] | None = None,
+    texts: Mapping[tuple, str] | None = None,
+    environments: tuple[str, ...] = (),
 ) -> tuple[StackSpec, str]:
     """Validate the ``mlstack:*`` keys of a config map (values may be JSON strings, as Pulumi
-    passes them to a program); returns the spec and the AWS region."""
+    passes them to a program); returns the spec and the AWS region.
+
+    ``secret_keys``: the keys Pulumi marks secret (default: those the running Pulumi program
+    was given, if any). ``texts``: unquoted scalars as written in the file (by
+    ``("config", key, ...)`` path). ``environments``: ESC imports of the file, named in the
+    message of a missing key.
+    """
     lines = lines or {}
-    problems: list[Problem] = []
+    reader = _ValueReader(file=file, lines=lines, texts=texts or {})
     ours: dict[str, Any] = {}
-    file_keys: dict[str, str] = {}
+    raw: dict[str, Any] = {}
     for key, value in config.items():
         namespace, _, name = key.partition(":")
         if namespace != NAMESPACE:
             continue
-        if isinstance(value, dict) and "secure" in value:
-            problems.append(Problem(key, "mlstack keys cannot be secrets", file=file, line=_line(lines, key), hint="store secrets in AWS Secrets Manager and reference them by ARN"))
-            continue
-        ours[name] = _decode(value)
-        file_keys[name] = key
+        raw[name] = value = _decode(value)
+        ours[name] = reader.read(key, (name,), value)
+    problems = reader.problems
+    secret = set(_runtime_secret_keys(config) if secret_keys is None else secret_keys)
+    for name, value in raw.items():
+        key = f"{NAMESPACE}:{name}"
+        # Under `pulumi up` the program sees plaintext and only which top-level keys hold a secret.
+        if key in secret and not _holds_secure(value) and not any(f.startswith((f"{key}.", f"{key}[")) for f in secret_fields()):
+            problems.append(
+                Problem(
+                    key,
+                    "holds a secret (pulumi config set --secret), but mlstack passes every field of this key to AWS "
+                    "and the Pulumi state in plain text, so it would not stay secret",
+                    file=file,
+                    line=_line(lines, key),
+                    hint=f"write it in plain text; secrets are accepted in {', '.join(secret_fields())}",
+                )
+            )
     region = _decode(config.get("aws:region")) or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     problems += _check_region(region, file, lines)
     spec = None
     try:
         spec = StackSpec.model_validate(ours)
     except ValidationError as exc:
-        problems += _problems_from(exc, file, lines)
+        refused = reader.refused
+        problems += [p for p in _problems_from(exc, file, lines, environments) if p.path not in refused]
     if spec is not None and stack and not (stack == f"{spec.team}-{spec.environment.value}" or stack.startswith(f"{spec.team}-{spec.environment.value}-")):
         problems.append(
             Problem(
@@ -215,6 +364,310 @@ def spec_from_config(
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0)))
     assert spec is not None
     return spec, region
+
+
+# -- secrets ------------------------------------------------------------------------------------
+
+
+def is_secure(value: Any) -> bool:
+    """A ``{secure: <ciphertext>}`` leaf, as ``pulumi config set --secret`` writes it: a mapping
+    with the single key ``secure`` holding a string (``isSecureValue`` in pulumi/pulumi
+    ``sdk/go/common/resource/config/object.go``)."""
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("secure"), str)
+
+
+def _holds_secure(value: Any) -> bool:
+    if is_secure(value):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_secure(v) for v in value)
+    return False
+
+
+def secure_keys(config: Mapping[str, Any]) -> list[str]:
+    """The keys of ``config`` (YAML values or the JSON strings a program gets) with a secure
+    leaf anywhere inside: what the Pulumi engine passes as the program's secret keys."""
+    return sorted(key for key, value in config.items() if _holds_secure(_decode(value)))
+
+
+def _runtime_secret_keys(config: Mapping[str, Any]) -> set[str]:
+    """The keys of ``config`` the running Pulumi program was told are secret (none outside one)."""
+    runtime = sys.modules.get("pulumi.runtime.config")
+    if runtime is None:
+        return set()
+    return {key for key in config if runtime.is_config_secret(key)}
+
+
+@functools.cache
+def _schema() -> dict:
+    return StackSpec.model_json_schema(by_alias=True)
+
+
+def _options(node: dict, defs: dict) -> list[dict]:
+    """The alternatives a schema node allows, references resolved."""
+    if "$ref" in node:
+        return _options(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    for key in ("anyOf", "oneOf"):
+        if key in node:
+            return [option for alternative in node[key] for option in _options(alternative, defs)]
+    if len(node.get("allOf", ())) == 1:
+        return _options(node["allOf"][0], defs)
+    return [node]
+
+
+@dataclass(frozen=True)
+class _Field:
+    options: list[dict]
+    secret_ok: bool
+
+    def types(self) -> set[str]:
+        types: set[str] = set()
+        for option in self.options:
+            kind = option.get("type")
+            if "enum" in option or "const" in option:
+                types.add("enum")
+            elif isinstance(kind, list):
+                types.update(kind)
+            else:
+                types.add(kind or "any")
+        types.discard("null")
+        return types
+
+
+def _field_at(loc: tuple) -> _Field | None:
+    """The schema of the value at ``loc`` (``("monitors", 0, "notifications", "https", 0)``),
+    and whether a field on the way accepts secrets; None where the schema has no such key."""
+    schema = _schema()
+    defs = schema.get("$defs", {})
+    options = _options(schema, defs)
+    secret_ok = False
+    for part in loc:
+        found: list[dict] = []
+        for option in options:
+            if isinstance(part, int):
+                child = option.get("items") if option.get("type") == "array" else None
+            else:
+                properties = option.get("properties", {})
+                child = properties.get(part) or properties.get(to_camel(part))
+                if child is None and isinstance(option.get("additionalProperties"), dict):
+                    child = option["additionalProperties"]
+            if isinstance(child, dict):
+                secret_ok = secret_ok or bool(child.get(SECRET_OK))
+                found += _options(child, defs)
+        if not found:
+            return None
+        options = found
+    return _Field(options, secret_ok)
+
+
+@functools.cache
+def secret_fields() -> tuple[str, ...]:
+    """The key paths whose values may be secrets, as a user writes them
+    (``mlstack:monitors[].notifications.https``)."""
+    schema = _schema()
+    defs = schema.get("$defs", {})
+    found: list[str] = []
+
+    def walk(node: dict, path: str, seen: frozenset[str]) -> None:
+        ref = node.get("$ref")
+        if ref:
+            name = ref.rsplit("/", 1)[-1]
+            if name in seen:
+                return
+            seen = seen | {name}
+        for option in _options(node, defs):
+            if option.get("type") == "array" and isinstance(option.get("items"), dict):
+                walk(option["items"], f"{path}[]", seen)
+            for key, child in option.get("properties", {}).items():
+                where = f"{NAMESPACE}:{key}" if not path else f"{path}.{key}"
+                if child.get(SECRET_OK):
+                    found.append(where)
+                else:
+                    walk(child, where, seen)
+
+    walk(schema, "", frozenset())
+    return tuple(sorted(set(found)))
+
+
+# -- YAML scalars as the Pulumi CLI reads them --------------------------------------------------
+
+_NULL = object()
+_CLI_BOOLS = {"true": "true", "True": "true", "TRUE": "true", "false": "false", "False": "false", "FALSE": "false"}
+_CLI_NULLS = {"", "~", "null", "Null", "NULL"}
+_CLI_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_CLI_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?$")
+
+
+def _cli_reading(text: str) -> tuple[str, Any] | None:
+    """What the Pulumi CLI's YAML reader (gopkg.in/yaml.v3, ``resolve``) makes of an unquoted
+    scalar that is not plain text, and the text the program then gets: ``("a number", "83")``
+    for ``0123``; None when it reads text."""
+    if text in _CLI_BOOLS:
+        return "a boolean", _CLI_BOOLS[text]
+    if text in _CLI_NULLS:
+        return "null", _NULL
+    lowered = text.lstrip("+-").lower()
+    if lowered in (".inf", ".nan"):
+        return "a number that is not finite", "(refused by the CLI)"
+    if not text or text[0] not in "0123456789+-.":
+        return None
+    if text[0] in "0123456789" and _CLI_TIMESTAMP.match(text):
+        date = text[:10] if re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", text) else None
+        return "a timestamp", f"{date} 00:00:00 +0000 UTC" if date else "a rendered timestamp"
+    plain = text.replace("_", "")
+    number = _go_int(plain)
+    if number is not None:
+        return "a number", str(number)
+    if _CLI_FLOAT.match(plain):
+        rendered = _go_float(float(plain))
+        return "a number", rendered if rendered is not None else "(refused by the CLI)"
+    return None
+
+
+def _go_int(plain: str) -> int | None:
+    """``strconv.ParseInt(plain, 0, 64)`` (or ParseUint): 0x, 0o, 0b and 0-prefixed octal."""
+    sign = -1 if plain.startswith("-") else 1
+    body = plain[1:] if plain[:1] in "+-" else plain
+    prefix = body[:2].lower()
+    if prefix in ("0x", "0o", "0b"):
+        base, digits = {"0x": 16, "0o": 8, "0b": 2}[prefix], body[2:]
+    elif body.startswith("0") and len(body) > 1:
+        base, digits = 8, body[1:]
+    else:
+        base, digits = 10, body
+    if not digits or not digits.isalnum():
+        return None
+    try:
+        number = sign * int(digits, base)
+    except ValueError:
+        return None
+    return number if -(2**63) <= number < 2**64 else None
+
+
+def _go_float(value: float) -> str | None:
+    """A float as Go's encoding/json writes it (shortest digits, no trailing .0), which is
+    how the engine hands a number inside an object to the program."""
+    if not math.isfinite(value):
+        return None
+    magnitude = abs(value)
+    if magnitude and (magnitude < 1e-6 or magnitude >= 1e21):
+        return re.sub(r"e([+-])0(\d)$", r"e\1\2", repr(value))
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+class _ValueReader:
+    """Prepares the mlstack values of a config map for validation: secure leaves stand in as
+    ``[secret]`` (or are refused), YAML scalars in text fields become the text ``pulumi up``
+    would give the program (or are refused)."""
+
+    def __init__(self, *, file: str | None, lines: Mapping[tuple, int], texts: Mapping[tuple, str]) -> None:
+        self.file = file
+        self.lines = lines
+        self.texts = texts
+        self.problems: list[Problem] = []
+        self.refused: set[str] = set()
+        """Key paths already reported, whose validation errors would repeat the problem."""
+        self._secrets: dict[str, int] = {}
+
+    def read(self, key: str, loc: tuple, value: Any) -> Any:
+        if is_secure(value):
+            return self._secret(key, loc, value["secure"])
+        if isinstance(value, dict):
+            return {k: self.read(key, loc + (str(k),), v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.read(key, loc + (i,), v) for i, v in enumerate(value)]
+        return self._scalar(key, loc, value)
+
+    def _problem(self, key: str, loc: tuple, message: str, hint: str, **value: Any) -> None:
+        path = format_path(loc, namespace=NAMESPACE)
+        self.refused.add(path)
+        self.problems.append(Problem(path, message, hint=hint, file=self.file, line=_line(self.lines, key, loc[1:]), **value))
+
+    def _scalar(self, key: str, loc: tuple, value: Any) -> Any:
+        text = self.texts.get(("config", key, *loc[1:]))
+        reading = _cli_reading(text) if text is not None else None
+        if value is None or (isinstance(value, str) and reading is None):
+            return value
+        field = _field_at(loc)
+        if field is None or field.types() != {"string"}:
+            return value
+        if text is None:
+            # As the engine hands it to the program: JSON, already how the CLI read it.
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, int):
+                return str(value)
+            if isinstance(value, float):
+                return _go_float(value) or value
+            return value
+        if reading is None:
+            return text  # e.g. yes/on: text for the CLI, a boolean only for YAML 1.1 readers
+        what, seen = reading
+        if seen is _NULL or seen == text:
+            return value if seen is _NULL else text
+        self._problem(
+            key,
+            loc,
+            f"the Pulumi CLI reads the unquoted {text} as {what} and hands the program {seen!r}",
+            f'quote it ("{text}") to keep it as written',
+        )
+        return value
+
+    def _secret(self, key: str, loc: tuple, ciphertext: str) -> Any:
+        field = _field_at(loc)
+        if field is None:
+            return SECRET  # not a key of the schema: validation reports it
+        types = field.types()
+        if types == {"string"} and field.secret_ok:
+            placeholder = self._placeholder(ciphertext, field)
+            if placeholder is not None:
+                return placeholder
+            self._problem(key, loc, "is a secret, and its form cannot be checked without decrypting it", "write it in plain text")
+            return SECRET
+        plain = "write it in plain text (pulumi config set --path, without --secret)"
+        if types <= {"integer", "number"}:
+            message = "is a secret where a number is required; mlstack cannot decrypt it to check it, and a number here is not sensitive"
+        elif types == {"boolean"}:
+            message = "is a secret where true or false is required; mlstack cannot decrypt it to check it"
+        elif types == {"enum"}:
+            allowed = [str(v) for o in field.options for v in o.get("enum", [o.get("const")]) if v is not None]
+            message = f"is a secret where one of {', '.join(allowed)} is required; mlstack cannot decrypt it to check it"
+        elif types & {"array", "object"}:
+            message = "is a secret as a whole; mlstack needs its structure to plan the stack"
+            plain = "make only the text values inside it secret, e.g. pulumi config set --secret --path 'mlstack:monitors[0].notifications.https[0]' <url>"
+        elif types == {"string"}:
+            message = (
+                "is a secret, but mlstack passes this value to AWS and the Pulumi state in plain text (names, tags, "
+                "ARNs, descriptions and container settings are readable by anyone who can describe the resource), "
+                "so it would not stay secret"
+            )
+            plain = f"write it in plain text, or keep the secret in AWS Secrets Manager; secrets are accepted in {', '.join(secret_fields())}"
+        else:
+            message = "is a secret, but mlstack must read this value to plan the stack and cannot decrypt it"
+        self._problem(key, loc, message, plain)
+        return SECRET
+
+    def _placeholder(self, ciphertext: str, field: _Field) -> str | None:
+        """``[secret]``, or a stand-in of the form the field requires; distinct secrets get
+        distinct stand-ins so that duplicate checks do not mistake them for one value."""
+        number = self._secrets.setdefault(ciphertext, len(self._secrets) + 1)
+        token = SECRET if number == 1 else f"[secret-{number}]"
+        for candidate in (token, f"https://{token}", f"{token}@{token}.invalid"):
+            if all(_fits(candidate, option) for option in field.options if option.get("type") == "string"):
+                return candidate
+        return None
+
+
+def _fits(text: str, node: dict) -> bool:
+    pattern = node.get("pattern")
+    return (
+        (pattern is None or re.search(pattern, text) is not None)
+        and len(text) >= node.get("minLength", 0)
+        and len(text) <= node.get("maxLength", len(text))
+    )
 
 
 def _decode(value: Any) -> Any:
@@ -272,8 +725,8 @@ _HINTS = {
 }
 
 
-def _problems_from(exc: ValidationError, file: str | None, lines: Mapping[tuple, int]) -> list[Problem]:
-    schema = StackSpec.model_json_schema(by_alias=True)
+def _problems_from(exc: ValidationError, file: str | None, lines: Mapping[tuple, int], environments: tuple[str, ...] = ()) -> list[Problem]:
+    schema = _schema()
     problems = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
@@ -306,6 +759,11 @@ def _problems_from(exc: ValidationError, file: str | None, lines: Mapping[tuple,
         value: Any = error.get("input")
         if kind == "missing":
             message, value = "required key is missing", None
+            if environments:
+                hint = (
+                    f"add this key; the stack file {_esc_uses(environments)}, which may set it, but mlstack "
+                    "cannot read ESC offline: write it in the stack file too"
+                )
         elif kind == "extra_forbidden":
             valid = _keys_at(schema, loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), valid, n=1)

@@ -100,6 +100,8 @@ class MonitorArgs(MonitorSettings):
     """dev, staging or prod; prod requires the drift image pinned by digest."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Tags for every taggable child, lineage tags included (see mlstack.lineage)."""
+    secret_notifications: bool = False
+    """Pass the subscription endpoints (e-mail addresses, HTTPS URLs) as Pulumi secrets, so they never appear in plain text in the state or in previews; the stack program sets it when mlstack:monitors holds a secret."""
 
     @field_validator("endpoint")
     @classmethod
@@ -301,11 +303,16 @@ class Monitor(DriftParts, pulumi.ComponentResource):
             opts=self._child,
         )
         self.topic_arn = self.topic.arn
+
+        def endpoint(value: str) -> pulumi.Input[str]:
+            # From a secret config key (a webhook URL with a token): never plain in state or previews.
+            return pulumi.Output.secret(value) if self.args.secret_notifications else value
+
         for i, address in enumerate(n.emails):
-            aws.sns.TopicSubscription(f"{self._name}-email-{i}", topic=self.topic.arn, protocol="email", endpoint=address, opts=self._child)
+            aws.sns.TopicSubscription(f"{self._name}-email-{i}", topic=self.topic.arn, protocol="email", endpoint=endpoint(address), opts=self._child)
         for i, url in enumerate(n.https):
             aws.sns.TopicSubscription(
-                f"{self._name}-https-{i}", topic=self.topic.arn, protocol="https", endpoint=url, endpoint_auto_confirms=False, opts=self._child
+                f"{self._name}-https-{i}", topic=self.topic.arn, protocol="https", endpoint=endpoint(url), endpoint_auto_confirms=False, opts=self._child
             )
 
     # -- alarms -------------------------------------------------------------------------------
@@ -538,6 +545,9 @@ def monitors_from_spec(ctx: Any, team: Any) -> dict[str, Monitor]:
     monitors: dict[str, Monitor] = {}
     problems: list[Problem] = []
     deferred: Mapping[str, Any] = getattr(team, "deferred_endpoints", {}) or {}
+    # The engine marks the whole key secret when any value in it is (pulumi config set
+    # --secret --path mlstack:monitors[0]...): every subscription endpoint is then kept secret.
+    secret = pulumi.runtime.is_config_secret("mlstack:monitors")
     for i, mon in enumerate(spec.monitors):
         endpoint = endpoints.get(mon.endpoint)
         if endpoint is None and mon.endpoint in deferred:
@@ -572,6 +582,7 @@ def monitors_from_spec(ctx: Any, team: Any) -> dict[str, Monitor]:
                 retrain_pipeline=pipeline,
                 alarm_prefix=f"{ctx.stack}-{mon.endpoint}",
                 environment=spec.environment.value,
+                secret_notifications=secret,
                 tags=ctx.lineage.tags(
                     model=model,
                     dataset=dataset.uri if dataset else None,

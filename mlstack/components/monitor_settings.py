@@ -82,6 +82,10 @@ ImageUri = Annotated[str, StringConstraints(min_length=1, max_length=255, patter
 
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
+# Fields whose values may be secrets (mlstack.config.SECRET_OK): the Monitor passes them on as
+# Pulumi secrets when mlstack:monitors holds one.
+_SECRET_OK = {"x-mlstack-secret": True}
+
 
 class DriftMethod(str, Enum):
     """How drift is measured."""
@@ -136,10 +140,10 @@ class OperationalAlarms(Spec):
 class Notifications(Spec):
     """Where alarm notifications go: a KMS-encrypted SNS topic created for the monitor, or your own topic."""
 
-    emails: list[Email] = Field(default_factory=list, max_length=20)
-    """E-mail addresses subscribed to the topic (each confirms by e-mail)."""
-    https: list[HttpsUrl] = Field(default_factory=list, max_length=20)
-    """HTTPS endpoints (paging services, chat webhooks) subscribed to the topic."""
+    emails: list[Email] = Field(default_factory=list, max_length=20, json_schema_extra=_SECRET_OK)
+    """E-mail addresses subscribed to the topic (each confirms by e-mail); may be secrets (pulumi config set --secret --path)."""
+    https: list[HttpsUrl] = Field(default_factory=list, max_length=20, json_schema_extra=_SECRET_OK)
+    """HTTPS endpoints (paging services, chat webhooks) subscribed to the topic; may be secrets, e.g. a URL carrying a token (pulumi config set --secret --path)."""
     topic_arn: Optional[SnsTopicArn] = None
     """Bring your own SNS topic instead of creating one; subscriptions are then yours to manage."""
     kms_key_arn: Optional[KmsKeyArn] = None

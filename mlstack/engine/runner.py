@@ -37,9 +37,15 @@ def run_program(
 
     Each run gets a fresh context (config, root stack, settings), a fresh monitor and a fresh
     event loop, so several runs in one process do not see each other's state.
+
+    The program is told a key is secret when it is in ``secret_keys`` or its value holds a
+    ``{secure: ...}`` leaf anywhere, as the Pulumi engine tells it (``PULUMI_CONFIG_SECRET_KEYS``).
     """
+    from ..config import secure_keys
+
+    secret = sorted({*(secret_keys or ()), *secure_keys(config)})
     context = contextvars.Context()
-    return context.run(_run, program, project, stack, dict(config), answers, secret_keys or [], root_directory)
+    return context.run(_run, program, project, stack, dict(config), answers, secret, root_directory)
 
 
 def _run(program, project, stack, config, answers, secret_keys, root_directory) -> Plan:
