@@ -343,6 +343,11 @@ def spec_from_config(
                 )
             )
     region = _decode(config.get("aws:region")) or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    if is_secure(region):
+        problems.append(
+            Problem("aws:region", "is a secret; mlstack needs the region to plan the stack and cannot decrypt it", file=file, line=_line(lines, "aws:region"), hint="write it in plain text")
+        )
+        region = DEFAULT_REGION
     problems += _check_region(region, file, lines)
     spec = None
     try:

@@ -150,6 +150,12 @@ def test_a_secret_where_mlstack_cannot_keep_or_check_it_exits_2_at_its_key(write
     assert len(reported(err)) == 1
 
 
+def test_a_secret_region_is_refused_without_showing_the_ciphertext(write_stack):
+    [message] = problems(write_stack({"aws:region": {"secure": CIPHERTEXT}}))
+    assert "aws:region: is a secret; mlstack needs the region to plan the stack" in message
+    assert CIPHERTEXT not in message
+
+
 def test_refusal_names_the_fields_that_accept_secrets(write_stack):
     [message] = problems(write_stack({"mlstack:costCenter": {"secure": CIPHERTEXT}}))
     assert message.endswith("secrets are accepted in mlstack:monitors[].notifications.emails, mlstack:monitors[].notifications.https")
