@@ -27,7 +27,9 @@ Example::
         print(violation.level, violation.policy, violation.urn, violation.message)
 
 Importing this package is cheap; the policies (and pulumi_policy) load on first use, so
-``mlstack --help`` stays fast.
+``mlstack --help`` stays fast. Nothing the pack imports loads the engine, pulumi-aws, the
+sagemaker SDK, numpy or pyarrow: ``mlstack policy-pack build`` (:mod:`~mlstack.policy.publish`)
+vendors exactly those modules into a pack directory an organisation can publish.
 """
 
 from __future__ import annotations
