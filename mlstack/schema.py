@@ -17,6 +17,14 @@ def stack_config_schema() -> dict[str, Any]:
     """
     model = StackSpec.model_json_schema(by_alias=True, mode="validation")
     defs = model.pop("$defs", {})
+    _accept_secure_leaves(defs)
+    defs["SecureValue"] = {
+        "type": "object",
+        "description": "A value encrypted by `pulumi config set --secret` (never decrypted offline).",
+        "properties": {"secure": {"type": "string"}},
+        "required": ["secure"],
+        "additionalProperties": False,
+    }
     properties = {f"{NAMESPACE}:{key}": value for key, value in model.get("properties", {}).items()}
     required = [f"{NAMESPACE}:{key}" for key in model.get("required", [])]
     config = {
@@ -43,3 +51,18 @@ def stack_config_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "$defs": defs,
     }
+
+
+def _accept_secure_leaves(node: Any) -> None:
+    """Fields marked ``x-mlstack-secret`` take ``{secure: ...}`` leaves too, where
+    ``pulumi config set --secret --path`` writes them (list items or the value itself)."""
+    if isinstance(node, dict):
+        for value in node.values():
+            _accept_secure_leaves(value)
+        if node.get("x-mlstack-secret"):
+            secure = {"$ref": "#/$defs/SecureValue"}
+            if node.get("type") == "array" and isinstance(node.get("items"), dict):
+                node["items"] = {"anyOf": [node["items"], secure]}
+    elif isinstance(node, list):
+        for value in node:
+            _accept_secure_leaves(value)

@@ -314,3 +314,22 @@ def test_a_required_key_missing_under_esc_says_it_may_come_from_there(write_stac
 def test_without_esc_a_missing_key_says_only_to_add_it(write_stack):
     [message] = problems(write_stack(drop=("mlstack:owner",)))
     assert message.endswith("mlstack:owner: required key is missing; add this key")
+
+
+def test_json_schema_accepts_secure_leaves_only_where_a_secret_may_stand():
+    import jsonschema
+
+    from mlstack.schema import stack_config_schema
+
+    schema = stack_config_schema()
+    doc = yaml.safe_load((Path(__file__).resolve().parent.parent / "stacks" / "Pulumi.churn-prod.yaml").read_text())
+    notifications = doc["config"]["mlstack:monitors"][0].setdefault("notifications", {})
+    notifications["https"] = [{"secure": "v1:ciphertext"}]
+    jsonschema.validate(doc, schema)
+    notifications["https"] = [{"secure": 1}]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
+    doc["config"]["mlstack:owner"] = {"secure": "v1:ciphertext"}
+    notifications["https"] = []
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, schema)
