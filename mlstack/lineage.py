@@ -137,6 +137,9 @@ def _is_taggable(type_token: str) -> bool:
     package, resource = module.split("/", 1)
     snake = re.sub(r"(?<!^)(?=[A-Z])", "_", resource).lower()
     try:
+        # pulumi-aws loads its packages lazily: importing a submodule before the package has run
+        # leaves the package without its resource classes (pulumi_aws.s3.Bucket would be missing).
+        getattr(importlib.import_module(f"pulumi_aws.{package}"), f"{name}Args", None)  # runs the package
         mod = importlib.import_module(f"pulumi_aws.{package}.{snake}")
         args_class = getattr(mod, f"{name}Args")
     except (ImportError, AttributeError):

@@ -283,6 +283,15 @@ class Monitor(DriftParts, pulumi.ComponentResource):
                                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
                                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                                 "Resource": "*",
+                                # Only this account's alarms in this region (confused-deputy protection).
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": self._account},
+                                    "ArnLike": {
+                                        "aws:SourceArn": pulumi.Output.concat(
+                                            "arn:", self._partition, ":cloudwatch:", self._region, ":", self._account, ":alarm:*"
+                                        )
+                                    },
+                                },
                             },
                         ],
                     }

@@ -8,6 +8,7 @@ from typing import Any
 from .. import catalog
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
+from ._stores import customer_key_problem, store_problems
 from ._common import (
     ENVIRONMENTS,
     UNKNOWN,
@@ -217,12 +218,15 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     for resource in index.of_type(FEATURE_GROUP):
         _check_feature_group(resource, report_violation)
     for resource in index.of_type(TOPIC):
-        if not is_set(get(resource.props, "kmsMasterKeyId")):
+        problem = customer_key_problem(get(resource.props, "kmsMasterKeyId"), "kmsMasterKeyId")
+        if problem:
             report_violation(
-                f"SNS topic {resource.name!r} must encrypt messages with a KMS key; set kms_master_key_id to the stack's "
-                "KMS key (its key policy must let CloudWatch alarms use it).",
+                f"SNS topic {resource.name!r} must encrypt messages with a customer KMS key, but {problem}; set "
+                "kms_master_key_id to the stack's KMS key (its key policy must let CloudWatch alarms use it).",
                 resource.urn,
             )
+    for resource, message in store_problems(index):
+        report_violation(message, resource.urn)
     for resource in index.resources:
         if resource.resource_type.startswith("aws:") and resource.resource_type not in (ENDPOINT_CONFIG, FEATURE_GROUP):
             _check_job_volumes(resource, report_violation)
@@ -233,7 +237,8 @@ POLICY = StackValidationPolicy(
     description=(
         "Checks that data at rest is encrypted with a customer KMS key: S3 buckets, SageMaker endpoint "
         "storage, data capture and async output, feature store online and offline stores, training, "
-        "processing and transform volumes, and SNS topics."
+        "processing and transform volumes, SNS topics, and DynamoDB tables, SQS queues, log groups, EFS, Kinesis, "
+        "secrets, ECR repositories, EBS volumes, RDS, notebook instances and Studio domains (AWS-managed keys do not count)."
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,

@@ -33,6 +33,14 @@ from . import (
     rollout,
     training_gates,
 )
+from . import (
+    iam_no_wildcard_grants,
+    kms_key_policy,
+    notebook_locked_down,
+    resource_policy_not_public,
+    service_principal_confused_deputy,
+    trust_policy_restricted,
+)
 
 __all__ = ["PACK_NAME", "POLICIES", "pack_arguments", "fail_closed"]
 
@@ -50,6 +58,12 @@ POLICIES = [
     training_gates.POLICY,
     image_digests.POLICY,
     lineage_complete.POLICY,
+    iam_no_wildcard_grants.POLICY,
+    trust_policy_restricted.POLICY,
+    kms_key_policy.POLICY,
+    resource_policy_not_public.POLICY,
+    service_principal_confused_deputy.POLICY,
+    notebook_locked_down.POLICY,
 ]
 
 

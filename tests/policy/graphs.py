@@ -429,3 +429,153 @@ def baseline(env: str = "prod") -> Graph:
         parent="defects",
     )
     return g
+
+
+# --- IAM and resource policies ---------------------------------------------------------------------
+
+READER = "345678901234"  # the declared cross-account reader of the registry
+FOREIGN = "999988887777"  # an account the stack does not declare
+TRAINING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/churn-training"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:monitor-topic"
+RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/churn-retrain"
+
+
+def policy_json(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def trust(service: str, **condition: Any) -> str:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return policy_json(statement)
+
+
+def source_account(account: str = ACCOUNT) -> dict[str, Any]:
+    return {"StringEquals": {"aws:SourceAccount": account}}
+
+
+def training_role_statements() -> list[dict[str, Any]]:
+    """What mlstack's training role is allowed: exact ARNs, PassRole to SageMaker only."""
+    return [
+        {"Sid": "Artifacts", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::churn-artifacts/*"},
+        {"Sid": "PipelineKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": KEY_ARN},
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "JobMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
+         "Condition": {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}},
+        {"Sid": "PassOwnRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": TRAINING_ROLE_ARN,
+         "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+    ]  # fmt: skip
+
+
+def monitor_key_statements() -> list[dict[str, Any]]:
+    return [
+        {"Sid": "AccountAdministersThroughIam", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudWatchAlarmsPublishToTopic", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"}}},
+        {"Sid": "CloudWatchLogsOfThisAccount", "Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"}}},
+    ]  # fmt: skip
+
+
+class IamGraph(Graph):
+    """A graph whose stack declares its account and a cross-account reader of its registry."""
+
+    def stack_config(self) -> dict[str, str]:
+        return {
+            **super().stack_config(),
+            "mlstack:accountId": ACCOUNT,
+            "mlstack:registry": json.dumps({"approvalMode": "manual", "crossAccountReaders": [READER]}),
+        }
+
+
+def iam_baseline(env: str = "prod") -> IamGraph:
+    """:func:`baseline` with the roles, policies, key policies, resource policies, stores and a
+    notebook a stack has, all as they should be: every policy passes it."""
+    g = baseline(env)
+    g.__class__ = IamGraph
+    assert isinstance(g, IamGraph)
+    model_tags = tags(env, model="churn-xgb")
+
+    g.add("aws:iam/role:Role", "training-role", {"assumeRolePolicy": trust("sagemaker.amazonaws.com", **source_account()), "tags": model_tags}, parent="churn-xgb-training")
+    g.add(
+        "aws:iam/rolePolicy:RolePolicy",
+        "training-role-policy",
+        {"role": "training-role-5f0c2a1", "policy": policy_json(*training_role_statements())},
+        parent="churn-xgb-training",
+        deps={"role": ["training-role"]},
+    )
+    g.add("aws:iam/role:Role", "baseline-fn-role", {"assumeRolePolicy": trust("lambda.amazonaws.com"), "tags": model_tags}, parent="churn-xgb-training")
+    g.add(
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "baseline-fn-logs",
+        {"role": "baseline-fn-role-0d9e8f7", "policyArn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+        parent="churn-xgb-training",
+        deps={"role": ["baseline-fn-role"]},
+    )
+    g.add(
+        "aws:lambda/permission:Permission",
+        "baseline-fn-invoke",
+        {"action": "lambda:InvokeFunction", "function": "churn-last-approved", "principal": "events.amazonaws.com", "sourceArn": RULE_ARN},
+        parent="churn-xgb-training",
+    )
+    g.add(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "churn-xgb-training-artifacts-policy",
+        {"bucket": "churn-artifacts", "policy": policy_json(
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": ["arn:aws:s3:::churn-artifacts", "arn:aws:s3:::churn-artifacts/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}})},
+        parent="churn-xgb-training",
+        deps={"bucket": ["churn-xgb-training-artifacts"]},
+    )  # fmt: skip
+    g.add(
+        "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy",
+        "churn-xgb-cross-account",
+        {"modelPackageGroupName": "churn-churn-xgb", "resourcePolicy": policy_json(
+            {"Sid": "ReadPackages", "Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{READER}:root"]},
+             "Action": ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+             "Resource": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/churn-churn-xgb/*"})},
+        parent="churn-xgb",
+        deps={"modelPackageGroupName": ["churn-xgb-group"]},
+    )  # fmt: skip
+
+    g.set("monitor-key", "policy", policy_json(*monitor_key_statements()))
+    g.add("aws:iam/role:Role", "monitor-retrain-role", {"assumeRolePolicy": trust("events.amazonaws.com", StringEquals={"aws:SourceAccount": ACCOUNT}, ArnEquals={"aws:SourceArn": RULE_ARN}), "tags": model_tags}, parent="monitor")  # fmt: skip
+    g.add(
+        "aws:sns/topicPolicy:TopicPolicy",
+        "monitor-topic-policy",
+        {"arn": TOPIC_ARN, "policy": policy_json(
+            {"Sid": "OwnerAccount", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["SNS:Publish", "SNS:Subscribe"], "Resource": TOPIC_ARN,
+             "Condition": {"StringEquals": {"AWS:SourceOwner": ACCOUNT}}},
+            {"Sid": "AlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Resource": TOPIC_ARN,
+             "Condition": {"ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"}}})},
+        parent="monitor",
+        deps={"arn": ["monitor-topic"]},
+    )  # fmt: skip
+    g.add("aws:cloudwatch/logGroup:LogGroup", "monitor-logs", {"name": "/mlstack/churn/drift", "kmsKeyId": KEY_ARN, "retentionInDays": 365, "tags": model_tags}, parent="monitor")  # fmt: skip
+    g.add("aws:sqs/queue:Queue", "monitor-dead-letters", {"kmsMasterKeyId": KEY_ARN, "tags": model_tags}, parent="monitor")
+    g.add(
+        "aws:dynamodb/table:Table",
+        "feature-store-index",
+        {"hashKey": "id", "attributes": [{"name": "id", "type": "S"}], "serverSideEncryption": {"enabled": True, "kmsKeyArn": KEY_ARN}, "tags": tags(env)},
+        parent="feature-store",
+    )
+    g.add(
+        "aws:sagemaker/notebookInstance:NotebookInstance",
+        "feature-store-notebook",
+        {"instanceType": "ml.t3.medium", "roleArn": TRAINING_ROLE_ARN, "directInternetAccess": "Disabled", "rootAccess": "Disabled",
+         "subnetId": VPC["subnets"][0], "securityGroups": VPC["securityGroupIds"], "kmsKeyId": KEY_ARN, "tags": tags(env)},
+        parent="feature-store",
+    )  # fmt: skip
+    return g
+
+
+def statements_of(g: Graph, name: str, prop: str) -> list[dict[str, Any]]:
+    return json.loads(g.get(name).inputs[prop])["Statement"]
+
+
+def set_statements(g: Graph, name: str, prop: str, statements: list[dict[str, Any]]) -> Graph:
+    g.get(name).inputs[prop] = policy_json(*statements)
+    return g
