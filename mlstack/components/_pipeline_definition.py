@@ -3,6 +3,9 @@ workflow classes (never hand-written JSON), offline.
 
 The SDK (v3) is heavy (hundreds of MB, ~1.5 s to import), so it is imported here, lazily, on
 the first definition built in a process — never by ``import mlstack`` or ``mlstack --help``.
+It is not a core dependency either: ``pip install 'mlstack[pipelines]'`` installs it, and
+:func:`require_sdk` stops a stack that declares training, before anything is registered, when
+it is missing (a message naming the extra, exit 2 in the CLI, no traceback).
 Building needs no credentials and no network:
 
 * ``AWS_DEFAULT_REGION`` is set before the import (some SDK modules create boto3 clients when
@@ -41,6 +44,9 @@ from typing import Any, Callable, Iterator, Optional
 __all__ = [
     "DefinitionInputs",
     "build_definition",
+    "require_sdk",
+    "sdk_missing",
+    "SDK_EXTRA",
     "STEP_PREPROCESS",
     "STEP_TRAIN",
     "STEP_EVALUATE",
@@ -69,6 +75,43 @@ PARAM_DATASET_VERSION = "DatasetVersion"
 
 _PROCESSING_ROOT = "/opt/ml/processing"
 _IMPORT_LOCK = threading.Lock()
+
+#: What installs the SDK that builds pipeline definitions (pyproject's ``pipelines`` extra).
+SDK_EXTRA = "pip install 'mlstack[pipelines]'"
+_SDK_DISTRIBUTION = "sagemaker"
+_SDK_MAJOR = 3
+
+
+def sdk_missing() -> Optional[str]:
+    """Why the sagemaker SDK cannot build pipeline definitions here, or None when it can.
+
+    Reads the installed distribution's metadata only: importing the SDK takes seconds (and
+    must happen inside :func:`_offline_sdk`), and sagemaker 2.x shares its import name."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version(_SDK_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return "the sagemaker SDK, which builds SageMaker pipeline definitions, is not installed"
+    major = version.split(".", 1)[0]
+    if not major.isdigit() or int(major) != _SDK_MAJOR:
+        return f"sagemaker {version} is installed; pipeline definitions are built with sagemaker>=3,<4"
+    return None
+
+
+def require_sdk(where: list[tuple[str, str]]) -> None:
+    """Raise a :class:`~mlstack.errors.ConfigError` when the SDK is missing, with one problem
+    per ``(key path, subject)`` in ``where`` — what declares a training pipeline, e.g.
+    ``("mlstack:models[0].training", "model 'churn-xgb'")``."""
+    reason = sdk_missing()
+    if reason is None:
+        return
+    from ..errors import ConfigError, Problem
+
+    raise ConfigError(
+        [Problem(path, f"{subject} trains with a SageMaker pipeline, but {reason}", hint=f"run: {SDK_EXTRA}") for path, subject in where],
+        title="a missing optional dependency",
+    )
 
 
 @dataclass(frozen=True)
@@ -268,7 +311,15 @@ def _offline_sdk(region: str) -> Iterator[Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with _IMPORT_LOCK:
-                import sagemaker.core.workflow  # noqa: F401  (the import that creates boto3 clients)
+                try:
+                    import sagemaker.core.workflow  # noqa: F401  (the import that creates boto3 clients)
+                except ImportError as exc:  # an install that require_sdk's metadata check could not see
+                    from ..errors import ConfigError, Problem
+
+                    raise ConfigError(
+                        [Problem("", f"the sagemaker SDK that builds pipeline definitions cannot be imported: {exc}", hint=f"run: {SDK_EXTRA}")],
+                        title="a missing optional dependency",
+                    ) from None
             # Some SDK modules call logging.basicConfig() when imported: give the root logger back,
             # and keep the SDK's chatter (INFO on every step, WARNINGs about fields it drops) out
             # of `mlstack plan` and `pulumi up` while it builds.

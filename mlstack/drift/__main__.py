@@ -16,7 +16,13 @@ settings come from the environment as usual (``AWS_REGION``, credentials,
 
 Exit status: 0 when the run published its metrics, including a window
 without captured data (``CapturedRecords`` = 0); 1 when reading or
-publishing failed; 2 on bad usage (a message, never a traceback).
+publishing failed; 2 on bad usage or when the job's requirements (numpy,
+boto3: ``pip install 'mlstack[drift]'``) are missing (a message, never a
+traceback).
+
+The job imports numpy and boto3 only: ``docker/drift/`` builds its image
+from ``docker/drift/requirements.txt`` and mlstack installed without its
+dependencies (no Pulumi, no sagemaker SDK).
 """
 
 from __future__ import annotations
@@ -181,9 +187,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("botocore").setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))
 
-    from botocore.exceptions import BotoCoreError, ClientError
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
 
-    from mlstack.drift.job import DriftConfigError, DriftInputError, run
+        from mlstack.drift.job import DriftConfigError, DriftInputError, run
+    except ImportError as exc:  # an image or install without the job's requirements
+        print(
+            f"{PROG}: error: the drift job needs numpy and boto3 ({exc}); install them with "
+            "pip install 'mlstack[drift]', or build the image of docker/drift/",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
     try:
         report = run(
