@@ -20,12 +20,12 @@ import operator
 from dataclasses import dataclass
 from typing import Callable, Literal, Mapping, Optional, Union
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 from typing_extensions import Annotated
 
 from .types import Spec
 
-__all__ = ["Gate", "GateResult", "LAST_APPROVED", "evaluate_gates"]
+__all__ = ["Gate", "GateResult", "LAST_APPROVED", "evaluate_gates", "finite_number"]
 
 LAST_APPROVED = "last-approved"
 
@@ -37,6 +37,27 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "==": operator.eq,
 }
+
+def finite_number(value: object) -> Optional[float]:
+    """``value`` as a float when it is a real, finite JSON/YAML number; None otherwise.
+
+    Booleans (``true`` is 1 to Python), strings (``"0.95"``, ``"1e309"``, ``"nan"``, ``"0_9"``),
+    NaN, infinities and integers too large for a float are not numbers here: a gate compared
+    with any of them would decide on something nobody wrote as a number.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: object, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 MetricName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_.:-]*$")]
 
@@ -54,6 +75,22 @@ class Gate(Spec):
     """Slack when comparing with last-approved: accuracy >= last-approved - tolerance (or + for <=)."""
     description: Optional[str] = Field(default=None, max_length=256)
     """Why this gate exists; shown in the approval audit trail."""
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold_is_finite(cls, value: object) -> object:
+        if value == LAST_APPROVED and isinstance(value, str):
+            return value
+        if finite_number(value) is None:
+            raise ValueError(f"threshold must be a finite number or {LAST_APPROVED!r} (got {_shown(value)}); write a plain number such as 0.9")
+        return value
+
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _tolerance_is_finite(cls, value: object) -> object:
+        if finite_number(value) is None:
+            raise ValueError(f"tolerance must be a finite number (got {_shown(value)}); write a plain number such as 0.005")
+        return value
 
     @property
     def relative(self) -> bool:
@@ -96,17 +133,23 @@ def evaluate_gates(
 ) -> list[GateResult]:
     """Evaluate every gate on a candidate's metrics.
 
-    A metric the candidate lacks fails its gate. A relative gate with no previous Approved
+    A metric the candidate lacks, or holds as anything but a finite number, fails its gate. A relative gate with no previous Approved
     version (``baseline`` None) passes: the first version has nothing to regress against. A
-    relative gate whose baseline lacks the metric fails, because the comparison cannot be made.
+    relative gate whose baseline lacks the metric (or holds a non-finite one) fails, because the
+    comparison cannot be made.
     """
     results = []
     for gate in gates:
-        value = candidate.get(gate.metric)
-        if value is None or not math.isfinite(float(value)):
-            results.append(GateResult(gate, None, None, False, f"the candidate has no {gate.metric!r} metric"))
+        value = finite_number(candidate.get(gate.metric))
+        if value is None:
+            reason = (
+                f"the candidate has no {gate.metric!r} metric"
+                if candidate.get(gate.metric) is None
+                else f"the candidate's {gate.metric!r} is not a finite number ({_shown(candidate.get(gate.metric))})"
+            )
+            results.append(GateResult(gate, None, None, False, reason))
             continue
-        value = float(value)
+        base: Optional[float] = None
         if gate.relative:
             if baseline is None:
                 results.append(GateResult(gate, value, None, True, f"{gate.metric}={value:g}; no previous Approved version to compare with"))
@@ -114,8 +157,15 @@ def evaluate_gates(
             if baseline.get(gate.metric) is None:
                 results.append(GateResult(gate, value, None, False, f"the last Approved version has no {gate.metric!r} metric"))
                 continue
-        bound = gate.bound(float(baseline[gate.metric]) if gate.relative and baseline else None)
-        assert bound is not None
+            base = finite_number(baseline.get(gate.metric))
+            if base is None:
+                reason = f"the last Approved version's {gate.metric!r} is not a finite number ({_shown(baseline.get(gate.metric))})"
+                results.append(GateResult(gate, value, None, False, reason))
+                continue
+        bound = gate.bound(base)
+        if bound is None or not math.isfinite(bound):  # e.g. a huge baseline plus a tolerance
+            results.append(GateResult(gate, value, None, False, f"the bound for {gate.metric} is not a finite number"))
+            continue
         passed = _OPS[gate.op](value, bound)
         results.append(GateResult(gate, value, bound, passed, f"{gate.metric}={value:g} {'meets' if passed else 'misses'} {gate.op} {bound:g}"))
     return results

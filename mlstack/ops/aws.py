@@ -9,6 +9,13 @@ against any AWS-compatible endpoint. Throttled calls are retried with exponentia
     aws = Aws(AwsSettings(region="eu-west-1", endpoint_url="http://127.0.0.1:5000", max_attempts=3))
     sagemaker = aws.client("sagemaker")
 
+Time is bounded: each attempt waits at most 5 s to connect and 15 s for each read, and every
+call made through one :class:`Aws` shares a total deadline (120 s by default, ``--timeout`` or
+``MLSTACK_AWS_TIMEOUT``) counted from its first call. The deadline is checked before every
+attempt and before every retry pause, so a hung endpoint stops the command with
+:class:`DeadlineExceeded` (exit 1) naming the call in flight, at most one attempt's timeouts
+after the deadline, instead of retrying for minutes.
+
 :func:`translate` maps a botocore exception to an :class:`OpsError` that says what failed and how
 to fix it, with the exit code the CLI returns: 2 for setup problems the user must fix (no
 credentials, access denied, unreachable endpoint, bad settings), 1 for a failed operation
@@ -17,14 +24,20 @@ credentials, access denied, unreachable endpoint, bad settings), 1 for a failed 
 
 from __future__ import annotations
 
+import math
 import os
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional
+from typing import Any, Iterator, Literal, Optional
 
 __all__ = [
     "Aws",
     "AwsSettings",
     "OpsError",
+    "MalformedResponse",
+    "DeadlineExceeded",
+    "unreadable_answers",
     "translate",
     "error_code",
     "is_not_found",
@@ -32,6 +45,10 @@ __all__ = [
     "is_access_denied",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_RETRY_MODE",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_READ_TIMEOUT",
+    "TIMEOUT_ENV",
 ]
 
 #: Attempts per call (the first try included) unless --max-attempts or AWS_MAX_ATTEMPTS says otherwise.
@@ -40,6 +57,12 @@ DEFAULT_MAX_ATTEMPTS = 8
 #: transient errors; ``adaptive`` also rate-limits the client after throttling.
 DEFAULT_RETRY_MODE = "standard"
 RETRY_MODES = ("standard", "adaptive", "legacy")
+#: Total seconds all AWS calls of one command may take, retries and pauses included.
+DEFAULT_TIMEOUT = 120.0
+#: Seconds to wait for a connection, and for each read of an answer, per attempt.
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 15.0
+TIMEOUT_ENV = "MLSTACK_AWS_TIMEOUT"
 
 #: IAM action prefix per boto3 service name (for "grant the caller X" hints).
 _IAM_PREFIX = {
@@ -113,6 +136,46 @@ class OpsError(Exception):
         return self.message
 
 
+class MalformedResponse(OpsError):
+    """An AWS answer that lacks what the API promises: never read as an empty result (exit 1)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message + "; stopping without a decision", exit_code=1)
+
+
+class DeadlineExceeded(OpsError):
+    """The command's total AWS time ran out (exit 1); the message names the call in flight."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, exit_code=1)
+
+
+# What botocore (or code reading its answer) raises on an answer it cannot read: an HTML page
+# where JSON was due (UnicodeDecodeError), a list where an object was due (AttributeError), a
+# timestamp that is not one (ValueError), JSON nested too deep (RecursionError)...
+_UNREADABLE = (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError, OverflowError)
+
+
+@contextmanager
+def unreadable_answers(what: str) -> Iterator[None]:
+    """Inside the block, an exception that only an unreadable answer explains becomes a
+    :class:`MalformedResponse` naming ``what`` (e.g. ``SageMaker ListModelPackages``); AWS errors
+    and mlstack's own errors pass through unchanged::
+
+        with unreadable_answers("SageMaker DescribeModelPackage"):
+            package = client.describe_model_package(ModelPackageName=arn)
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (OpsError, ClientError, BotoCoreError):
+        raise
+    except _UNREADABLE as exc:
+        detail = str(exc).replace("\n", " ")[:200]
+        raise MalformedResponse(f"{what} answered something mlstack cannot read ({type(exc).__name__}: {detail})") from None
+
+
 def _env_int(name: str) -> Optional[int]:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -137,6 +200,39 @@ class AwsSettings:
     """Attempts per call including the first (else AWS_MAX_ATTEMPTS, else DEFAULT_MAX_ATTEMPTS)."""
     retry_mode: Optional[Literal["standard", "adaptive", "legacy"]] = None
     """botocore retry mode (else AWS_RETRY_MODE, else standard)."""
+    timeout: Optional[float] = None
+    """Total seconds for every AWS call of one command (else MLSTACK_AWS_TIMEOUT, else 120)."""
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    """Seconds to wait for a connection, per attempt (never more than ``timeout``)."""
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    """Seconds to wait for each read of an answer, per attempt (never more than ``timeout``)."""
+
+    def resolved_timeout(self) -> float:
+        """The total deadline in seconds: --timeout, else MLSTACK_AWS_TIMEOUT, else DEFAULT_TIMEOUT."""
+        if self.timeout is not None:
+            value: Any = self.timeout
+            source = "--timeout"
+        else:
+            raw = os.environ.get(TIMEOUT_ENV, "").strip()
+            if not raw:
+                return DEFAULT_TIMEOUT
+            source = f"{TIMEOUT_ENV}={raw!r}"
+            try:
+                value = float(raw)
+            except ValueError:
+                raise OpsError(f"{source} is not a number of seconds; set it to e.g. 120 or unset it", exit_code=2) from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            shown = source if source != "--timeout" else f"--timeout {value!r}"
+            raise OpsError(f"{shown}: the timeout must be a positive, finite number of seconds (e.g. 120)", exit_code=2)
+        return float(value)
+
+    def resolved_timeouts(self) -> tuple[float, float, float]:
+        """(connect, read, total) seconds; no single attempt may wait longer than the total."""
+        total = self.resolved_timeout()
+        for name, value in (("connect timeout", self.connect_timeout), ("read timeout", self.read_timeout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise OpsError(f"the {name} must be a positive, finite number of seconds (got {value!r})", exit_code=2)
+        return min(self.connect_timeout, total), min(self.read_timeout, total), total
 
     def resolved_retries(self) -> dict[str, Any]:
         """The botocore ``retries`` config these settings give."""
@@ -176,6 +272,71 @@ class Aws:
     settings: AwsSettings = field(default_factory=AwsSettings)
     _session: Any = field(default=None, init=False, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    in_flight: Optional[str] = field(default=None, init=False)
+    """The call under way (``sagemaker:ListModelPackages``), None between calls."""
+    last_call: Optional[str] = field(default=None, init=False)
+    """The most recent call started (kept after it ends)."""
+    attempt: int = field(default=0, init=False)
+    """Attempts made so far by the call under way (or the last call)."""
+    _started: Optional[float] = field(default=None, init=False, repr=False)
+    _timeouts: Optional[tuple[float, float, float]] = field(default=None, init=False, repr=False)
+
+    @property
+    def timeouts(self) -> tuple[float, float, float]:
+        """(connect, read, total) seconds in effect."""
+        if self._timeouts is None:
+            self._timeouts = self.settings.resolved_timeouts()
+        return self._timeouts
+
+    def remaining(self) -> float:
+        """Seconds left before the deadline (the full budget before the first call)."""
+        total = self.timeouts[2]
+        return total if self._started is None else total - (time.monotonic() - self._started)
+
+    def check_deadline(self, doing: Optional[str] = None) -> None:
+        """Raise :class:`DeadlineExceeded` when the deadline has passed."""
+        if self._started is not None and self.remaining() <= 0:
+            raise DeadlineExceeded(self._deadline_message(doing))
+
+    def _deadline_message(self, doing: Optional[str], last: Optional[BaseException] = None) -> str:
+        total = self.timeouts[2]
+        call = doing or self.in_flight or "an AWS call"
+        made = f" ({self.attempt} attempt{'s' if self.attempt != 1 else ''} made)" if self.attempt and not doing else ""
+        failed = f"; the last one failed: {last}" if last is not None else ""
+        return (
+            f"gave up after the {total:g} s deadline for AWS calls while {call} was in flight{made}{failed}; "
+            f"raise --timeout (or {TIMEOUT_ENV}) if AWS is slow, or check --endpoint-url / AWS_ENDPOINT_URL and the network"
+        )
+
+    # botocore event handlers: they name the call in flight and enforce the deadline between attempts.
+    def _on_call(self, model: Any = None, **_: Any) -> None:
+        if self._started is None:
+            self._started = time.monotonic()
+        service = (model.service_model.service_name if model is not None else "aws")
+        self.in_flight = self.last_call = f"{_IAM_PREFIX.get(service, service)}:{model.name if model is not None else 'call'}"
+        self.attempt = 0
+        self.check_deadline()
+
+    def _on_send(self, **_: Any) -> None:
+        self.check_deadline()
+        self.attempt += 1
+
+    def _on_retry(self, response: Any = None, caught_exception: Any = None, **_: Any) -> None:
+        if isinstance(caught_exception, (DeadlineExceeded, MalformedResponse)):
+            raise caught_exception
+        if self._started is None or self.remaining() > 0:
+            return
+        failed = caught_exception is not None
+        if not failed and response is not None:
+            http, parsed = response
+            code = str(((parsed or {}).get("Error") or {}).get("Code") or "")
+            failed = getattr(http, "status_code", 200) >= 500 or code in _THROTTLING
+        if failed:  # would be retried after a pause: stop instead
+            last = caught_exception if caught_exception is not None else f"HTTP {response[0].status_code}"
+            raise DeadlineExceeded(self._deadline_message(None, last))
+
+    def _on_done(self, **_: Any) -> None:
+        self.in_flight = None
 
     @property
     def session(self) -> Any:
@@ -200,16 +361,17 @@ class Aws:
             from botocore.exceptions import BotoCoreError
 
             endpoint = self.settings.effective_endpoint(service)
+            connect_timeout, read_timeout, _ = self.timeouts
             config = Config(
                 retries=self.settings.resolved_retries(),
-                connect_timeout=10,
-                read_timeout=60,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
                 user_agent_extra="mlstack-ops",
                 # AWS-compatible servers (moto, LocalStack, MinIO) serve buckets by path.
                 s3={"addressing_style": "path"} if service == "s3" and endpoint else None,
             )
             try:
-                self._clients[service] = self.session.client(
+                client = self.session.client(
                     service,
                     region_name=self.region,
                     endpoint_url=self.settings.endpoint_url or None,
@@ -221,11 +383,21 @@ class Aws:
                 raise OpsError(f"cannot set up the AWS client: {exc}; check the AWS_* environment variables and config files", exit_code=2) from None
             except BotoCoreError as exc:
                 raise translate(exc, self) from None
+            events = client.meta.events
+            events.register("before-call", self._on_call)
+            events.register("before-send", self._on_send)
+            events.register_first("needs-retry", self._on_retry)
+            events.register("after-call", self._on_done)
+            self._clients[service] = client
         return self._clients[service]
 
     def check_account(self, expected: str, *, stack: str) -> None:
         """Stop (exit 2) when the credentials in use belong to another account than ``expected``."""
-        actual = self.client("sts").get_caller_identity()["Account"]
+        sts = self.client("sts")
+        with unreadable_answers("STS GetCallerIdentity"):
+            actual = sts.get_caller_identity()["Account"]
+        if not isinstance(actual, str) or not actual.isdigit() or len(actual) != 12:
+            raise MalformedResponse(f"STS GetCallerIdentity answered an account id that is not 12 digits ({actual!r})")
         if actual != expected:
             raise OpsError(
                 f"stack {stack!r} lives in account {expected} (mlstack:accountId) but the AWS credentials in use "
@@ -301,7 +473,12 @@ def translate(exc: BaseException, aws: Optional[Aws] = None) -> OpsError:
             exit_code=2,
         )
     if isinstance(exc, (bce.ReadTimeoutError, bce.ConnectionClosedError)):
-        return OpsError(f"AWS{where} did not answer in time: {exc}; retry later", exit_code=1)
+        call = f" to {aws.in_flight}" if aws and aws.in_flight else ""
+        attempts = f" after {aws.attempt} attempts" if aws and aws.attempt > 1 else ""
+        return OpsError(
+            f"AWS{where} did not answer{call} in time{attempts}: {exc}; retry later, or raise --timeout (or {TIMEOUT_ENV})",
+            exit_code=1,
+        )
     if isinstance(exc, bce.NoRegionError):
         return OpsError("no AWS region: set aws:region in the stack file, AWS_REGION, or pass --region", exit_code=2)
     if isinstance(exc, bce.ParamValidationError):

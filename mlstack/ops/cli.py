@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .aws import RETRY_MODES
+from .aws import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT, RETRY_MODES, TIMEOUT_ENV
 
 __all__ = ["register"]
 
@@ -39,6 +39,14 @@ def _aws_options() -> argparse.ArgumentParser:
         help="attempts per AWS call, retries with backoff included (default: AWS_MAX_ATTEMPTS, else 8)",
     )
     group.add_argument("--retry-mode", choices=RETRY_MODES, help="botocore retry mode (default: AWS_RETRY_MODE, else standard)")
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"total time for all AWS calls of the command, retries included; each attempt also waits at most "
+        f"{DEFAULT_CONNECT_TIMEOUT:g} s to connect and {DEFAULT_READ_TIMEOUT:g} s per read "
+        f"(default: {TIMEOUT_ENV}, else {DEFAULT_TIMEOUT:g})",
+    )
     return common
 
 
@@ -52,6 +60,7 @@ def _aws(args: argparse.Namespace, stack: Any):
             endpoint_url=args.endpoint_url,
             max_attempts=args.max_attempts,
             retry_mode=args.retry_mode,
+            timeout=args.timeout,
         )
     )
 
@@ -59,13 +68,16 @@ def _aws(args: argparse.Namespace, stack: Any):
 def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Callable[[argparse.Namespace], int]:
     """Load the stack, build the AWS clients' settings, run ``command(args, stack, aws)`` and print
     AWS failures as one readable line with their exit code (never a traceback). Stack-file
-    errors propagate to the CLI's own handler (exit 2)."""
+    errors propagate to the CLI's own handler (exit 2). An answer that could not be read
+    (botocore or mlstack failing on its content) is reported with the AWS call it came from,
+    exit 1."""
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
         from ..config import load_stack
+        from ..errors import ConfigError, UsageError
         from .aws import OpsError, translate
 
         stack = load_stack(args.stack)
@@ -78,6 +90,18 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
             error = translate(exc, aws)
             print(f"mlstack {args.command}: error: {error}", file=sys.stderr)
             return error.exit_code
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError, OverflowError) as exc:
+            if isinstance(exc, (UsageError, ConfigError)):
+                raise
+            call = aws.in_flight or aws.last_call
+            where = f" of {call}" if call else ""
+            detail = str(exc).replace("\n", " ")[:200]
+            print(
+                f"mlstack {args.command}: error: could not read the AWS answer{where} ({type(exc).__name__}: {detail}); "
+                "stopping without a decision",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
 
     return run
 
@@ -86,7 +110,9 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
 def cmd_promote(args: argparse.Namespace, stack: Any, aws: Any) -> int:
     from .promote import promote
 
-    result = promote(aws, stack, args.model, candidate=args.candidate, dry_run=args.dry_run)
+    result = promote(
+        aws, stack, args.model, candidate=args.candidate, dry_run=args.dry_run, override_rejection=args.override_rejection
+    )
     print(result.render())
     return result.exit_code
 
@@ -154,7 +180,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="approve or reject a registered model version by the gates the stack declares",
         description="Evaluate the model's gates (mlstack:models[].gates) on a candidate version against the "
         "group's last Approved version and approve or reject it; the approval description records every gate. "
-        "Exit codes: 0 approved, 1 rejected, 2 bad input.",
+        "It fails closed: an AWS answer or metric it cannot read stops it without a decision (exit 1), and a "
+        "Rejected version is not approved again without --override-rejection. "
+        "Exit codes: 0 approved, 1 rejected or stopped, 2 bad input.",
     )
     p.add_argument("stack", help=stack_help)
     p.add_argument("--model", required=True, help="the model (mlstack:models[].name) whose version to promote")
@@ -165,6 +193,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the version to decide on: a model package ARN, a version number, or latest (default: the group's newest version)",
     )
     p.add_argument("--dry-run", action="store_true", help="evaluate and print the decision without changing the registry")
+    p.add_argument(
+        "--override-rejection",
+        metavar="REASON",
+        help="approve a Rejected version if its gates pass; REASON, your identity and the rejection you override "
+        f"are recorded in its approval description (one line, at most 300 characters)",
+    )
     p.set_defaults(handler=cmd_promote)
 
     p = subparsers.add_parser(

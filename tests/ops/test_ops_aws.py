@@ -20,6 +20,14 @@ from .conftest import aws_error
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-churn-xgb/4"
 THROTTLED = aws_error("ThrottlingException", "Rate exceeded")
+SUMMARY = {
+    "ModelPackageArn": ARN,
+    "ModelPackageGroupName": "churn-churn-xgb",
+    "ModelPackageVersion": 4,
+    "CreationTime": 1793000000.0,
+    "ModelPackageStatus": "Completed",
+    "ModelApprovalStatus": "Approved",
+}
 
 
 @pytest.fixture
@@ -44,7 +52,7 @@ def closed_port() -> int:
 
 def test_throttled_calls_are_retried_with_backoff(aws_session, canned_aws, no_sleep):
     """A local server answers ThrottlingException twice, then the result: three requests, two backoffs."""
-    server = canned_aws([THROTTLED, THROTTLED, (200, {"ModelPackageSummaryList": [{"ModelPackageArn": ARN, "ModelPackageVersion": 4}]})])
+    server = canned_aws([THROTTLED, THROTTLED, (200, {"ModelPackageSummaryList": [SUMMARY]})])
     client = Aws(AwsSettings(region="us-east-1", endpoint_url=server.url, max_attempts=3)).client("sagemaker")
 
     assert latest_approved_model_package("churn-churn-xgb", client=client) == ARN
