@@ -103,13 +103,18 @@ class Statement:
     index: int
     sid: str | None
     allow: bool
-    actions: tuple[str, ...]
+    actions: tuple[str, ...]  # lower-case: action names are case-insensitive
     not_action: bool
     resources: tuple[str, ...]
     not_resource: bool
     principals: Mapping[str, tuple[str, ...]]
     not_principal: bool
     conditions: tuple[Condition, ...]
+    written: tuple[str, ...] = ()  # the actions as written, for messages
+
+    def as_written(self, action: str) -> str:
+        """``action`` (lower-case) as the document wrote it."""
+        return next((a for a in self.written if a.lower() == action), action)
 
     @property
     def label(self) -> str:
@@ -286,6 +291,7 @@ def _statement(index: int, raw: Mapping[str, Any]) -> Statement | None:
         principals=principals,
         not_principal=has_not_principal,
         conditions=conditions,
+        written=tuple(a.strip() for a in actions),
     )
 
 
@@ -491,7 +497,8 @@ def principal_problems(statement: Statement, accounts: Accounts, *, opens: str) 
             named = ", ".join(sorted({v for c in limits for v in c.values}))
             out.append(
                 f"{opens} ({who}) limited by {', '.join(sorted({c.key for c in limits}))} to {named}, which are not all "
-                f"declared accounts; it must limit callers to {accounts.allowed()}. {accounts.fix(None)}"
+                f"declared accounts; it must limit callers to {accounts.allowed()}. "
+                + (accounts.fix(None) if not accounts.own else "Name the accounts exactly (no wildcards) with StringEquals.")
             )
         else:
             out.append(

@@ -20,6 +20,7 @@ Judged in every identity policy a stack writes (role inline policies, ``RolePoli
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from typing import Any
 
@@ -75,6 +76,7 @@ ESCALATION = (
 _ALL_IAM = re.compile(r"^(\*|arn:[^:]*:iam::[^:]*:(\*|role/\*|policy/\*|user/\*|group/\*))$", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def _pattern(action: str) -> re.Pattern[str]:
     """An IAM action pattern (``*`` and ``?`` wildcards, case-insensitive) as a regex."""
     return re.compile("^" + re.escape(action).replace(r"\*", ".*").replace(r"\?", ".") + "$", re.IGNORECASE)
@@ -94,31 +96,35 @@ def grant_problems(statement: Statement) -> list[str]:
         return []
     if statement.not_action:
         return [
-            f"allows every action except {', '.join(map(repr, statement.actions)) or 'none'} (NotAction): that is "
+            f"allows every action except {', '.join(map(repr, statement.written)) or 'none'} (NotAction): that is "
             "administrator access; it must list the actions needed in Action"
         ]
+
+    def say(actions: list[str]) -> str:
+        return ", ".join(repr(statement.as_written(a)) for a in actions)
+
     all_resources = statement.not_resource or "*" in statement.resources
     all_iam = statement.not_resource or any(_ALL_IAM.match(r) for r in statement.resources)
     problems: list[str] = []
     admin = [a for a in statement.actions if a == "*" or ":" in a and _wild(a.split(":", 1)[0])]
     if admin:
-        problems.append(f"allows {', '.join(map(repr, admin))}: every action of every service (administrator access); it must list the actions needed")
+        problems.append(f"allows {say(admin)}: every action of every service (administrator access); it must list the actions needed")
     iam_wild = [a for a in statement.actions if a not in admin and _wild(a) and any(_matches(a, e) for e in ESCALATION)]
     if iam_wild:
         problems.append(
-            f"allows {', '.join(map(repr, iam_wild))}, which covers actions that change IAM permissions (the role could "
+            f"allows {say(iam_wild)}, which covers actions that change IAM permissions (the role could "
             "grant itself anything); it must list the IAM actions needed, on exact ARNs"
         )
     service_wide = [a for a in statement.actions if a not in admin and a not in iam_wild and a.split(":", 1)[-1] == "*"]
     if service_wide and all_resources:
         problems.append(
-            f"allows {', '.join(map(repr, service_wide))} on every resource (\"*\"); it must list the actions needed on "
+            f"allows {say(service_wide)} on every resource (\"*\"); it must list the actions needed on "
             "the exact resource ARNs"
         )
     exact = [a for a in statement.actions if a in ESCALATION and a != "iam:passrole"]
     if exact and all_iam:
         problems.append(
-            f"allows {', '.join(map(repr, exact))} on every role, user or policy; it must name the exact ARNs it may change"
+            f"allows {say(exact)} on every role, user or policy; it must name the exact ARNs it may change"
         )
     passes = [a for a in statement.actions if a not in admin and a not in iam_wild and _matches(a, "iam:passrole")]
     if passes and all_iam and not _passed_to_named_services(statement):
@@ -191,7 +197,8 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
             )
         for statement in parsed.statements:
             for problem in grant_problems(statement):
-                report_violation(f"{kind} {args.name!r} {where} statement {statement.label} {problem}.", None)
+                place = "" if where == "policy" and kind.endswith("policy") else f"{where} "
+                report_violation(f"{kind} {args.name!r} {place}statement {statement.label} {problem}.", None)
     attachment = ATTACHMENTS.get(args.resource_type)
     if attachment:
         prop, many = attachment

@@ -58,7 +58,8 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
         if rotation is True or rotation is UNKNOWN or not _rotates_automatically(key.props):
             continue
         report_violation(
-            f"KMS key {key.name!r} must rotate its key material yearly, but enableKeyRotation is {rotation!r}; set "
+            f"KMS key {key.name!r} must rotate its key material yearly, but enableKeyRotation is "
+            f"{'not set (the default is false)' if rotation is None else repr(rotation)}; set "
             "enable_key_rotation=True (old material stays available to decrypt).",
             key.urn,
         )
