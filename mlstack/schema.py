@@ -21,7 +21,7 @@ def stack_config_schema() -> dict[str, Any]:
     defs["SecureValue"] = {
         "type": "object",
         "description": "A value encrypted by `pulumi config set --secret` (never decrypted offline).",
-        "properties": {"secure": {"type": "string"}},
+        "properties": {"secure": {"type": "string", "description": "The ciphertext, as the Pulumi CLI wrote it."}},
         "required": ["secure"],
         "additionalProperties": False,
     }
