@@ -23,6 +23,10 @@ __all__ = [
     "offline",
     "current_offline_answers",
     "latest_approved_model_package",
+    "model_package_status",
+    "model_package_arn",
+    "NoSuchModelPackage",
+    "APPROVED",
     "deployed_variant_names",
     "deployed_instance_types",
     "NoApprovedVersion",
@@ -38,6 +42,10 @@ DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_APPROVED_VERSION = 1
 #: The offline answer for a registry group with no Approved version (``approvedVersion: none``).
 NO_APPROVED_VERSION = "none"
+#: SageMaker's ModelApprovalStatus of a version that may be served where approval is required.
+APPROVED = "Approved"
+#: What offline plans take as the status of a version newer than the group's latest Approved one.
+PENDING = "PendingManualApproval"
 
 
 class NoApprovedVersion(LookupError):
@@ -46,6 +54,14 @@ class NoApprovedVersion(LookupError):
     def __init__(self, group_name: str) -> None:
         super().__init__(f"model package group {group_name!r} has no Approved version yet; run its pipeline and approve one with `mlstack promote`")
         self.group_name = group_name
+
+
+class NoSuchModelPackage(LookupError):
+    """The model package version does not exist in the registry."""
+
+    def __init__(self, arn: str) -> None:
+        super().__init__(f"model package {arn!r} does not exist in the registry")
+        self.arn = arn
 
 
 @dataclass(frozen=True)
@@ -157,6 +173,60 @@ def latest_approved_model_package(group_name: str, *, region: str | None = None,
         # Fail closed: an answer we cannot read is not "nothing approved", and not a version to serve.
         raise RuntimeError(f"SageMaker answered the latest Approved package of {group_name!r} with an unreadable ARN ({arn!r})")
     return arn
+
+
+def model_package_arn(group_name: str, version: int | str, *, region: str | None = None) -> str:
+    """The ARN of version ``version`` of ``group_name`` in the deployment's account and region
+    (offline: the engine's account, region and partition; online: the account the stack's
+    credentials resolve to, asked of STS)."""
+    answers = _offline_lookups()
+    if answers is not None:
+        return answers.model_package_arn(group_name, version)
+    from .stack_aws import partition_of
+
+    settings = _SETTINGS.get()
+    region = settings.region if settings is not None else region
+    client = _client("sts", region)
+    account = str(client.get_caller_identity()["Account"])
+    region = region or client.meta.region_name
+    return f"arn:{partition_of(region)}:sagemaker:{region}:{account}:model-package/{group_name}/{version}"
+
+
+def model_package_status(arn: str, *, region: str | None = None, client=None) -> str:
+    """The ModelApprovalStatus of the versioned model package ``arn``: Approved,
+    PendingManualApproval or Rejected.
+
+    Online: asks SageMaker (DescribeModelPackage, read by :func:`mlstack.ops.registry.describe_package`,
+    which refuses an answer it cannot read); raises :class:`NoSuchModelPackage` when the version
+    does not exist. Offline, nothing can be asked, so the answer is deduced from the stack config
+    and says so by what it cannot say: versions up to the group's ``approvedVersion`` are taken as
+    Approved (offline plans cannot know that an older one was rejected since), a version newer
+    than an explicit ``approvedVersion`` (or any version of a group with ``approvedVersion:
+    none``) is PendingManualApproval, as the latest Approved version is the newest one approved;
+    without an explicit ``approvedVersion`` every version is taken as Approved. ``pulumi up`` and
+    ``mlstack plan --lookups aws`` ask the registry.
+    """
+    group, _, version = arn.rpartition(":model-package/")[2].rpartition("/")
+    answers = _offline_lookups()
+    if answers is not None:
+        latest = answers.approved_versions.get(group)
+        if latest is None:
+            return APPROVED
+        if latest == NO_APPROVED_VERSION or (version.isdigit() and int(version) > int(latest)):
+            return PENDING
+        return APPROVED
+    from .ops.aws import MalformedResponse, OpsError
+    from .ops.registry import describe_package
+
+    if client is None:
+        client = _client("sagemaker", region)
+    try:
+        package = describe_package(client, arn)  # checks the status is one of SageMaker's three
+    except MalformedResponse:
+        raise  # fail closed: an unreadable answer is no status
+    except OpsError:
+        raise NoSuchModelPackage(arn) from None  # describe_package's only other error: not found
+    return package["ModelApprovalStatus"]
 
 
 def deployed_variant_names(endpoint_name: str, *, region: str | None = None, client=None) -> tuple[str, ...]:

@@ -9,12 +9,18 @@ from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation,
 from ..lineage import MODEL_VERSION
 from ._common import KSERVE_TYPE, UNKNOWN, applies, environment_of, environments_property, get, is_set, model_package_version, plain, tags_of
 
-__all__ = ["POLICY", "MODEL_TYPE"]
+__all__ = ["POLICY", "MODEL_TYPE", "APPROVAL_STATUS", "APPROVAL_LABEL"]
 
 NAME = "mlstack-endpoint-serves-approved-package"
 MODEL_TYPE = "aws:sagemaker/model:Model"
 #: The label on which a KServe service records the registry version it serves.
 VERSION_LABEL = "mlstack.dev/model-version"
+#: The lineage tag on which the stack program records the approval status it verified in the
+#: registry at deploy time for the version it serves (mlstack.components.serving).
+APPROVAL_STATUS = "mlstack:approval-status"
+#: The same, as the KServe label lineage tags become.
+APPROVAL_LABEL = "mlstack.dev/approval-status"
+APPROVED = "Approved"
 
 FIX = (
     "serve the registry's latest Approved version: primary_container.model_package_name = "
@@ -33,16 +39,37 @@ def _containers(props: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _check_kserve(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _status_problem(what: str, version: Any, status: Any, env: str, key: str) -> str | None:
+    """What is wrong with the approval status recorded for a served version, or None."""
+    if status is UNKNOWN or status == APPROVED:
+        return None
+    shown = f"version {version}" if is_set(version) and version is not UNKNOWN else "its version"
+    if not is_set(status):
+        return (
+            f"{what} must record that {shown} is Approved in the registry ({key}, which the stack program sets after "
+            f"asking the registry at deploy time); serve it through mlstack's Endpoint (mlstack:endpoints) or record the "
+            f"status verified with mlstack.lookups.model_package_status"
+        )
+    return (
+        f"{what} serves {shown}, whose registry status is {status!r}, in {env}; {env} must serve Approved versions only: "
+        f"approve it with `mlstack promote`, or pin modelVersion to an Approved version"
+    )
+
+
+def _check_kserve(args: ResourceValidationArgs, env: str, report_violation: ReportViolation) -> None:
     labels = get(args.props, "metadata", "labels", default={})
     version = get(labels, VERSION_LABEL) if labels is not UNKNOWN else UNKNOWN
+    name = get(args.props, "metadata", "name", default=args.name)
     if not is_set(version):
-        name = get(args.props, "metadata", "name", default=args.name)
         report_violation(
             f"KServe InferenceService {name!r} must record which registry version its storageUri holds (label "
             f"{VERSION_LABEL}); pin modelVersion on the endpoint to the Approved version whose artifacts it serves.",
             None,
         )
+    status = get(labels, APPROVAL_LABEL) if labels is not UNKNOWN else UNKNOWN
+    problem = _status_problem(f"KServe InferenceService {name!r}", version, status, env, f"label {APPROVAL_LABEL}")
+    if problem:
+        report_violation(problem + ".", None)
 
 
 def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -52,10 +79,12 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
     if not applies(args.get_config(), env):
         return
     if args.resource_type == KSERVE_TYPE:
-        _check_kserve(args, report_violation)
+        _check_kserve(args, env, report_violation)
         return
     tags = tags_of(args.props)
     recorded = tags.get(MODEL_VERSION) if isinstance(tags, dict) else UNKNOWN
+    status = tags.get(APPROVAL_STATUS) if isinstance(tags, dict) else UNKNOWN
+    served_packages = False
     containers = _containers(args.props)
     if not containers:
         report_violation(f"SageMaker model {args.name!r} must serve a model package from the registry; {FIX}.", None)
@@ -74,6 +103,7 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
         if not is_set(package):
             report_violation(f"SageMaker model {args.name!r} {where} must name a model package; {FIX}.", None)
             continue
+        served_packages = True
         if package is UNKNOWN:
             continue
         parsed = model_package_version(package)
@@ -99,14 +129,19 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
                 f"{recorded!r}; the {MODEL_VERSION} tag must name the Approved version resolved at deploy time.",
                 None,
             )
+    if served_packages:
+        problem = _status_problem(f"SageMaker model {args.name!r}", recorded, status, env, f"tag {APPROVAL_STATUS}")
+        if problem:
+            report_violation(problem + ".", None)
 
 
 POLICY = ResourceValidationPolicy(
     name=NAME,
     description=(
-        "Checks that prod SageMaker models serve a versioned model package from the registry (resolved as the latest "
-        "Approved version at deploy time and recorded in the mlstack:model-version lineage tag), never a bare model "
-        "data URL, and that prod KServe services record the registry version they serve."
+        "Checks that prod SageMaker models serve a versioned model package from the registry (resolved at deploy time and "
+        "recorded in the mlstack:model-version lineage tag), never a bare model data URL, that prod KServe services record "
+        "the registry version they serve, and that the registry status the program verified at deploy time "
+        "(mlstack:approval-status) is Approved."
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,

@@ -8,22 +8,26 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
+from ._alarms import never_fires
 from ._common import (
     ENVIRONMENTS,
     KSERVE_TYPE,
     UNKNOWN,
     StackIndex,
     applies,
+    config_value,
+    documents,
     environments_property,
     get,
     is_set,
+    nodes,
     number,
     physical_name,
     plain,
     stack_environment,
 )
 from .encryption import ENDPOINT_CONFIG
-from .rollout import ENDPOINT_TYPE
+from .rollout import ENDPOINT_TYPE, latency_ceiling_us
 
 __all__ = ["POLICY", "alarm_metrics", "endpoint_config_of"]
 
@@ -100,6 +104,56 @@ def _capture_problem(endpoint: Any, index: StackIndex) -> str | None:
     return None
 
 
+def drift_feature_counts(index: StackIndex) -> dict[str, int]:
+    """How many features the drift job measures, by endpoint name: from each drift job's
+    ``--endpoint-name``/``--features`` arguments, else from ``mlstack:monitors[].drift.features``
+    of the stack config (endpoint ``<team>-<endpoint>``)."""
+    counts: dict[str, int] = {}
+    team = config_value("mlstack:team")
+    monitors = config_value("mlstack:monitors")
+    for monitor in monitors if isinstance(monitors, list) else []:
+        drift = monitor.get("drift") if isinstance(monitor, Mapping) else None
+        features = drift.get("features") if isinstance(drift, Mapping) else None
+        if isinstance(team, str) and isinstance(monitor.get("endpoint"), str) and isinstance(features, list) and features:
+            counts[f"{team}-{monitor['endpoint']}"] = len(set(map(str, features)))
+    for resource in index.resources:
+        if not resource.resource_type.startswith("aws:sagemaker/pipeline"):
+            continue
+        for _, document in documents(resource.props):
+            for _, node in nodes(document):
+                arguments = node.get("ContainerArguments")
+                if not isinstance(arguments, list):
+                    continue
+                flags = {arguments[i]: arguments[i + 1] for i in range(len(arguments) - 1) if isinstance(arguments[i], str) and arguments[i].startswith("--")}
+                endpoint, features = flags.get("--endpoint-name"), flags.get("--features")
+                if isinstance(endpoint, str) and isinstance(features, str) and features:
+                    counts[endpoint] = len({f for f in features.split(",") if f})
+    return counts
+
+
+def _check_alarms_can_fire(index: StackIndex, report_violation: ReportViolation) -> None:
+    """Every alarm of a Monitor must be able to enter ALARM (see :mod:`._alarms`)."""
+    features = drift_feature_counts(index)
+    for alarm in index.of_type(METRIC_ALARM):
+        if not in_monitor(alarm):
+            continue
+        endpoints = _watched_endpoints(alarm, alarm_metrics(alarm))
+        counts = {features[e] for e in endpoints if e in features}
+        why = never_fires(
+            alarm,
+            latency_ceiling_us=latency_ceiling_us(endpoints, index),
+            features=max(counts) if counts else None,
+        )
+        if why:
+            label = next(iter(index.names(alarm)), alarm.name)
+            report_violation(
+                f"monitor alarm {label!r} must be able to fire, but {why}. Bring its threshold into the metric's range "
+                "(error rates below 100 %, latencies below the invocation timeout, drift thresholds below the largest PSI/KL "
+                "the drift job can publish, featuresDriftedThreshold at most the number of features).",
+                alarm.urn,
+            )
+
+
 def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     config = args.get_config()
     env = stack_environment(args.resources, args.stack_tags)
@@ -107,6 +161,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
         return
     need_drift = env in (config.get("driftAlarmEnvironments") or ())
     index = StackIndex(args.resources)
+    _check_alarms_can_fire(index, report_violation)
     drift_namespaces = set(config.get("driftNamespaces") or DRIFT_NAMESPACES)
     error_metrics = set(config.get("errorMetrics") or ERROR_METRICS)
     # Per alarm of a Monitor: (drift?, error?), and the endpoints it watches, by name and by dependency.
@@ -153,8 +208,9 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
 POLICY = StackValidationPolicy(
     name=NAME,
     description=(
-        "Checks that every endpoint captures its requests and responses, and that every SageMaker endpoint has a "
-        "Monitor with at least one error alarm and (staging, prod) one drift alarm."
+        "Checks that every endpoint captures its requests and responses, that every SageMaker endpoint has a "
+        "Monitor with at least one error alarm and (staging, prod) one drift alarm, and that no Monitor alarm has a "
+        "threshold its metric can never reach."
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,

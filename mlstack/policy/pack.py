@@ -24,6 +24,7 @@ from pulumi_policy import (
 from . import (
     approved_models,
     encryption,
+    environment_accounts,
     image_digests,
     instances,
     lineage_complete,
@@ -47,6 +48,7 @@ __all__ = ["PACK_NAME", "POLICIES", "pack_arguments", "fail_closed"]
 PACK_NAME = "mlstack"
 
 POLICIES = [
+    environment_accounts.POLICY,
     lineage_tags.POLICY,
     encryption.POLICY,
     public_access.S3_POLICY,

@@ -7,26 +7,35 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
+from ._alarms import ASYNC_TIMEOUT_SECONDS, REALTIME_TIMEOUT_SECONDS, never_fires, window_seconds
 from ._common import (
     KSERVE_TYPE,
     UNKNOWN,
     StackIndex,
     environments_property,
+    for_env,
     get,
     is_set,
     number,
+    per_environment,
     physical_name,
     plain,
     stack_environment,
 )
 
-__all__ = ["POLICY", "ENDPOINT_TYPE", "ALARM_TYPES"]
+__all__ = ["POLICY", "ENDPOINT_TYPE", "ALARM_TYPES", "DEFAULT_MIN_WAIT", "latency_ceiling_us"]
 
 NAME = "mlstack-endpoint-requires-progressive-rollout"
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
 ALARM_TYPES = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm")
 PROGRESSIVE = ("CANARY", "LINEAR")
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+#: Seconds a new version must bake (rollback alarms watched) after each traffic shift. Staging:
+#: the two one-minute datapoints mlstack's own rollback alarms need; prod: five minutes, the
+#: endpoint spec's default, which leaves CloudWatch time to publish the datapoints too.
+DEFAULT_MIN_WAIT = {"dev": 0, "staging": 120, "prod": 300}
 
 ROLLOUT_FIX = (
     "set deployment_config.blue_green_update_policy.traffic_routing_configuration to "
@@ -35,7 +44,34 @@ ROLLOUT_FIX = (
 )
 
 
-def _check_sagemaker(endpoint: Any, index: StackIndex, alarm_names: set[str], report: ReportViolation) -> None:
+def latency_ceiling_us(endpoint_names: set[str], index: StackIndex) -> float:
+    """The longest ModelLatency an endpoint named in ``endpoint_names`` can report, in
+    microseconds: 60 s for real-time and serverless, 3600 s when it is asynchronous or not in the
+    stack (only what certainly cannot be reached is judged)."""
+    endpoints = [e for e in index.of_type(ENDPOINT_TYPE) if index.names(e) & endpoint_names]
+    if not endpoints:
+        return ASYNC_TIMEOUT_SECONDS * 1e6
+    for endpoint in endpoints:
+        configs = index.used_by(endpoint, ENDPOINT_CONFIG)
+        if not configs or any(is_set(get(c.props, "asyncInferenceConfig")) for c in configs):
+            return ASYNC_TIMEOUT_SECONDS * 1e6
+    return REALTIME_TIMEOUT_SECONDS * 1e6
+
+
+def _bake_seconds(config: Any) -> Any:
+    """waitIntervalInSeconds of the blue/green routing or the rolling update (None: not set)."""
+    routing = get(config, "blueGreenUpdatePolicy", "trafficRoutingConfiguration")
+    if routing is UNKNOWN:
+        return UNKNOWN
+    if is_set(routing):
+        return get(routing, "waitIntervalInSeconds")
+    rolling = get(config, "rollingUpdatePolicy")
+    if rolling is UNKNOWN:
+        return UNKNOWN
+    return get(rolling, "waitIntervalInSeconds") if is_set(rolling) else UNKNOWN
+
+
+def _check_sagemaker(endpoint: Any, index: StackIndex, alarms_by_name: dict[str, Any], env: str, settings: dict[str, Any], report: ReportViolation) -> None:
     name = physical_name(endpoint)
     shown = name if isinstance(name, str) else endpoint.name
     config = plain(get(endpoint.props, "deploymentConfig", default={}))
@@ -57,6 +93,18 @@ def _check_sagemaker(endpoint: Any, index: StackIndex, alarm_names: set[str], re
     elif kind == "LINEAR" and not is_set(get(routing, "linearStepSize")):
         report(f"SageMaker endpoint {shown!r} uses LINEAR and must size each step; set linear_step_size.", endpoint.urn)
 
+    bake_raw = _bake_seconds(config)
+    bake = number(bake_raw) if bake_raw is not UNKNOWN else None
+    minimum = number(for_env(settings, "minWaitIntervalSeconds", env)) or 0
+    if bake_raw is not UNKNOWN and (is_set(routing) or is_set(get(config, "rollingUpdatePolicy"))) and (bake or 0) < minimum:
+        report(
+            f"SageMaker endpoint {shown!r} must let each traffic shift bake for at least {minimum:g} s in {env} while its rollback "
+            f"alarms are watched, but waits {'nothing (not set)' if bake is None else f'{bake:g} s'}; set "
+            f"wait_interval_in_seconds to {minimum:g} or more (rollout.waitIntervalSeconds), or lower "
+            f"minWaitIntervalSeconds.{env} in the policy pack config.",
+            endpoint.urn,
+        )
+
     alarms = get(config, "autoRollbackConfiguration", "alarms", default=[])
     if alarms is UNKNOWN:
         return
@@ -71,9 +119,9 @@ def _check_sagemaker(endpoint: Any, index: StackIndex, alarm_names: set[str], re
         return
     # Alarms named in the stack count; names known only at deployment (autonamed alarms) count
     # as far as the endpoint depends on alarm resources of the stack.
-    known = sum(1 for n in names if isinstance(n, str) and n in alarm_names)
+    named = [alarms_by_name[n] for n in names if isinstance(n, str) and n in alarms_by_name]
     autonamed = [a for a in index.used_by(endpoint, *ALARM_TYPES) if not index.names(a)]
-    in_stack = known + min(len(names) - known, len(autonamed))
+    in_stack = len(named) + min(len(names) - len(named), len(autonamed))
     if in_stack == 0:
         listed = ", ".join(repr(n) for n in names if isinstance(n, str))
         report(
@@ -82,6 +130,36 @@ def _check_sagemaker(endpoint: Any, index: StackIndex, alarm_names: set[str], re
             "(the Endpoint component creates 5xx and latency alarms) and pass its name (alarm.name).",
             endpoint.urn,
         )
+        return
+    _check_rollback_alarms(shown, endpoint, [*named, *autonamed], index, bake, report)
+
+
+def _check_rollback_alarms(shown: str, endpoint: Any, alarms: list[Any], index: StackIndex, bake: float | None, report: ReportViolation) -> None:
+    """Each rollback alarm of the stack must be able to fire, and within the bake time."""
+    seen: set[str] = set()
+    ceiling = latency_ceiling_us(index.names(endpoint), index)
+    for alarm in alarms:
+        if alarm.urn in seen or alarm.resource_type != METRIC_ALARM:
+            continue
+        seen.add(alarm.urn)
+        label = next(iter(index.names(alarm)), alarm.name)
+        why = never_fires(alarm, latency_ceiling_us=ceiling)
+        if why:
+            report(
+                f"rollback alarm {label!r} of SageMaker endpoint {shown!r} must be able to fire, but {why}; lower its "
+                "threshold into the metric's range (rollout.maxErrorRatePercent below 100, rollout.maxLatencyMs below the "
+                "invocation timeout).",
+                alarm.urn,
+            )
+            continue
+        window = window_seconds(alarm)
+        if bake and window and window > bake:
+            report(
+                f"rollback alarm {label!r} of SageMaker endpoint {shown!r} must be able to fire within the bake time "
+                f"({bake:g} s), but it needs {window:g} s of breaching datapoints (datapoints to alarm x period); lower "
+                "datapoints_to_alarm or the period, or lengthen wait_interval_in_seconds.",
+                alarm.urn,
+            )
 
 
 def _check_kserve(service: Any, config: dict[str, Any], report: ReportViolation) -> None:
@@ -111,11 +189,11 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     env = stack_environment(args.resources, args.stack_tags)
     index = StackIndex(args.resources)
     if env in (config.get("environments") or ()):
-        alarm_names = set()
+        alarms_by_name: dict[str, Any] = {}
         for alarm in index.of_type(*ALARM_TYPES):
-            alarm_names |= {n for n in index.names(alarm) if not n.startswith("arn:")}
+            alarms_by_name.update((n, alarm) for n in index.names(alarm) if not n.startswith("arn:"))
         for endpoint in index.of_type(ENDPOINT_TYPE):
-            _check_sagemaker(endpoint, index, alarm_names, report_violation)
+            _check_sagemaker(endpoint, index, alarms_by_name, env, config, report_violation)
     if env in (config.get("kserveEnvironments") or ()):
         for service in index.of_type(KSERVE_TYPE):
             _check_kserve(service, config, report_violation)
@@ -124,8 +202,9 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
 POLICY = StackValidationPolicy(
     name=NAME,
     description=(
-        "Checks that SageMaker endpoints roll out with CANARY or LINEAR blue/green and roll back on at least one "
-        "alarm defined in the stack (staging, prod), and that KServe services set canaryTrafficPercent (prod)."
+        "Checks that SageMaker endpoints roll out with CANARY or LINEAR blue/green, bake each step for the environment's "
+        "minimum and roll back on alarms of the stack that can fire within the bake time (staging, prod), and that KServe "
+        "services set canaryTrafficPercent in Serverless mode (staging, prod)."
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
@@ -136,7 +215,14 @@ POLICY = StackValidationPolicy(
             "environments": environments_property(
                 ["staging", "prod"], "SageMaker endpoints must use CANARY or LINEAR blue/green with rollback alarms"
             ),
-            "kserveEnvironments": environments_property(["prod"], "KServe InferenceServices must set canaryTrafficPercent"),
+            "kserveEnvironments": environments_property(
+                ["staging", "prod"], "KServe InferenceServices must set canaryTrafficPercent"
+            ),
+            "minWaitIntervalSeconds": per_environment(
+                {"type": "integer", "minimum": 0, "maximum": 3600},
+                DEFAULT_MIN_WAIT,
+                "Per environment: the shortest bake (wait_interval_in_seconds) after each traffic shift of a SageMaker rollout.",
+            ),
         }
     ),
     remediation_steps="Use the Endpoint component's rollout settings (canary or linear) and its rollback alarms.",

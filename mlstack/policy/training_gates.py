@@ -21,14 +21,52 @@ from ._common import (
     for_env,
     get,
     is_set,
+    number,
     per_environment,
+    pipeline_parameters,
+    resolve,
     tags_of,
 )
 
-__all__ = ["POLICY", "PIPELINE_TYPE", "GATES_TAG", "steps", "registration_gates", "declared_metrics", "is_training_pipeline"]
+__all__ = [
+    "POLICY",
+    "PIPELINE_TYPE",
+    "GROUP_TYPE",
+    "GATES_TAG",
+    "APPROVAL_MODE_TAG",
+    "DEFAULT_METRIC_RANGES",
+    "DEFAULT_MAX_TOLERANCE",
+    "steps",
+    "registration_gates",
+    "declared_metrics",
+    "is_training_pipeline",
+]
 
 NAME = "mlstack-pipeline-gates-registration"
 PIPELINE_TYPE = "aws:sagemaker/pipeline:Pipeline"
+GROUP_TYPE = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
+#: The tag on which a model package group records its approval mode (ModelRegistry sets it).
+APPROVAL_MODE_TAG = "mlstack:approval-mode"
+_UNIT = {"minimum": 0, "maximum": 1}
+#: Ranges of well-known evaluation metrics: a gate that every value in the range passes gates nothing.
+DEFAULT_METRIC_RANGES: dict[str, dict[str, float]] = {
+    **{m: dict(_UNIT) for m in (
+        "accuracy", "balanced_accuracy", "auc", "roc_auc", "pr_auc", "average_precision", "precision", "recall",
+        "f1", "f1_score", "specificity", "sensitivity", "top_k_accuracy", "map", "ndcg", "iou", "dice",
+    )},
+    "r2": {"maximum": 1},
+    **{m: {"minimum": 0} for m in ("rmse", "mse", "mae", "mape", "log_loss", "logloss", "cross_entropy")},
+}  # fmt: skip
+#: Per environment: the largest tolerance of a last-approved gate, as a share of its metric's range.
+DEFAULT_MAX_TOLERANCE = {"dev": 1.0, "staging": 0.1, "prod": 0.05}
+_OPS = {
+    "GreaterThanOrEqualTo": ">=",
+    "GreaterThan": ">",
+    "LessThanOrEqualTo": "<=",
+    "LessThan": "<",
+    "Equals": "==",
+}
+_FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "=="}
 #: The tag on which a training pipeline declares the metrics its registration is gated on.
 GATES_TAG = "mlstack:gate-metrics"
 REGISTER_TYPES = ("RegisterModel",)
@@ -125,6 +163,153 @@ def registration_gates(definition: Mapping[str, Any]) -> dict[str, set[str]]:
     return gates
 
 
+def _metric_of(value: Any, ranges: Mapping[str, Any]) -> str | None:
+    """The bounded metric a condition operand reads (``metrics.auc.value`` -> auc), if any."""
+    if not (isinstance(value, Mapping) and isinstance(value.get("Std:JsonGet"), Mapping)):
+        return None
+    path = value["Std:JsonGet"].get("Path")
+    words = [w for w in re.split(r"[^A-Za-z0-9_:-]+", path) if w] if isinstance(path, str) else []
+    return next((w for w in words if w in ranges), None)
+
+
+def trivial_reason(op: str, threshold: float, bounds: Mapping[str, Any]) -> str | None:
+    """Why ``<metric> op threshold`` passes every value the metric can take, or None."""
+    lo, hi = number(bounds.get("minimum")), number(bounds.get("maximum"))
+    if lo is not None and ((op == ">=" and threshold <= lo) or (op == ">" and threshold < lo)):
+        return f"every value passes it (the metric is never below {lo:g})"
+    if hi is not None and ((op == "<=" and threshold >= hi) or (op == "<" and threshold > hi)):
+        return f"every value passes it (the metric is never above {hi:g})"
+    return None
+
+
+def _fixed_conditions(definition: Mapping[str, Any], ranges: Mapping[str, Any]) -> Iterator[tuple[str, str, float]]:
+    """(metric, op, threshold) of every condition comparing a bounded metric with a number."""
+    params = pipeline_parameters(definition)
+
+    def walk(conditions: Any) -> Iterator[tuple[str, str, float]]:
+        for condition in conditions if isinstance(conditions, list) else []:
+            if not isinstance(condition, Mapping):
+                continue
+            if condition.get("Type") in ("Or", "Not"):
+                continue  # a disjunction or negation is judged as a whole by nobody here
+            op = _OPS.get(condition.get("Type"))
+            left, right = condition.get("LeftValue"), resolve(condition.get("RightValue"), params)
+            metric = _metric_of(left, ranges)
+            if metric is None:
+                metric, op = _metric_of(right, ranges), _FLIP.get(op or "")
+                right = resolve(left, params)
+            value = number(right) if not isinstance(right, Mapping) else None
+            if metric and op and value is not None:
+                yield metric, op, value
+
+    for step, _ in steps(definition):
+        if step.get("Type") == "Condition":
+            yield from walk((step.get("Arguments") or {}).get("Conditions"))
+
+
+def _relative_gates(definition: Mapping[str, Any]) -> Iterator[tuple[str, str, float]]:
+    """(metric, op, tolerance) of the last-approved gates handed to the baseline step."""
+    for step, _ in steps(definition):
+        raw = (step.get("Arguments") or {}).get("gates") if isinstance(step.get("Arguments"), Mapping) else None
+        try:
+            gates = json.loads(raw) if isinstance(raw, str) else None
+        except ValueError:
+            continue
+        for gate in gates if isinstance(gates, list) else []:
+            tolerance = number(gate.get("tolerance")) if isinstance(gate, Mapping) else None
+            if tolerance is not None and isinstance(gate.get("metric"), str):
+                yield gate["metric"], str(gate.get("op", ">=")), tolerance
+
+
+def _config_gates(props: Any) -> list[Mapping[str, Any]]:
+    """``mlstack:models[].gates`` of the pipeline's model (its ``mlstack:model`` tag)."""
+    tags = tags_of(props)
+    model = tags.get(MODEL) if isinstance(tags, dict) else None
+    models = config_value("mlstack:models")
+    for entry in models if isinstance(models, list) else []:
+        if isinstance(entry, Mapping) and entry.get("name") == model:
+            return [g for g in entry.get("gates") or [] if isinstance(g, Mapping)]
+    return []
+
+
+def _check_gate_strength(name: str, definition: Mapping[str, Any] | None, props: Any, env: str, config: Mapping[str, Any], report: ReportViolation) -> None:
+    """Gates that every candidate passes: a fixed threshold at the edge of the metric's range, or a
+    last-approved tolerance wider than the environment allows."""
+    ranges = config.get("metricRanges") or {}
+    fixed: set[tuple[str, str, float]] = set(_fixed_conditions(definition, ranges)) if definition else set()
+    relative: set[tuple[str, str, float]] = set(_relative_gates(definition)) if definition else set()
+    for gate in _config_gates(props):
+        metric, op = gate.get("metric"), str(gate.get("op", ">="))
+        threshold = gate.get("threshold")
+        if threshold == "last-approved":
+            tolerance = number(gate.get("tolerance", 0))
+            if isinstance(metric, str) and tolerance is not None:
+                relative.add((metric, op, tolerance))
+        elif isinstance(metric, str) and number(threshold) is not None and metric in ranges:
+            fixed.add((metric, op, number(threshold)))
+    for metric, op, threshold in sorted(fixed):
+        why = trivial_reason(op, threshold, ranges.get(metric) or {})
+        if why:
+            report(
+                f"training pipeline {name!r} gates registration on {metric} {op} {threshold:g}, but {why}; a gate must be "
+                f"able to stop a candidate: raise the threshold into the metric's range, or drop the gate (and declare what "
+                f"{metric} really needs under mlstack:models[].gates).",
+                None,
+            )
+    share = number(for_env(config, "maxGateTolerance", env))
+    for metric, op, tolerance in sorted(relative):
+        bounds = ranges.get(metric) or {}
+        lo, hi = number(bounds.get("minimum")), number(bounds.get("maximum"))
+        if lo is None or hi is None or hi <= lo:
+            continue
+        span = hi - lo
+        if tolerance >= span:
+            report(
+                f"training pipeline {name!r} compares {metric} with the last Approved version with a tolerance of {tolerance:g}, "
+                f"the whole range of {metric} ({lo:g}-{hi:g}): every candidate passes, so the gate means nothing; use a "
+                f"tolerance of at most {share * span if share is not None else span:g}.",
+                None,
+            )
+        elif share is not None and tolerance > share * span:
+            report(
+                f"training pipeline {name!r} compares {metric} with the last Approved version with a tolerance of {tolerance:g}, "
+                f"more than {share:g} of its range ({share * span:g}) allowed in {env}: a candidate this much worse than "
+                f"production is registered; lower the tolerance, or raise maxGateTolerance.{env} in the policy pack config.",
+                None,
+            )
+
+
+def _registered_status(step: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
+    return resolve((step.get("Arguments") or {}).get("ModelApprovalStatus"), params)
+
+
+def _check_manual_approval(args: ResourceValidationArgs, definition: Mapping[str, Any] | None, env: str, report: ReportViolation) -> None:
+    """In environments that need a person to approve, nothing is registered as Approved."""
+    if args.resource_type == GROUP_TYPE:
+        tags = tags_of(args.props)
+        mode = tags.get(APPROVAL_MODE_TAG) if isinstance(tags, dict) else None
+        if mode == "automatic":
+            group = get(args.props, "modelPackageGroupName", default=args.name)
+            report(
+                f"model package group {group!r} must wait for a person to approve versions in {env} (mlstack promote), "
+                f"but its approval mode is automatic; set mlstack:registry.approvalMode (or the model's registry.approvalMode) "
+                "to manual.",
+                None,
+            )
+        return
+    if not definition:
+        return
+    params = pipeline_parameters(definition)
+    for step, _ in steps(definition):
+        if step.get("Type") in REGISTER_TYPES and _registered_status(step, params) == "Approved":
+            report(
+                f"training pipeline {args.name!r} must register versions as PendingManualApproval in {env}, but step "
+                f"{step.get('Name')!r} registers them as Approved (automatic approval); set the registry's approvalMode to "
+                "manual, so `mlstack promote` approves after the gates are checked again.",
+                None,
+            )
+
+
 def declared_metrics(props: Any) -> list[str] | Any:
     """The gate metrics declared for a pipeline's model: ``mlstack:models[].gates`` of the stack
     config (its model is the ``mlstack:model`` tag), plus any listed in the ``mlstack:gate-metrics``
@@ -161,15 +346,22 @@ def is_training_pipeline(props: Any) -> bool:
 
 
 def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != PIPELINE_TYPE:
+    if args.resource_type not in (PIPELINE_TYPE, GROUP_TYPE):
         return
-    if not applies(args.get_config(), environment_of(args.props, args.stack_tags)):
+    config = args.get_config()
+    env = environment_of(args.props, args.stack_tags)
+    manual = env in (config.get("manualApprovalEnvironments") or ())
+    if args.resource_type == GROUP_TYPE:
+        if manual:
+            _check_manual_approval(args, None, env, report_violation)
+        return
+    if not applies(config, env) and not manual:
         return
     raw = get(args.props, "pipelineDefinition")
     if raw is UNKNOWN:
         return
     if not is_set(raw):
-        if is_set(get(args.props, "pipelineDefinitionS3Location")):
+        if is_set(get(args.props, "pipelineDefinitionS3Location")) and applies(config, env):
             report_violation(
                 f"training pipeline {args.name!r} must keep its definition inline (pipeline_definition) so its "
                 "registration gates can be checked before deployment; the S3 location hides it.",
@@ -181,13 +373,19 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
     except ValueError:
         definition = None
     if not isinstance(definition, dict):
-        report_violation(f"training pipeline {args.name!r} must have a JSON pipeline definition; it does not parse.", None)
+        if applies(config, env):
+            report_violation(f"training pipeline {args.name!r} must have a JSON pipeline definition; it does not parse.", None)
+        return
+    if manual:
+        _check_manual_approval(args, definition, env, report_violation)
+    if not applies(config, env):
         return
     declared = declared_metrics(args.props)
     if declared is UNKNOWN:
         return
-    config = args.get_config()
-    required = bool(declared) or bool(for_env(config, "requireGates", environment_of(args.props, args.stack_tags)))
+    if is_training_pipeline(args.props):
+        _check_gate_strength(args.name, definition, args.props, env, config, report_violation)
+    required = bool(declared) or bool(for_env(config, "requireGates", env))
     for step, words in registration_gates(definition).items():
         if not words and required:
             report_violation(
@@ -213,7 +411,8 @@ POLICY = ResourceValidationPolicy(
     name=NAME,
     description=(
         "Checks that every training pipeline registers a model version only inside Condition steps that compare every "
-        "declared gate metric with its threshold."
+        "declared gate metric with a threshold some candidate can miss (no auc >= 0, no last-approved tolerance wider than "
+        "the environment allows), and that nothing is approved automatically where a person must approve (prod)."
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
@@ -227,6 +426,29 @@ POLICY = ResourceValidationPolicy(
                 {"dev": False, "staging": True, "prod": True},
                 "Per environment: whether a pipeline that registers models must gate registration even when its "
                 "model declares no gates.",
+            ),
+            "manualApprovalEnvironments": environments_property(
+                ["prod"],
+                "model versions must wait for a person to approve them: no pipeline registers them as Approved and no "
+                "model package group has approval mode automatic",
+            ),
+            "metricRanges": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "object",
+                    "properties": {"minimum": {"type": "number"}, "maximum": {"type": "number"}},
+                    "additionalProperties": False,
+                },
+                "default": DEFAULT_METRIC_RANGES,
+                "description": "The range of each evaluation metric by name ({minimum, maximum}, either may be left out): a "
+                "gate every value in the range passes (auc >= 0, accuracy <= 1) is reported. A setting given replaces the "
+                "default whole.",
+            },
+            "maxGateTolerance": per_environment(
+                {"type": "number", "minimum": 0},
+                DEFAULT_MAX_TOLERANCE,
+                "Per environment: the largest tolerance of a last-approved gate, as a share of its metric's range "
+                "(metricRanges); a tolerance as wide as the whole range is reported everywhere.",
             ),
         }
     ),

@@ -93,6 +93,7 @@ def training_definition() -> dict[str, Any]:
                     },
                     "OutputDataConfig": {"S3OutputPath": "s3://churn-artifacts/models", "KmsKeyId": KEY_ARN},
                     "VpcConfig": dict(VPC_JOB),
+                    "EnableNetworkIsolation": True,
                     "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/churn-training",
                 },
             },
@@ -284,7 +285,7 @@ def baseline(env: str = "prod") -> Graph:
     )
 
     g.component("mlstack:index:Endpoint", "scoring")
-    serving_tags = tags(env, model="churn-xgb", model_version="7")
+    serving_tags = tags(env, model="churn-xgb", model_version="7", approval_status="Approved")
     g.add("aws:kms/key:Key", "scoring-key", {"enableKeyRotation": True, "tags": serving_tags}, parent="scoring")
     g.add(
         "aws:sagemaker/model:Model",
@@ -292,6 +293,7 @@ def baseline(env: str = "prod") -> Graph:
         {
             "executionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/scoring",
             "primaryContainer": {"modelPackageName": PACKAGE_ARN},
+            "enableNetworkIsolation": True,
             "vpcConfig": copy.deepcopy(VPC),
             "tags": serving_tags,
         },
@@ -409,7 +411,7 @@ def baseline(env: str = "prod") -> Graph:
             "metadata": {
                 "name": "defects",
                 "namespace": "churn",
-                "labels": {"mlstack.dev/team": "churn", "mlstack.dev/environment": env, "mlstack.dev/model": "churn-xgb", "mlstack.dev/model-version": "7"},
+                "labels": {"mlstack.dev/team": "churn", "mlstack.dev/environment": env, "mlstack.dev/model": "churn-xgb", "mlstack.dev/model-version": "7", "mlstack.dev/approval-status": "Approved"},
                 "annotations": {"serving.kserve.io/deploymentMode": "Serverless", "mlstack.dev/git-commit": "4956606"},
             },
             "spec": {

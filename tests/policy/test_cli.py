@@ -19,6 +19,7 @@ BAD_POLICIES = {
     "mlstack-endpoint-serves-approved-package",
     "mlstack-image-pinned-by-digest",
     "mlstack-model-lineage-complete",
+    "mlstack-sagemaker-runs-in-vpc",
 }
 
 
@@ -44,12 +45,14 @@ def test_bad_stack_fails_with_the_expected_policies(cli, tmp_path):
     assert out.splitlines()[-1].endswith("FAILED")
 
 
-def test_github_format_annotates_the_stack_file(cli):
-    code, out, _ = cli("check", BAD, "--format", "github")
+def test_github_format_annotates_the_stack_file(cli, tmp_path):
+    config = tmp_path / "vpc-advisory.json"
+    config.write_text(json.dumps({"mlstack-sagemaker-runs-in-vpc": "advisory"}))
+    code, out, _ = cli("check", BAD, "--format", "github", "--config", str(config))
     assert code == 1
     errors = [line for line in out.splitlines() if line.startswith("::error ")]
     warnings = [line for line in out.splitlines() if line.startswith("::warning ")]
-    assert {line.split("title=", 1)[1].split(" (", 1)[0] for line in errors} == BAD_POLICIES
+    assert {line.split("title=", 1)[1].split(" (", 1)[0] for line in errors} == BAD_POLICIES - {"mlstack-sagemaker-runs-in-vpc"}
     assert warnings and all("mlstack-sagemaker-runs-in-vpc (advisory)" in w for w in warnings)
     for line in errors:
         assert line.startswith(f"::error file={BAD},title=")

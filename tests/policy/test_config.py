@@ -26,8 +26,8 @@ def problems(config: dict) -> list[str]:
 
 def test_defaults_come_from_each_policys_level_and_schema():
     settings = reconcile(POLICIES)
-    assert settings[VPC].level == "advisory"
-    assert {s.level for n, s in settings.items() if n != VPC} == {"mandatory"}
+    assert settings[VPC].level == "mandatory"
+    assert {s.level for s in settings.values()} == {"mandatory"}
     assert settings[INSTANCES].properties["maxGpusPerEndpoint"] == DEFAULT_MAX_GPUS
     assert settings[VPC].properties["environments"] == ["prod"]
 

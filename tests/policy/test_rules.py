@@ -159,7 +159,7 @@ CASES: list[tuple[str, str, Callable[[Graph], Graph], set[str]]] = [
 NOT_IN = [
     ("model-outside-vpc", "staging"),
     ("all-at-once-in-staging", "dev"),
-    ("kserve-without-canary-in-prod", "staging"),
+    ("kserve-without-canary-in-prod", "dev"),
     ("no-drift-alarm-in-prod", "dev"),
     ("p5-in-dev", "prod"),
     ("version-recorded-wrong", "staging"),
@@ -182,10 +182,13 @@ def test_environment_scoped_policies_leave_other_environments_alone(case, env):
     assert change(baseline(env)).check().violations == []
 
 
-def test_vpc_is_advisory_by_default_so_the_check_still_passes():
-    report = baseline("prod").drop("scoring-model", "vpcConfig").check()
-    assert [(v.policy, v.level) for v in report.violations] == [(VPC, "advisory")]
-    assert report.passed
+def test_vpc_is_mandatory_in_prod_by_default_and_can_be_made_advisory():
+    g = baseline("prod").drop("scoring-model", "vpcConfig")
+    report = g.check()
+    assert [(v.policy, v.level) for v in report.violations] == [(VPC, "mandatory")]
+    assert not report.passed
+    relaxed = g.check({VPC: "advisory"})
+    assert [(v.policy, v.level) for v in relaxed.violations] == [(VPC, "advisory")] and relaxed.passed
 
 
 def test_violation_names_the_resource_and_says_how_to_fix():
