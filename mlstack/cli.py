@@ -3,17 +3,23 @@
 Exit codes: 0 success; 1 the checked thing failed; 2 bad input or usage. Heavy modules
 (pulumi, pulumi_aws, boto3) are imported only by the command that needs them, so
 ``mlstack --help`` stays fast.
+
+No input gives a traceback: user errors print a message and exit 2; an error mlstack did not
+foresee prints one line saying so and exits 1 (``MLSTACK_DEBUG=1`` shows the traceback).
+Files are read and written through :mod:`mlstack.files` (outputs are checked before the
+work and never overwrite an input).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
-__all__ = ["main", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+__all__ = ["main", "run_handler", "write_json", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -29,20 +35,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"mlstack: error: {message}\n")
 
 
-def _write_json(target: str, data: object) -> None:
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text)
+def write_json(output: Any, data: object) -> None:
+    """Write ``data`` as indented JSON to an :class:`mlstack.files.Output`."""
+    output.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from .config import stack_inputs
     from .engine import plan_stack
+    from .files import open_output
 
+    # Checked before the plan, which takes seconds: a typo in the path fails at once.
+    output = open_output(args.json, option="--json", inputs=stack_inputs(args.stack)) if args.json else None
     plan = plan_stack(args.stack, lookups=args.lookups)
-    if args.json:
-        _write_json(args.json, plan.to_json())
+    if output is not None:
+        write_json(output, plan.to_json())
     if args.json != "-":
         print(plan.render())
         if args.json:
@@ -51,9 +58,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from .files import open_output
     from .schema import stack_config_schema
 
-    _write_json(args.output or "-", stack_config_schema())
+    output = open_output(args.output or "-", option="--output")
+    write_json(output, stack_config_schema())
     return EXIT_OK
 
 
@@ -160,10 +169,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_handler(args.handler, args)
 
 
-def run_handler(handler: Handler, args: argparse.Namespace) -> int:
-    """Run a command, turning user errors into a message and exit code 2."""
-    from .errors import ConfigError, UsageError
+DEBUG_VARIABLE = "MLSTACK_DEBUG"
+"""Set to 1 to let unforeseen errors out with their traceback (for a bug report)."""
 
+
+def run_handler(handler: Handler, args: argparse.Namespace) -> int:
+    """Run a command, turning user errors into a message and exit code 2, and any other error
+    into one line and exit code 1 — never a traceback unless ``MLSTACK_DEBUG=1``."""
+    from .errors import ConfigError, UsageError
+    from .files import forget_inputs
+
+    forget_inputs()
     try:
         return handler(args)
     except ConfigError as exc:
@@ -176,18 +192,32 @@ def run_handler(handler: Handler, args: argparse.Namespace) -> int:
         return 130
     except BrokenPipeError:
         # `mlstack ... | head`: the reader left; stop quietly, as Unix tools do.
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     except Exception as exc:  # noqa: BLE001
-        import pulumi
-
-        if isinstance(exc, pulumi.RunError) or type(exc).__name__ == "UnansweredInvoke":
+        pulumi = sys.modules.get("pulumi")  # only a command that imported it can raise its errors
+        if (pulumi is not None and isinstance(exc, pulumi.RunError)) or type(exc).__name__ == "UnansweredInvoke":
             print(f"mlstack: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        raise
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            raise
+        if isinstance(exc, OSError) and exc.filename is not None:
+            # A file the command touched outside mlstack.files (a program, a plugin).
+            print(f"mlstack: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(
+            f"mlstack: internal error: {type(exc).__name__}: {_first_line(exc)}; this is a bug in mlstack, "
+            f"not in your input: rerun with {DEBUG_VARIABLE}=1 for the traceback and report it",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else "(no message)"
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,6 +40,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError, Problem, SpecProblems, UsageError, format_path
+from .files import MAX_DOCUMENT_BYTES, read_text, stat_input
 from .spec import NAMESPACE, StackSpec
 from .types import PATTERN_HINTS
 
@@ -49,12 +50,16 @@ __all__ = [
     "find_project",
     "resolve_stack_file",
     "load_stack",
+    "stack_inputs",
     "spec_from_config",
     "is_secure",
     "secure_keys",
     "secret_fields",
     "SECRET",
     "SECRET_OK",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_YAML_NODES",
+    "MAX_YAML_DEPTH",
 ]
 
 DEFAULT_REGION = "us-east-1"
@@ -63,8 +68,13 @@ SECRET = "[secret]"
 SECRET_OK = "x-mlstack-secret"
 """JSON Schema key (``Field(json_schema_extra={SECRET_OK: True})``) on the fields whose values
 may be secrets because their component passes them on as Pulumi secrets."""
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 PROJECT_FILE = "Pulumi.yaml"
+MAX_YAML_NODES = 100_000
+"""The most values (scalars, lists and mappings) a stack file or Pulumi.yaml may hold once its
+aliases are expanded; the bundled stacks hold a few hundred."""
+MAX_YAML_DEPTH = 64
+"""The deepest nesting of lists and mappings accepted (aliases expanded); the bundled stacks
+nest 8 deep."""
 
 
 @dataclass(frozen=True)
@@ -78,16 +88,43 @@ class Project:
 
     @classmethod
     def load(cls, root: Path) -> "Project":
+        """Read ``root/Pulumi.yaml``; raises ConfigError when it is not a project file the
+        Pulumi CLI would accept (``sdk/go/common/workspace/project.json``: ``name`` a
+        non-empty string, ``main`` and ``stackConfigDir`` strings)."""
         path = root / PROJECT_FILE
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise UsageError(f"{path}: cannot read the Pulumi project file: {exc}") from None
-        if not isinstance(data, dict) or not data.get("name"):
-            raise UsageError(f"{path}: a Pulumi project file needs a 'name'")
-        main = root / str(data.get("main") or ".")
-        config_dir = root / str(data.get("stackConfigDir") or ".")
-        return cls(root=root, name=str(data["name"]), main=main, stack_config_dir=config_dir)
+        display = _display_path(path)
+        title = "invalid Pulumi project file"
+        data, node = load_yaml(read_text(path, what="the Pulumi project file"), file=display, title=title)
+        lines = _source_map(node)[0]
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(
+                [Problem("", f"a Pulumi project file is a mapping of keys (name:, runtime:, main:), not {_kind(data)}", file=display, line=1)],
+                title=title,
+            )
+        problems = []
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problems.append(
+                Problem("name", "a Pulumi project file needs a 'name': a non-empty string", value=name, file=display, line=lines.get(("name",)), hint="e.g. name: mlstack")
+            )
+        for key in ("main", "stackConfigDir"):
+            value = data.get(key)
+            if value is not None and not isinstance(value, str):
+                problems.append(
+                    Problem(key, f"is a path relative to {PROJECT_FILE}, a string, not {_kind(value)}", value=value, file=display, line=lines.get((key,)), hint=f"e.g. {key}: stacks/")
+                )
+        if problems:
+            raise ConfigError(problems, title=title)
+        main = root / (data.get("main") or ".")
+        config_dir = root / (data.get("stackConfigDir") or ".")
+        return cls(root=root, name=str(name), main=main, stack_config_dir=config_dir)
+
+    def program_files(self) -> list[Path]:
+        """The files of the program `pulumi up` runs that mlstack reads: ``main`` itself, or
+        its ``__main__.py``."""
+        return [self.main / "__main__.py"] if self.main.is_dir() else [self.main]
 
     def stack_names(self) -> list[str]:
         return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in self.stack_config_dir.glob("Pulumi.*.yaml"))
@@ -97,7 +134,7 @@ def find_project(start: Path | None = None) -> Project | None:
     """The nearest ``Pulumi.yaml`` at or above ``start`` (default: the current directory)."""
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
-        if (directory / PROJECT_FILE).is_file():
+        if stat_input(directory / PROJECT_FILE, what="the Pulumi project file") is not None:
             return Project.load(directory)
     return None
 
@@ -109,7 +146,7 @@ def resolve_stack_file(stack: str, *, cwd: Path | None = None) -> tuple[Path, Pr
         path = Path(stack)
         if not path.is_absolute():
             path = (cwd or Path.cwd()) / path
-        if not path.is_file():
+        if stat_input(path, what="the stack file") is None:
             raise UsageError(f"stack file {stack!r} does not exist; pass a stack name such as churn-prod or a path to a Pulumi.<stack>.yaml file")
         return path.resolve(), find_project(path.parent)
     project = find_project(cwd)
@@ -119,7 +156,7 @@ def resolve_stack_file(stack: str, *, cwd: Path | None = None) -> tuple[Path, Pr
             "run from the project directory or pass the path of the stack file"
         )
     path = project.stack_config_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
+    if stat_input(path, what="the stack file") is None:
         known = project.stack_names()
         close = difflib.get_close_matches(stack, known, n=1)
         hint = f"did you mean {close[0]}? " if close else ""
@@ -127,6 +164,17 @@ def resolve_stack_file(stack: str, *, cwd: Path | None = None) -> tuple[Path, Pr
             f"no stack {stack!r}: {path} does not exist; {hint}stacks here: {', '.join(known) or 'none'}"
         )
     return path, project
+
+
+def stack_inputs(stack: str | os.PathLike[str], *, cwd: Path | None = None) -> list[tuple[Path, str]]:
+    """The files a command on ``stack`` reads — the stack file, its Pulumi.yaml and the
+    program's entry point — as (path, what): outputs must never overwrite them."""
+    path, project = resolve_stack_file(os.fspath(stack), cwd=cwd)
+    inputs = [(path, "the stack file")]
+    if project is not None:
+        inputs.append((project.root / PROJECT_FILE, "the Pulumi project file"))
+        inputs += [(program, "the stack's Pulumi program") for program in project.program_files()]
+    return inputs
 
 
 @dataclass(frozen=True)
@@ -159,22 +207,26 @@ class StackFile:
         """The config as the Pulumi engine hands it to a program: strings, objects as JSON."""
         out = {}
         for key, value in self.config.items():
-            out[key] = value if isinstance(value, str) else json.dumps(value)
+            # default=str: dates, sets and bytes YAML may give in other namespaces' values.
+            out[key] = value if isinstance(value, str) else json.dumps(value, default=str)
         out.setdefault("aws:region", self.region)
         return out
 
 
 def _line_map(text: str) -> dict[tuple, int]:
     """Line numbers (1-based) of every key and item in a YAML document, by path."""
-    return _source_map(text)[0]
+    try:
+        return _source_map(load_yaml(text)[1])[0]
+    except ConfigError:
+        return {}
 
 
 _IMPLICIT = yaml.resolver.Resolver()
 
 
-def _source_map(text: str) -> tuple[dict[tuple, int], dict[tuple, str]]:
-    """Line numbers (1-based) of every key and item in a YAML document, and the text of every
-    unquoted, untagged scalar as written (``1.40``, ``0123``), by path."""
+def _source_map(root: yaml.Node | None) -> tuple[dict[tuple, int], dict[tuple, str]]:
+    """Line numbers (1-based) of every key and item of a composed YAML document, and the text
+    of every unquoted, untagged scalar as written (``1.40``, ``0123``), by path."""
     lines: dict[tuple, int] = {}
     texts: dict[tuple, str] = {}
 
@@ -185,6 +237,8 @@ def _source_map(text: str) -> tuple[dict[tuple, int], dict[tuple, str]]:
                 texts[path] = node.value
         elif isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # a list or mapping as a key: construction refused it already
                 key = key_node.value
                 lines[path + (key,)] = key_node.start_mark.line + 1
                 walk(value_node, path + (key,))
@@ -193,13 +247,207 @@ def _source_map(text: str) -> tuple[dict[tuple, int], dict[tuple, str]]:
             for index, item in enumerate(node.value):
                 walk(item, path + (index,))
 
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError:
-        return lines, texts
+    # Bounded by load_yaml: at most MAX_YAML_NODES paths, MAX_YAML_DEPTH deep.
     if root is not None:
         walk(root, ())
     return lines, texts
+
+
+# -- reading YAML within bounds -----------------------------------------------------------------
+
+
+class _TooLarge(yaml.error.MarkedYAMLError):
+    """A document over MAX_YAML_NODES values or MAX_YAML_DEPTH levels, aliases expanded."""
+
+
+class _BoundedComposer(yaml.composer.Composer):
+    """PyYAML's composer, counting while it composes.
+
+    Aliases share nodes, so a "billion laughs" document composes in linear memory; what
+    explodes is every later walk over it (line map, validation, JSON for the program).
+    Each node's size and depth with its aliases expanded are kept as it completes (an alias
+    costs the size of what it names), so a bomb stops at the first level over the bound, in
+    microseconds. gopkg.in/yaml.v3, the Pulumi CLI's reader, guards the same way
+    (``decode.go``: "document contains excessive aliasing").
+
+    Duplicate keys are collected here too: yaml.v3 refuses them ("mapping key already
+    defined at line N", same kind and text), PyYAML keeps the last.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._size: dict[int, int] = {}
+        self._depth: dict[int, int] = {}
+        self.duplicates: list[tuple[yaml.MappingNode, str, int, int]] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            target = self.anchors.get(event.anchor)
+            if target is not None and id(target) not in self._size:
+                raise _TooLarge(None, None, f"the alias *{event.anchor} refers to the list or mapping that contains it", event.start_mark)
+        node = super().compose_node(parent, index)
+        if id(node) not in self._size:
+            children = _children(node)
+            size = 1 + sum(self._size.get(id(c), 1) for c in children)
+            depth = 1 + max((self._depth.get(id(c), 1) for c in children), default=0)
+            self._size[id(node)], self._depth[id(node)] = size, depth
+            if size > MAX_YAML_NODES:
+                raise _TooLarge(
+                    None, None, f"the document holds more than {MAX_YAML_NODES} values once its aliases (*name) are expanded", node.start_mark
+                )
+            if depth > MAX_YAML_DEPTH:
+                raise _TooLarge(None, None, f"lists and mappings nest more than {MAX_YAML_DEPTH} levels deep", node.start_mark)
+        return node
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            line = key_node.start_mark.line + 1
+            if key_node.value in seen:
+                self.duplicates.append((node, key_node.value, seen[key_node.value], line))
+            else:
+                seen[key_node.value] = line
+        return node
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+class _SafeConstructor(yaml.constructor.SafeConstructor):
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            # PyYAML lets Python's own errors out: 2024-02-30, a 5000-digit number, !!float abc.
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{_short_text(node)} cannot be read as {node.tag.rsplit(':', 1)[-1]} ({exc})", node.start_mark
+            ) from None
+
+
+def _short_text(node: yaml.Node) -> str:
+    text = node.value if isinstance(node.value, str) else ""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+try:
+    from yaml._yaml import CParser as _Parser  # libyaml: events in C, composed here
+
+    class _Loader(_BoundedComposer, _Parser, _SafeConstructor, yaml.resolver.Resolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            _Parser.__init__(self, stream)
+            _BoundedComposer.__init__(self)
+            _SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+
+    class _Loader(  # type: ignore[no-redef]
+        yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, _BoundedComposer, _SafeConstructor, yaml.resolver.Resolver
+    ):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            _BoundedComposer.__init__(self)
+            _SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+
+def load_yaml(text: str, *, file: str | None = None, title: str = "invalid mlstack configuration") -> tuple[Any, yaml.Node | None]:
+    """One YAML document read as the Pulumi CLI reads it, within bounds: (data, root node).
+
+    Raises :class:`ConfigError` for invalid YAML, duplicate keys (each with both lines and the
+    key path), more than :data:`MAX_YAML_NODES` values or :data:`MAX_YAML_DEPTH` levels once
+    aliases are expanded.
+    """
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if loader.duplicates:
+            raise ConfigError(_duplicate_problems(root, loader.duplicates, file), title=title)
+        data = loader.construct_document(root) if root is not None else None
+    except _TooLarge as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            [Problem("", f"refused: {exc.problem}", file=file, line=mark.line + 1 if mark else None, hint="write the values out, or split the stack")],
+            title=title,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([_yaml_problem(exc, text, file)], title=title) from None
+    finally:
+        loader.dispose()
+    return data, root
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str, file: str | None) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    hint = None
+    rows = text.split("\n")
+    line = rows[mark.line] if mark is not None and 0 <= mark.line < len(rows) else ""
+    if "\t" in line[: mark.column + 1 if mark is not None else 0]:
+        hint = "indent with spaces: YAML does not allow tabs for indentation"
+    elif "cannot start any token" in problem:
+        hint = "indent with spaces, not tabs, and quote values that start with @, ` or %"
+    elif "undefined alias" in problem:
+        hint = "an alias (*name) must follow its anchor (&name) in the same file; quote a value that starts with *"
+    where = f" (column {mark.column + 1})" if mark is not None else ""
+    return Problem("", f"not valid YAML: {problem}{where}", file=file, line=mark.line + 1 if mark else None, hint=hint)
+
+
+def _duplicate_problems(root: yaml.Node, duplicates: list[tuple[yaml.MappingNode, str, int, int]], file: str | None) -> list[Problem]:
+    paths: dict[int, tuple] = {}
+    stack: list[tuple[yaml.Node, tuple]] = [(root, ())]
+    while stack:  # each node once, at its first path (an anchor before its aliases)
+        node, path = stack.pop()
+        if id(node) in paths:
+            continue
+        paths[id(node)] = path
+        if isinstance(node, yaml.MappingNode):
+            stack += [(v, path + (k.value,)) for k, v in reversed(node.value) if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(v, path + (i,)) for i, v in reversed(list(enumerate(node.value)))]
+    problems = []
+    for mapping, key, first, second in duplicates:
+        where = paths.get(id(mapping), ())
+        problems.append(
+            Problem(
+                _key_path(where + (key,)),
+                f"the key {key!r} is written twice in the same mapping, at lines {first} and {second}",
+                file=file,
+                line=second,
+                hint="keep one: the Pulumi CLI refuses duplicate keys, and mlstack will not guess which one you meant",
+            )
+        )
+    return problems
+
+
+def _key_path(path: tuple) -> str:
+    """``("config", "mlstack:models", 0, "name")`` as a reader finds it: ``mlstack:models[0].name``."""
+    if len(path) > 1 and path[0] == "config":
+        path = path[1:]
+    return format_path(path)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return f"a {type(value).__name__}"
 
 
 def load_stack(stack: str | os.PathLike[str], *, cwd: Path | None = None) -> StackFile:
@@ -210,24 +458,34 @@ def load_stack(stack: str | os.PathLike[str], *, cwd: Path | None = None) -> Sta
     if not (name.startswith("Pulumi.") and name.endswith((".yaml", ".yml"))):
         raise UsageError(f"{display}: a stack file is named Pulumi.<stack>.yaml (got {name!r})")
     stack_name = name[len("Pulumi.") :].rsplit(".", 1)[0]
-    text = path.read_text()
-    try:
-        document = yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            [Problem("", f"not valid YAML: {getattr(exc, 'problem', exc)}", file=display, line=mark.line + 1 if mark else None)]
-        ) from None
-    lines, texts = _source_map(text)
+    document, root = load_yaml(read_text(path, what="the stack file", limit=MAX_DOCUMENT_BYTES), file=display)
+    lines, texts = _source_map(root)
     if document is None:
         document = {}
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise ConfigError([Problem("config", "a stack file is a mapping with a 'config:' mapping of keys", file=display, hint="see stacks/Pulumi.churn-dev.yaml")])
     project_name = project.name if project else NAMESPACE
     config: dict[str, Any] = {}
+    written: dict[str, str] = {}
     for key, value in (document.get("config") or {}).items():
         key = str(key)
-        config[key if ":" in key else f"{project_name}:{key}"] = value
+        full = key if ":" in key else f"{project_name}:{key}"
+        if full in written:
+            # `team:` and `mlstack:team:` are one key once the CLI namespaces it.
+            first, second = lines.get(("config", written[full])), lines.get(("config", key))
+            raise ConfigError(
+                [
+                    Problem(
+                        full,
+                        f"is written twice, as {written[full]!r} (line {first}) and {key!r} (line {second}); a key without a namespace is in the project's ({project_name})",
+                        file=display,
+                        line=second,
+                        hint="keep one",
+                    )
+                ]
+            )
+        written[full] = key
+        config[full] = value
     environments = _esc_imports(document.get("environment"))
     warnings: list[str] = []
     if environments:
@@ -325,6 +583,12 @@ def spec_from_config(
         if namespace != NAMESPACE:
             continue
         raw[name] = value = _decode(value)
+        if _decode_json(value)[1]:
+            reader.problems.append(
+                Problem(key, f"nests lists and objects more than {MAX_YAML_DEPTH} levels deep", file=file, line=_line(lines, key), hint="no mlstack key nests like that")
+            )
+            reader.refused.add(key)
+            continue
         ours[name] = reader.read(key, (name,), value)
     problems = reader.problems
     secret = set(_runtime_secret_keys(config) if secret_keys is None else secret_keys)
@@ -351,7 +615,7 @@ def spec_from_config(
     problems += _check_region(region, file, lines)
     spec = None
     try:
-        spec = StackSpec.model_validate(ours)
+        spec = StackSpec.model_validate(ours, context={"region": region})  # cross-field rules that need the region (KMS keys)
     except ValidationError as exc:
         refused = reader.refused
         problems += [p for p in _problems_from(exc, file, lines, environments) if p.path not in refused]
@@ -382,12 +646,15 @@ def is_secure(value: Any) -> bool:
 
 
 def _holds_secure(value: Any) -> bool:
-    if is_secure(value):
-        return True
-    if isinstance(value, dict):
-        return any(_holds_secure(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_holds_secure(v) for v in value)
+    pending = [value]  # iterative: a JSON string value may nest deeper than Python recurses
+    while pending:
+        item = pending.pop()
+        if is_secure(item):
+            return True
+        if isinstance(item, dict):
+            pending += item.values()
+        elif isinstance(item, list):
+            pending += item
     return False
 
 
@@ -676,12 +943,32 @@ def _fits(text: str, node: dict) -> bool:
 
 
 def _decode(value: Any) -> Any:
+    return _decode_json(value)[0]
+
+
+def _decode_json(value: Any) -> tuple[Any, bool]:
+    """A config value the engine passes as JSON text, decoded; and whether it was left as text
+    because it nests deeper than :data:`MAX_YAML_DEPTH`."""
     if isinstance(value, str) and value[:1] in "[{":
         try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+            decoded = json.loads(value)
+        except (ValueError, RecursionError):
+            return value, False
+        if _deeper_than(decoded, MAX_YAML_DEPTH):
+            return value, True
+        return decoded, False
+    return value, False
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            pending += [(child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)]
+    return False
 
 
 def _display_path(path: Path) -> str:

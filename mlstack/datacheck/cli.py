@@ -37,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_validate_data(args: argparse.Namespace) -> int:
     from ..cli import EXIT_FAILED, EXIT_OK
     from ..errors import UsageError
+    from ..files import stat_input
     from . import feature_group_schema
     from .validate import detect_format, validate_file, write_report
 
@@ -45,7 +46,7 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
         print(json.dumps(schema, indent=2))
         return EXIT_OK
     path = Path(args.file)
-    if not path.is_file():
+    if stat_input(path, what="the data file", regular=False) is None:
         raise UsageError(f"data file {args.file!r} does not exist")
     fmt = detect_format(path, args.format)
     if fmt is None:
@@ -56,5 +57,9 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
         report = validate_file(path, schema, fmt)
     except OSError as exc:
         raise UsageError(f"cannot read {args.file!r}: {exc.strerror or exc}") from None
+    except RecursionError:
+        # Python's JSON reader stops near 1000 levels; no feature value nests like that.
+        print(f"{args.file}: a record nests arrays or objects too deeply to read; no feature value nests like that", file=sys.stdout)
+        return EXIT_FAILED
     write_report(report, schema_title=schema.get("title", args.feature_group), max_problems=args.max_errors, out=sys.stdout)
     return EXIT_OK if report.ok else EXIT_FAILED

@@ -12,7 +12,6 @@ import argparse
 import functools
 import json
 import sys
-from pathlib import Path
 from typing import Any, Callable
 
 from .aws import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT, RETRY_MODES, TIMEOUT_ENV
@@ -20,6 +19,8 @@ from .aws import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_TIMEOUT,
 __all__ = ["register"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_MAX_OUTPUTS_BYTES = 64 << 20
+"""The largest `pulumi stack output --json` read by verify (64 MiB)."""
 
 
 def _aws_options() -> argparse.ArgumentParser:
@@ -76,11 +77,15 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
     def run(args: argparse.Namespace) -> int:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from ..config import load_stack
+        from ..config import load_stack, stack_inputs
         from ..errors import ConfigError, UsageError
+        from ..files import open_output
         from .aws import OpsError, translate
 
         stack = load_stack(args.stack)
+        # Where --json goes is checked before any AWS call, and never overwrites an input.
+        target = getattr(args, "json", None)
+        args.json_output = open_output(target, option="--json", inputs=stack_inputs(stack.path)) if target else None
         aws = _aws(args, stack)
         try:
             if stack.spec.account_id:
@@ -119,14 +124,15 @@ def cmd_promote(args: argparse.Namespace, stack: Any, aws: Any) -> int:
 
 def _read_outputs(path: str) -> dict[str, Any]:
     from ..errors import UsageError
+    from ..files import read_text
 
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text()
-    except OSError as exc:
-        raise UsageError(f"cannot read --outputs {path}: {exc.strerror or exc}; write it with `pulumi stack output --json > {path}`") from None
+        text = sys.stdin.read() if path == "-" else read_text(path, what="--outputs", limit=_MAX_OUTPUTS_BYTES)
+    except UsageError as exc:
+        raise UsageError(f"{exc}; write it with `pulumi stack output --json > {path}`") from None
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UsageError(f"--outputs {path} is not JSON ({exc}); write it with `pulumi stack output --json`") from None
     if not isinstance(data, dict):
         raise UsageError(f"--outputs {path} is not a JSON object; write it with `pulumi stack output --json`")
@@ -158,12 +164,10 @@ def cmd_status(args: argparse.Namespace, stack: Any, aws: Any) -> int:
     from .status import collect_status, render_table
 
     rows = collect_status(aws, stack, alarm_prefix=args.alarm_prefix)
-    if args.json:
-        text = json.dumps({"stack": stack.stack, "rows": [r.to_json() for r in rows]}, indent=2) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
+    if args.json_output is not None:
+        args.json_output.write(json.dumps({"stack": stack.stack, "rows": [r.to_json() for r in rows]}, indent=2) + "\n")
+        if args.json_output.is_stdout:
             return EXIT_OK
-        Path(args.json).write_text(text)
     print(f"stack {stack.stack} ({aws.region})")
     print(render_table(rows))
     return EXIT_OK

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Problem, UsageError
+from ..errors import ConfigError, Problem
 
 __all__ = ["LEVELS", "PolicySettings", "reconcile", "load_config_file", "config_schema"]
 
@@ -85,11 +85,10 @@ def config_schema(policies: Sequence[Any]) -> dict[str, Any]:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a policy pack config file (JSON, the CLI's format)."""
+    from ..files import read_text
+
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"cannot read the policy pack config {str(path)!r}: {exc.strerror or exc}") from None
+    text = read_text(path, what="the policy pack config")
     if not text.strip():
         return {}
     try:
@@ -99,6 +98,8 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
             [Problem(path="", message=f"not valid JSON: {exc.msg}", file=str(path), line=exc.lineno, hint="the file uses the JSON format of `pulumi preview --policy-pack-config`")],
             title=TITLE,
         ) from None
+    except RecursionError:
+        raise ConfigError([Problem(path="", message="not valid JSON for a policy config: arrays or objects nest too deeply", file=str(path))], title=TITLE) from None
     if not isinstance(data, dict):
         raise ConfigError([Problem(path="", message="must be a JSON object keyed by policy name", value=data, file=str(path))], title=TITLE)
     return data

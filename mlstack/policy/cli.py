@@ -7,8 +7,6 @@ violation, 2 bad input (stack file, policy config, options).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,30 +37,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from ..cli import write_json
+    from ..config import stack_inputs
+    from ..files import open_output
     from .check import check_stack
     from ._config import load_config_file
 
     config = load_config_file(args.config) if args.config else None
+    # Checked before the plan: a typo in --json fails at once, and never overwrites an input.
+    inputs = stack_inputs(args.stack) + ([(Path(args.config), "the policy pack config")] if args.config else [])
+    output = open_output(args.json, option="--json", inputs=inputs) if args.json else None
     report = check_stack(args.stack, config=config, config_file=args.config)
     data = report.to_json()
-    if args.json:
-        _write_json(args.json, data)
+    if output is not None:
+        write_json(output, data)
     if args.format == "json":
         if args.json != "-":
-            _write_json("-", data)
+            write_json(open_output("-", option="--format json"), data)
     elif args.format == "github":
         print(render_github(report, _stack_file(args.stack)))
     elif args.json != "-":
         print(render_text(report))
     return 0 if report.passed else 1
-
-
-def _write_json(target: str, data: Any) -> None:
-    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    if target == "-":
-        sys.stdout.write(text)
-    else:
-        Path(target).write_text(text)
 
 
 def _stack_file(stack: str) -> str:
