@@ -109,6 +109,7 @@ def test_lineage_becomes_labels_and_annotations(plan_service):
         "mlstack.dev/model": "churn-xgb",
         "mlstack.dev/model-version": "4",
         "mlstack.dev/dataset-version": "v3",
+        "mlstack.dev/approval-status": "Approved",  # the registry status verified at deploy time
     }
     assert set(metadata["annotations"]) == {"mlstack.dev/git-commit", "mlstack.dev/dataset"}
 
