@@ -93,7 +93,8 @@ class StackContext:
                 settings = StackAwsSettings.from_config(config, region=region)
             except AwsSettingsError as exc:
                 raise pulumi.RunError(f"{source}: {exc}") from None
-        commit = spec.git_commit or detect_git_commit(_root_directory())
+        with _readable_errors():  # an invalid $MLSTACK_GIT_COMMIT
+            commit = spec.git_commit or detect_git_commit(_root_directory())
         lineage = Lineage(
             team=spec.team,
             environment=spec.environment.value,

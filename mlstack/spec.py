@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .components.endpoint_spec import EndpointSpec
 from .components.feature_store import FeatureGroupSpec
@@ -28,7 +28,8 @@ from .components.training import TrainingSpec, check_gates
 from .components.monitor_settings import MonitorSpec, stack_monitor_problems
 from .errors import SpecProblems
 from .gates import Gate
-from .types import AccountId, Environment, S3Uri, Slug, Spec, TagValue, UserTags
+from .lineage import GitCommit, tag_budget_problems
+from .types import AccountId, Environment, Slug, Spec, TaggableS3Uri, TagValue, UserTags
 
 __all__ = ["StackSpec", "ModelSpec", "DatasetRef", "NAMESPACE"]
 
@@ -39,8 +40,8 @@ NAMESPACE = "mlstack"
 class DatasetRef(Spec):
     """The data a model is trained on, recorded in lineage tags."""
 
-    uri: S3Uri
-    """Where the training data lives, e.g. s3://churn-data/features/."""
+    uri: TaggableS3Uri
+    """Where the training data lives, e.g. s3://churn-data/features/ (recorded as the mlstack:dataset tag: at most 256 characters, letters, digits and _ . : / = + - @)."""
     version: Optional[TagValue] = None
     """The dataset's version or snapshot id, e.g. 2026-11-01 or a commit of the data repository."""
 
@@ -99,8 +100,8 @@ class StackSpec(Spec):
     """Billing code, tagged as cost-center."""
     tags: UserTags = Field(default_factory=dict)
     """Further tags for every resource (keys may not start with aws: or mlstack:)."""
-    git_commit: Optional[TagValue] = None
-    """Overrides the detected commit of the stack repository in mlstack:git-commit."""
+    git_commit: Optional[GitCommit] = None
+    """Overrides the detected commit of the stack repository in mlstack:git-commit: its hash as `git rev-parse HEAD` prints it (4 to 40 lower-case hex digits, or 64)."""
     account_id: Optional[AccountId] = None
     """The AWS account this stack must deploy to; a deployment with other credentials stops. Offline plans use it as the account id (default 123456789012)."""
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
@@ -165,6 +166,38 @@ class StackSpec(Spec):
             raise SpecProblems(problems)
         return self
 
+    @model_validator(mode="after")
+    def _tags_fit_every_resource(self) -> "StackSpec":
+        problems = tag_budget_problems(self)
+        if problems:
+            raise SpecProblems(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _keys_in_the_stack_region(self, info: ValidationInfo) -> "StackSpec":
+        # The region is not an mlstack key: the loader passes aws:region as validation context.
+        region = (info.context or {}).get("region") if isinstance(info.context, dict) else None
+        if not region:
+            return self
+        problems = kms_region_problems(self, region)
+        if problems:
+            raise SpecProblems(problems)
+        return self
+
+    def kms_key_arns(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every KMS key ARN the stack names, with its key path (``("endpoints", 0, "kmsKeyArn")``)."""
+        keys: list[tuple[tuple[str | int, ...], str]] = []
+        for i, model in enumerate(self.models):
+            if model.training and model.training.kms_key_arn:
+                keys.append((("models", i, "training", "kmsKeyArn"), model.training.kms_key_arn))
+        for i, endpoint in enumerate(self.endpoints):
+            if endpoint.kms_key_arn:
+                keys.append((("endpoints", i, "kmsKeyArn"), endpoint.kms_key_arn))
+        for i, monitor in enumerate(self.monitors):
+            if monitor.notifications.kms_key_arn:
+                keys.append((("monitors", i, "notifications", "kmsKeyArn"), monitor.notifications.kms_key_arn))
+        return keys
+
     def endpoint_name(self, endpoint: str) -> str:
         """The SageMaker endpoint name of ``endpoint``: ``<team>-<endpoint>``."""
         return f"{self.team}-{endpoint}"
@@ -225,3 +258,30 @@ class StackSpec(Spec):
         if self.cost_center:
             tags["cost-center"] = self.cost_center
         return tags
+
+
+def kms_region_problems(spec: StackSpec, region: str) -> list[tuple[tuple[str | int, ...], str]]:
+    """KMS keys ``spec`` names that live outside the stack's ``region`` (or partition): SageMaker,
+    S3, SNS and CloudWatch Logs use a key of their own region only, and fail at deploy time."""
+    from .stack_aws import partition_of
+
+    try:
+        partition = partition_of(region)
+    except Exception:  # noqa: BLE001 - an unknown region is reported at aws:region
+        partition = None
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for path, arn in spec.kms_key_arns():
+        parts = arn.split(":")
+        key_partition, key_region = parts[1], parts[3]
+        if key_region != region:
+            problems.append(
+                (
+                    path,
+                    f"KMS key {arn!r} is in {key_region}, but the stack deploys to {region} (aws:region) and AWS "
+                    f"services use keys of their own region only: give a key in {region} (for a multi-Region key, "
+                    f"the ARN of its replica in {region})",
+                )
+            )
+        elif partition and key_partition != partition:
+            problems.append((path, f"KMS key {arn!r} is in partition {key_partition}, but {region} is in {partition}: write arn:{partition}:kms:..."))
+    return problems

@@ -263,9 +263,9 @@ def test_scalars_the_cli_would_change_are_refused_with_a_hint_to_quote(write_sta
 
 
 def test_quoted_values_stay_as_written(write_stack):
-    path = with_lines(write_stack(), 'mlstack:gitCommit: "1.40"', 'mlstack:tags: {build: "0123", release: "2026-11-01"}')
+    path = with_lines(write_stack(), 'mlstack:costCenter: "1.40"', 'mlstack:tags: {build: "0123", release: "2026-11-01"}')
     spec = load_stack(path).spec
-    assert spec.git_commit == "1.40" and spec.tags == {"build": "0123", "release": "2026-11-01"}
+    assert spec.cost_center == "1.40" and spec.tags == {"build": "0123", "release": "2026-11-01"}
 
 
 def test_numbers_stay_numbers_where_a_number_is_required(write_stack):

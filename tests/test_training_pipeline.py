@@ -616,3 +616,103 @@ def test_cli_exits_2_on_bad_training_config(write_stack, cli, model_changes, nee
     code, out, err = cli("plan", str(write_stack({"mlstack:models": [model]})))
     assert code == 2
     assert needle in err and "Traceback" not in err
+
+
+# --- what AWS would refuse at deploy time is refused at validation -----------------------------
+
+
+@pytest.mark.parametrize(
+    "schedule, needle",
+    [
+        ("cron(0 3 * * MON *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("cron(0 3 ? * ? *)", "exactly one of day-of-month and day-of-week must be '?'"),
+        ("cron(0 3 * * *)", "has 6 fields separated by single spaces"),
+        ("cron(0 25 ? * MON *)", "hours: 25 is outside 0-23"),
+        ("cron(0 3 ? * MON#6 *)", "the week after '#' is 1 to 5"),
+        ("cron(0 3 ? * mon *)", "write 'mon' in capitals"),
+        ("cron(0 3 1,L * ? *)", "L, W, # and ? stand alone"),
+        ("rate(1 days)", "the unit of 1 is singular: write 'day'"),
+        ("rate(7 day)", "the unit of 7 is plural: write 'days'"),
+        ("rate(0 hours)", "a whole number of 1 or more"),
+        ("rate(2 weeks)", "is one of minute(s), hour(s), day(s)"),
+        ("@weekly", "is not a schedule"),
+    ],
+)
+def test_schedules_eventbridge_refuses_exit_2_at_the_key(write_stack, cli, schedule, needle):
+    model = {**BASELINE["mlstack:models"][0], "training": _training(schedule=schedule)}
+    code, _, err = cli("plan", str(write_stack({"mlstack:models": [model]})))
+    assert code == 2
+    assert "mlstack:models[0].training.schedule: " in err and needle in err and repr(schedule) in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["cron(0 3 ? * MON *)", "cron(15 10 L * ? *)", "cron(0/15 8-17 ? * MON-FRI *)", "cron(0 9 ? * 6#3 *)", "cron(0 0 15W JAN,JUL ? 2027)", "rate(1 minute)", "rate(12 hours)"],
+)
+def test_valid_schedules_are_accepted(write_stack, schedule):
+    model = {**BASELINE["mlstack:models"][0], "training": _training(schedule=schedule)}
+    assert load_stack(write_stack({"mlstack:models": [model]})).spec.models[0].training.schedule == schedule
+
+
+@pytest.mark.parametrize("zone, needle", [("Europe/Dubln", "did you mean 'Europe/Dublin'"), ("europe/dublin", "did you mean 'Europe/Dublin'"), ("CEST", "is not an IANA time zone"), ("localtime", "is not an IANA time zone")])
+def test_unknown_time_zones_are_refused_with_a_suggestion(write_stack, zone, needle):
+    (problem,) = _problems(write_stack, {"training": _training(schedule="cron(0 3 ? * MON *)", scheduleTimezone=zone)})
+    assert problem.path == "mlstack:models[0].training.scheduleTimezone"
+    assert needle in problem.message
+
+
+def test_drift_schedules_mlstack_writes_are_valid_expressions():
+    from mlstack.components._monitor_drift import _cron, _rate
+    from mlstack.types import schedule_problem
+
+    for hours in range(1, 25):  # every intervalHours the spec allows
+        assert schedule_problem(_rate(hours)) is None, _rate(hours)
+        assert schedule_problem(_cron(hours)) is None, _cron(hours)
+
+
+def _limits() -> tuple[int, int, int]:
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("HyperParameters")
+    return shape.metadata["max"], shape.key.metadata["max"], shape.value.metadata["max"]
+
+
+def test_hyperparameter_limits_come_from_botocore_and_are_enforced(write_stack):
+    most, key_max, value_max = _limits()
+    fits = {f"p{i}": i for i in range(most)}
+    model = {**BASELINE["mlstack:models"][0], "training": _training(train={"hyperparameters": fits})}
+    assert len(load_stack(write_stack({"mlstack:models": [model]})).spec.models[0].training.train.hyperparameters) == most
+
+    (problem,) = _problems(write_stack, {"training": _training(train={"hyperparameters": {**fits, "one_more": 1}})})
+    assert problem.path == "mlstack:models[0].training.train.hyperparameters"
+    assert f"holds {most + 1} hyperparameters; SageMaker accepts at most {most}" in problem.message
+
+    long_key, long_value = "k" * (key_max + 1), "v" * (value_max + 1)
+    problems = _problems(write_stack, {"training": _training(train={"hyperparameters": {long_key: 1, "eta": long_value}})})
+    by_path = {p.path: p.message for p in problems}
+    assert f"is {key_max + 1} characters; SageMaker allows 0 to {key_max}" in by_path[f"mlstack:models[0].training.train.hyperparameters.{long_key}"]
+    assert f"the value is {value_max + 1} characters" in by_path["mlstack:models[0].training.train.hyperparameters.eta"]
+
+
+def test_hyperparameters_are_measured_as_the_training_job_receives_them(write_stack):
+    from mlstack.components.training import serialized_hyperparameter
+
+    assert [serialized_hyperparameter(v) for v in ("gpu_hist", 400, 0.1, True)] == ["gpu_hist", "400", "0.1", "true"]
+    # SageMaker's patterns are Java regexes: ".*" matches no line break.
+    (problem,) = _problems(write_stack, {"training": _training(train={"hyperparameters": {"objective": "reg\nlinear"}})})
+    assert problem.path == "mlstack:models[0].training.train.hyperparameters.objective" and "line break" in problem.message
+    for separator in ("\u2028", "\u0085", "\r"):
+        assert _problems(write_stack, {"training": _training(train={"hyperparameters": {"objective": f"a{separator}b"}})})
+
+
+def test_kms_key_from_another_region_is_refused_at_its_key(write_stack):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    (problem,) = _problems(write_stack, {"training": _training(kmsKeyArn=key)})
+    assert problem.path == "mlstack:models[0].training.kmsKeyArn"
+    assert "is in us-east-1, but the stack deploys to eu-west-1 (aws:region)" in problem.message
+    same = key.replace("us-east-1", "eu-west-1")
+    model = {**BASELINE["mlstack:models"][0], "training": _training(kmsKeyArn=same)}
+    assert load_stack(write_stack({"mlstack:models": [model]})).spec.models[0].training.kms_key_arn == same
+    (problem,) = _problems(write_stack, {"training": _training(kmsKeyArn=same.replace("arn:aws:", "arn:aws-cn:"))})
+    assert "is in partition aws-cn, but eu-west-1 is in aws" in problem.message

@@ -31,7 +31,9 @@ drift-triggered runs are gated exactly like manual ones.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 from importlib import resources
 from typing import Any, Optional, Union
@@ -44,7 +46,8 @@ from typing_extensions import Annotated
 from ..stack_aws import dns_suffix
 from .. import catalog
 from ..gates import Gate, MetricName
-from ..types import S3Uri, Slug, Spec
+from ..errors import SpecProblems
+from ..types import ScheduleExpression, Slug, Spec, TaggableS3Uri, TimeZone
 from ._pipeline_definition import DefinitionInputs, build_definition, require_sdk
 from ._secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
 from .registry import ModelRegistry
@@ -67,10 +70,6 @@ EcrImage = Annotated[str, StringConstraints(pattern=ECR_IMAGE_PATTERN)]
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
 MimeType = Annotated[str, StringConstraints(pattern=r"^[\w.+-]+/[\w.+-]+$")]
-ScheduleExpression = Annotated[
-    str,
-    StringConstraints(pattern=r"^(cron\([^)]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$"),
-]
 KmsKeyArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/.+$")]
 
 #: Jobs a pipeline starts are named pipelines-<execution>-<step>-<suffix>.
@@ -152,7 +151,7 @@ class TrainSpec(Spec):
     spot: SpotSpec = Field(default_factory=SpotSpec)
     """Managed spot training settings (off by default)."""
     hyperparameters: dict[str, Union[str, int, float, bool]] = Field(default_factory=dict)
-    """Hyperparameters passed to the training container."""
+    """Hyperparameters passed to the training container (as strings; at most 100, within SageMaker's key and value lengths)."""
     environment: dict[str, str] = Field(default_factory=dict)
     """Environment variables of the training container."""
 
@@ -160,6 +159,14 @@ class TrainSpec(Spec):
     @classmethod
     def _training_type(cls, value: str) -> str:
         return _instance_type(value, catalog.Use.TRAINING)
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _within_sagemaker_limits(cls, value: dict[str, Union[str, int, float, bool]]) -> dict[str, Union[str, int, float, bool]]:
+        problems = hyperparameter_problems(value)
+        if problems:
+            raise SpecProblems(problems)
+        return value
 
     @model_validator(mode="after")
     def _spot_wait(self) -> "TrainSpec":
@@ -219,8 +226,8 @@ class TrainingSpec(Spec):
     """The evaluation job and the metrics it reports."""
     inference: InferenceSpec
     """The inference container recorded with every registered version."""
-    input: Optional[S3Uri] = None
-    """Input data of preprocessing (default: the model's dataset.uri); the pipeline parameter InputDataUri overrides it per run."""
+    input: Optional[TaggableS3Uri] = None
+    """Input data of preprocessing (default: the model's dataset.uri); the pipeline parameter InputDataUri overrides it per run; recorded as the mlstack:dataset tag."""
     feature_group: Optional[Slug] = None
     """Read the offline store of this feature group (of mlstack:featureGroups) instead of input."""
     vpc: Optional[VpcSpec] = None
@@ -229,8 +236,8 @@ class TrainingSpec(Spec):
     """Cut the containers off the network (data still flows through SageMaker's channels); default on."""
     schedule: Optional[ScheduleExpression] = None
     """Also run on a schedule, e.g. cron(0 3 ? * MON *) or rate(7 days)."""
-    schedule_timezone: str = "UTC"
-    """Time zone of a cron schedule, e.g. Europe/Berlin."""
+    schedule_timezone: TimeZone = "UTC"
+    """Time zone of a cron schedule: an IANA name such as Europe/Berlin (default UTC)."""
     kms_key_arn: Optional[KmsKeyArn] = None
     """Bring your own KMS key for volumes, outputs and the bucket (default: the pipeline creates one, rotated yearly)."""
 
@@ -239,6 +246,78 @@ class TrainingSpec(Spec):
         if self.input and self.feature_group:
             raise ValueError("give input or featureGroup, not both: the pipeline reads one source")
         return self
+
+
+def serialized_hyperparameter(value: Union[str, int, float, bool]) -> str:
+    """A hyperparameter as the training job receives it: strings as they are, anything else as
+    JSON (``true``, ``0.1``), as the sagemaker SDK's ModelTrainer sends them (``safe_serialize``)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@functools.cache
+def _hyperparameter_limits() -> tuple[int, tuple[int, int, str], tuple[int, int, str]]:
+    """(most entries, (key min, key max, key pattern), (value min, value max, value pattern)) of
+    the ``HyperParameters`` map in botocore's SageMaker service model (CreateTrainingJob)."""
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("HyperParameters")
+
+    def limits(member: Any) -> tuple[int, int, str]:
+        meta = member.metadata
+        return int(meta.get("min", 0)), int(meta["max"]), str(meta.get("pattern", ".*"))
+
+    return int(shape.metadata["max"]), limits(shape.key), limits(shape.value)
+
+
+# What Java's "." (SageMaker's patterns are Java regexes) does not match: line terminators.
+_JAVA_LINE_TERMINATORS = "\n\r\u0085\u2028\u2029"
+
+
+def _java_pattern(pattern: str) -> re.Pattern[str]:
+    """Python's reading of a Java pattern such as ``.*``: a ``.`` outside a class matches
+    anything but a Java line terminator."""
+    out, in_class, escaped = [], False, False
+    for char in pattern:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif char == "[":
+            in_class = True
+            out.append(char)
+        elif char == "]":
+            in_class = False
+            out.append(char)
+        elif char == "." and not in_class:
+            out.append(f"[^{_JAVA_LINE_TERMINATORS}]")
+        else:
+            out.append(char)
+    return re.compile("".join(out))
+
+
+def hyperparameter_problems(hyperparameters: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What SageMaker's CreateTrainingJob would refuse in ``hyperparameters``, each at its key
+    (the count, key and value lengths and patterns come from botocore's service model)."""
+    if not hyperparameters:
+        return []
+    most, (key_min, key_max, key_pattern), (value_min, value_max, value_pattern) = _hyperparameter_limits()
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if len(hyperparameters) > most:
+        problems.append(((), f"holds {len(hyperparameters)} hyperparameters; SageMaker accepts at most {most}: pass the rest in a config file the image reads"))
+    key_re, value_re = _java_pattern(key_pattern), _java_pattern(value_pattern)
+    for key, raw in hyperparameters.items():
+        value = serialized_hyperparameter(raw)
+        if not key_min <= len(key) <= key_max:
+            problems.append(((key,), f"the name {key[:40]!r}... is {len(key)} characters; SageMaker allows {key_min} to {key_max}"))
+        elif not key_re.fullmatch(key):
+            problems.append(((key,), f"the name {key!r} holds a line break, which SageMaker refuses"))
+        if not value_min <= len(value) <= value_max:
+            problems.append(((key,), f"the value is {len(value)} characters; SageMaker allows {value_min} to {value_max}"))
+        elif not value_re.fullmatch(value):
+            problems.append(((key,), f"the value {value[:40]!r} holds a line break, which SageMaker refuses"))
+    return problems
 
 
 def check_gates(gates: list[Gate], training: Optional[TrainingSpec]) -> list[tuple[tuple[str | int, ...], str]]:
