@@ -193,11 +193,11 @@ def _fixed_conditions(definition: Mapping[str, Any], ranges: Mapping[str, Any]) 
             if condition.get("Type") in ("Or", "Not"):
                 continue  # a disjunction or negation is judged as a whole by nobody here
             op = _OPS.get(condition.get("Type"))
-            left, right = condition.get("LeftValue"), resolve(condition.get("RightValue"), params)
+            left, right = condition.get("LeftValue"), condition.get("RightValue")
             metric = _metric_of(left, ranges)
-            if metric is None:
-                metric, op = _metric_of(right, ranges), _FLIP.get(op or "")
-                right = resolve(left, params)
+            if metric is None:  # number <op> metric: the same gate, read the other way round
+                metric, op, right = _metric_of(right, ranges), _FLIP.get(op or ""), left
+            right = resolve(right, params)
             value = number(right) if not isinstance(right, Mapping) else None
             if metric and op and value is not None:
                 yield metric, op, value
@@ -265,15 +265,15 @@ def _check_gate_strength(name: str, definition: Mapping[str, Any] | None, props:
         span = hi - lo
         if tolerance >= span:
             report(
-                f"training pipeline {name!r} compares {metric} with the last Approved version with a tolerance of {tolerance:g}, "
-                f"the whole range of {metric} ({lo:g}-{hi:g}): every candidate passes, so the gate means nothing; use a "
-                f"tolerance of at most {share * span if share is not None else span:g}.",
+                f"training pipeline {name!r} must compare {metric} with the last Approved version within a tolerance some "
+                f"candidate can exceed, but its tolerance of {tolerance:g} spans the whole range of {metric} ({lo:g}-{hi:g}): "
+                f"every candidate passes; use a tolerance of at most {share * span if share is not None else span:g}.",
                 None,
             )
         elif share is not None and tolerance > share * span:
             report(
-                f"training pipeline {name!r} compares {metric} with the last Approved version with a tolerance of {tolerance:g}, "
-                f"more than {share:g} of its range ({share * span:g}) allowed in {env}: a candidate this much worse than "
+                f"training pipeline {name!r} must compare {metric} with the last Approved version within {share:g} of its "
+                f"range ({share * span:g}) in {env}, but its tolerance is {tolerance:g}: a candidate this much worse than "
                 f"production is registered; lower the tolerance, or raise maxGateTolerance.{env} in the policy pack config.",
                 None,
             )
