@@ -288,7 +288,7 @@ def _check_manual_approval(args: ResourceValidationArgs, definition: Mapping[str
     if args.resource_type == GROUP_TYPE:
         tags = tags_of(args.props)
         mode = tags.get(APPROVAL_MODE_TAG) if isinstance(tags, dict) else None
-        if mode == "automatic":
+        if isinstance(mode, str) and mode.strip().lower() == "automatic":
             group = get(args.props, "modelPackageGroupName", default=args.name)
             report(
                 f"model package group {group!r} must wait for a person to approve versions in {env} (mlstack promote), "
@@ -301,7 +301,8 @@ def _check_manual_approval(args: ResourceValidationArgs, definition: Mapping[str
         return
     params = pipeline_parameters(definition)
     for step, _ in steps(definition):
-        if step.get("Type") in REGISTER_TYPES and _registered_status(step, params) == "Approved":
+        status = _registered_status(step, params)
+        if step.get("Type") in REGISTER_TYPES and isinstance(status, str) and status.strip().lower() == "approved":
             report(
                 f"training pipeline {args.name!r} must register versions as PendingManualApproval in {env}, but step "
                 f"{step.get('Name')!r} registers them as Approved (automatic approval); set the registry's approvalMode to "
