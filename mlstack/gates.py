@@ -82,14 +82,14 @@ class Gate(Spec):
         if value == LAST_APPROVED and isinstance(value, str):
             return value
         if finite_number(value) is None:
-            raise ValueError(f"threshold must be a finite number or {LAST_APPROVED!r} (got {_shown(value)}); write a plain number such as 0.9")
+            raise ValueError(f"threshold must be a finite number or {LAST_APPROVED!r}; write a plain number such as 0.9")
         return value
 
     @field_validator("tolerance", mode="before")
     @classmethod
     def _tolerance_is_finite(cls, value: object) -> object:
         if finite_number(value) is None:
-            raise ValueError(f"tolerance must be a finite number (got {_shown(value)}); write a plain number such as 0.005")
+            raise ValueError("tolerance must be a finite number; write a plain number such as 0.005")
         return value
 
     @property

@@ -53,3 +53,41 @@ def test_rejects_bad_gates():
         Gate(metric="accuracy", threshold="last-version")
     with pytest.raises(ValidationError):
         Gate(metric="accuracy", threshold=0.9, tolerance=-1)
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf"), float("-inf"), "1e309", "nan", " 0.95", "0_95", True, False, 10**400, [0.9]])
+def test_thresholds_that_are_not_finite_numbers_are_refused(threshold):
+    with pytest.raises(ValidationError, match="threshold must be a finite number or 'last-approved'"):
+        Gate(metric="auc", threshold=threshold)
+
+
+@pytest.mark.parametrize("tolerance", [float("nan"), float("inf"), "0.01", True])
+def test_tolerances_that_are_not_finite_numbers_are_refused(tolerance):
+    with pytest.raises(ValidationError, match="tolerance must be a finite number"):
+        Gate(metric="auc", threshold="last-approved", tolerance=tolerance)
+
+
+def test_integers_and_last_approved_are_thresholds():
+    assert Gate(metric="auc", threshold=1).threshold == 1.0
+    assert Gate(metric="auc", threshold="last-approved").relative
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "0.99", True, {"value": 0.99}])
+def test_a_candidate_metric_that_is_not_a_finite_number_fails_its_gate(value):
+    [bias] = evaluate_gates([Gate(metric="bias_delta", op="<=", threshold=0.01)], {"bias_delta": value})
+    assert not bias.passed and bias.value is None
+    assert "is not a finite number" in bias.reason
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("-inf"), "0.5"])
+def test_a_baseline_metric_that_is_not_a_finite_number_fails_the_relative_gate(value):
+    # NaN compares False both ways and -inf is beaten by anything: neither may decide a gate
+    [acc] = evaluate_gates([ACC], {"accuracy": 0.95}, {"accuracy": value})
+    assert not acc.passed
+    assert "the last Approved version's 'accuracy' is not a finite number" in acc.reason
+
+
+def test_a_bound_that_overflows_fails_the_gate():
+    slack = Gate(metric="latency", op="<=", threshold="last-approved", tolerance=1e308)
+    [latency] = evaluate_gates([slack], {"latency": 5.0}, {"latency": 1.7e308})
+    assert not latency.passed and "not a finite number" in latency.reason

@@ -332,7 +332,11 @@ class Aws:
             code = str(((parsed or {}).get("Error") or {}).get("Code") or "")
             failed = getattr(http, "status_code", 200) >= 500 or code in _THROTTLING
         if failed:  # would be retried after a pause: stop instead
-            last = caught_exception if caught_exception is not None else f"HTTP {response[0].status_code}"
+            if caught_exception is not None:
+                last: Any = caught_exception
+            else:
+                error = (response[1] or {}).get("Error") or {}
+                last = f"HTTP {response[0].status_code}" + (f" {error.get('Code')}: {error.get('Message', '')}".rstrip(": ") if error.get("Code") else "")
             raise DeadlineExceeded(self._deadline_message(None, last))
 
     def _on_done(self, **_: Any) -> None:

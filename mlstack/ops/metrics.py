@@ -323,7 +323,7 @@ def report_uri(package: Mapping[str, Any], *, label: str) -> Optional[str]:
 
 def _refuse(bad: BadMetric, where: str, label: str) -> OpsError:
     return OpsError(
-        f"metric {bad.name!r} of {label} is {bad.why} in {where}; mlstack decides only on finite numbers written as numbers. "
+        f"metric {bad.name!r} of {label}, in {where}, is {bad.why}; mlstack decides only on finite numbers written as numbers. "
         "Fix the evaluation (or the registered version) and promote again; nothing was changed",
         exit_code=1,
     )

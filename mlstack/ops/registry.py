@@ -56,6 +56,13 @@ def _shown(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _body(response: Any) -> str:
+    """An answer as shown in a message: without botocore's ResponseMetadata, shortened."""
+    if isinstance(response, dict):
+        response = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+    return _shown(response)
+
+
 def model_version(package: Any) -> Optional[int]:
     """The version number of a model package (a summary, a description or an ARN).
 
@@ -113,7 +120,7 @@ def _summaries(response: Any, operation: str = "ListModelPackages", *, group: Op
     an error, never "no versions" (which would read as "nothing approved yet")."""
     summaries = response.get("ModelPackageSummaryList") if isinstance(response, dict) else None
     if not isinstance(summaries, list) or not all(isinstance(s, dict) and isinstance(s.get("ModelPackageArn"), str) for s in summaries):
-        raise MalformedResponse(f"SageMaker {operation} answered without a readable ModelPackageSummaryList ({str(response)[:200]!r})")
+        raise MalformedResponse(f"SageMaker {operation} answered without a readable ModelPackageSummaryList ({_body(response)})")
     if group is not None:
         summaries = [_check_summary(s, group=group, status=status) for s in summaries]
     return summaries
@@ -214,7 +221,7 @@ def describe_group(client: Any, group_name: str) -> Optional[dict[str, Any]]:
     if not isinstance(name, str) or not _same_name(name, group_name):
         raise MalformedResponse(
             f"SageMaker DescribeModelPackageGroup for {group_name!r} answered {'group ' + repr(name) if isinstance(name, str) else 'without a group name'} "
-            f"({str(response)[:200]!r})"
+            f"({_body(response)})"
         )
     return response
 

@@ -4,7 +4,8 @@ The AWS endpoint and its per-test reset come from ``tests/aws_server.py`` (``aws
 moto in server mode on 127.0.0.1, or the endpoint named by ``MLSTACK_TEST_AWS_ENDPOINT``.
 Added here: a registry builder (groups, versions with metrics reports in S3), stack files with
 gates, and ``canned_aws``, a local HTTP server answering fixed AWS responses for what moto
-cannot produce (throttling, access denied).
+cannot produce (throttling, access denied, garbage): a list of replies served in turn, or a
+function of the request (its operation, path and JSON body) for scripted worlds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Union
 
 import pytest
 
@@ -124,30 +125,59 @@ def registry(aws_session) -> Registry:
     return Registry(aws_session)
 
 
+@dataclass(frozen=True)
+class CannedRequest:
+    """What the canned server received: ``target`` is the X-Amz-Target (``SageMaker.ListModelPackages``)
+    or, for REST calls such as S3, ``"<METHOD> <path>"``."""
+
+    target: str
+    body: Any
+    """The JSON body (None when there is none, or it is not JSON)."""
+
+
+#: A reply: (status, body) where a dict/list body is sent as JSON and bytes are sent as they are.
+Reply = tuple[int, Union[dict[str, Any], list[Any], bytes]]
+
+
 @dataclass
 class CannedAws:
-    """A local HTTP server that answers every request with the next canned response."""
+    """A local HTTP server that answers every request with the next canned response, or with
+    what ``responses(request)`` returns when it is a function."""
 
     url: str
-    responses: list[tuple[int, dict[str, Any]]]
+    responses: Union[list[Reply], Callable[[CannedRequest], Reply]]
     requests: list[str] = field(default_factory=list)
-    """The X-Amz-Target (operation) of every request received."""
+    """The X-Amz-Target (operation) of every request received ("GET /path" for REST calls)."""
+    received: list[CannedRequest] = field(default_factory=list)
 
 
 class _Handler(BaseHTTPRequestHandler):
     canned: CannedAws
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.canned.requests.append(self.headers.get("X-Amz-Target", self.path))
-        status, body = self.canned.responses.pop(0) if len(self.canned.responses) > 1 else self.canned.responses[0]
-        data = json.dumps(body).encode()
+    def _answer(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target") or f"{self.command} {self.path}"
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        request = CannedRequest(target, body)
+        self.canned.requests.append(target)
+        self.canned.received.append(request)
+        if callable(self.canned.responses):
+            status, reply = self.canned.responses(request)
+        else:
+            status, reply = self.canned.responses.pop(0) if len(self.canned.responses) > 1 else self.canned.responses[0]
+        data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Type", "application/octet-stream" if isinstance(reply, bytes) else "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_POST = do_GET = do_PUT = do_HEAD = _answer  # noqa: N815 - http.server's naming
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -155,15 +185,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def canned_aws() -> Iterator[Callable[..., CannedAws]]:
-    """canned_aws([(status, json_body), ...]) -> a running CannedAws; the last response repeats."""
+    """canned_aws([(status, body), ...]) -> a running CannedAws; the last response repeats.
+    canned_aws(function) -> a CannedAws answering ``function(CannedRequest)``."""
     servers: list[ThreadingHTTPServer] = []
 
-    def start(responses: list[tuple[int, dict[str, Any]]]) -> CannedAws:
+    def start(responses: Union[list[Reply], Callable[[CannedRequest], Reply]]) -> CannedAws:
         handler = type("Handler", (_Handler,), {})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        canned = CannedAws(url=f"http://127.0.0.1:{server.server_address[1]}", responses=list(responses))
+        canned = CannedAws(url=f"http://127.0.0.1:{server.server_address[1]}", responses=responses if callable(responses) else list(responses))
         handler.canned = canned
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return canned
 

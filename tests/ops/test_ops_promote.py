@@ -5,6 +5,7 @@ customer metadata, the decision and every gate's values written to the registry.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import botocore.session
 import pytest
@@ -273,3 +274,98 @@ def test_approval_description_fits_sagemakers_limit_and_keeps_every_gate():
     assert len(text) <= APPROVAL_DESCRIPTION_MAX
     assert text.startswith("mlstack promote APPROVED v12 (stack churn-prod, last approved v11, 2026-11-03T10:00:00Z): ")
     assert all(f"PASS metric_{i:02d}=0.75>=0.5" in text for i in range(30))
+
+
+# -- a Rejected version is not approved again without --override-rejection ------------------------
+
+
+def _rejected_by_a_person(registry, metrics, description="bias too high on the Q3 holdout"):
+    registry.group()
+    registry.version(metrics={"accuracy": 0.90, "bias_delta": 0.0}, status="Approved")
+    candidate = registry.version(metrics=metrics)
+    registry.sagemaker.update_model_package(ModelPackageArn=candidate, ModelApprovalStatus="Rejected", ApprovalDescription=description)
+    return candidate
+
+
+def test_a_rejected_version_stays_rejected_without_the_override_flag(aws, cli, ops_stack, registry):
+    candidate = _rejected_by_a_person(registry, {"accuracy": 0.95, "bias_delta": 0.0})
+
+    code, out, err = promote(cli, ops_stack())
+
+    assert (code, out) == (1, "")
+    assert "churn-churn-xgb v2 was Rejected by fake-user-profile-name" in err
+    assert "('bias too high on the Q3 holdout')" in err and "--override-rejection" in err
+    package = registry.describe(candidate)
+    assert package["ModelApprovalStatus"] == "Rejected"
+    assert package["ApprovalDescription"] == "bias too high on the Q3 holdout"
+
+
+def test_the_override_approves_a_rejected_version_that_passes_and_records_who_why_and_what(aws, aws_session, cli, ops_stack, registry):
+    candidate = _rejected_by_a_person(registry, {"accuracy": 0.95, "bias_delta": 0.0})
+    caller = aws_session.client("sts").get_caller_identity()["Arn"]
+
+    code, out, err = promote(cli, ops_stack(), "--override-rejection", "bias re-measured on the fixed holdout, TICKET-12")
+
+    assert (code, err) == (0, "")
+    package = registry.describe(candidate)
+    assert package["ModelApprovalStatus"] == "Approved"
+    description = package["ApprovalDescription"]
+    assert description.startswith(
+        "mlstack promote APPROVED v2 (stack churn-dev, last approved v1, "
+    )
+    assert re.search(
+        r"OVERRIDES the rejection on record \(Rejected by fake-user-profile-name at \S+Z \('bias too high on the Q3 holdout'\)\): "
+        + re.escape(f"override by {caller}, reason 'bias re-measured on the fixed holdout, TICKET-12'; gates: PASS accuracy >= last approved"),
+        description,
+    ), description
+    assert "OVERRIDES the rejection on record" in out
+
+
+def test_the_override_keeps_who_and_why_whole_when_the_description_is_cut(aws, cli, ops_stack, registry):
+    gates = [{"metric": f"m{i:02d}", "op": ">=", "threshold": 0.5, "description": "d" * 200} for i in range(20)]
+    metrics = {f"m{i:02d}": 0.75 for i in range(20)}
+    candidate = _rejected_by_a_person(registry, metrics, description="x\n" * 600)
+    reason = "r" * 300
+
+    code, _, err = promote(cli, ops_stack(gates=gates), "--override-rejection", reason)
+
+    assert (code, err) == (0, "")
+    description = registry.describe(candidate)["ApprovalDescription"]
+    assert len(description) <= APPROVAL_DESCRIPTION_MAX
+    assert "\n" not in description  # SageMaker's pattern ".*" takes one line
+    assert f"reason {reason!r}; gates: " in description and "override by arn:" in description
+
+
+def test_the_override_does_not_approve_a_rejected_version_that_fails_its_gates(aws, cli, ops_stack, registry):
+    candidate = _rejected_by_a_person(registry, {"accuracy": 0.95, "bias_delta": 0.5})
+
+    code, out, _ = promote(cli, ops_stack(), "--override-rejection", "retrained")
+
+    assert code == 1
+    assert "FAIL bias_delta <= 0.01" in out and "it stays Rejected and its approval description is kept" in out
+    package = registry.describe(candidate)
+    assert (package["ModelApprovalStatus"], package["ApprovalDescription"]) == ("Rejected", "bias too high on the Q3 holdout")
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("  ", "--override-rejection needs a reason"),
+        ("line one\nline two", "must be one line of text"),
+        ("r" * 301, "keep it within 300"),
+    ],
+)
+def test_an_override_reason_must_be_one_short_line(aws, cli, ops_stack, registry, reason, message):
+    candidate = _rejected_by_a_person(registry, {"accuracy": 0.95, "bias_delta": 0.0})
+    code, _, err = promote(cli, ops_stack(), "--override-rejection", reason)
+    assert code == 2 and message in err
+    assert registry.describe(candidate)["ModelApprovalStatus"] == "Rejected"
+
+
+def test_the_override_is_refused_for_a_version_that_is_not_rejected(aws, cli, ops_stack, registry):
+    registry.group()
+    candidate = registry.version(metrics={"accuracy": 0.9, "bias_delta": 0.0})
+    code, _, err = promote(cli, ops_stack(), "--override-rejection", "just in case")
+    assert code == 2
+    assert "--override-rejection applies only to a Rejected version; churn-churn-xgb v1 is PendingManualApproval" in err
+    assert registry.describe(candidate)["ModelApprovalStatus"] == "PendingManualApproval"
