@@ -349,3 +349,23 @@ def test_gate_thresholds_that_are_not_finite_numbers_are_refused_at_the_key(cli,
     assert code == 2 and "Traceback" not in err
     assert f"mlstack:models[0].gates[0].{key}" in err
     assert "must be a finite number" in err
+
+
+def test_status_reports_an_answer_it_cannot_read_with_the_call_not_a_traceback(aws_session, canned_aws, cli, ops_stack):
+    world = World()
+
+    def answer(request: CannedRequest):
+        if request.target.endswith(".ListPipelines"):
+            return 200, {"PipelineSummaries": [{"PipelineDisplayName": "no name"}]}
+        if (request.body or {}).get("ModelApprovalStatus") == "PendingManualApproval":
+            return 200, {"ModelPackageSummaryList": []}
+        return world(request)
+
+    server = canned_aws(answer)
+    code, out, err = cli("status", str(ops_stack()), "--endpoint-url", server.url, "--max-attempts", "1")
+
+    assert (code, out) == (1, "")
+    assert err == (
+        "mlstack status: error: could not read the AWS answer of sagemaker:ListPipelines (KeyError: 'PipelineName'); "
+        "stopping without a decision\n"
+    )
