@@ -244,3 +244,212 @@ def test_vectorised_csv_path_agrees_with_the_row_by_row_reader_and_jsonschema(tm
             expected.add((row, error.path[0]))
     assert {(p.row, p.column) for p in fast.problems} == expected
     assert len(expected) > 1000
+
+
+# --- whatever the file's quirks, validate-data agrees with a plain row-by-row check -------------
+#
+# The reference below reads records the way the module docstring says (Python's csv module;
+# JSON lines split at "\n" only) and checks each one with jsonschema: it shares no code with
+# mlstack's readers. Random files mix BOMs, CRLF / LF / CR line ends, quoted separators and
+# line breaks, blank and whitespace-only lines, NUL bytes, Unicode line separators inside
+# strings, ragged rows, broken and deeply nested JSON lines.
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def _kinds_of(schema: dict, name: str) -> set[str]:
+    kind = schema["properties"][name]["type"]
+    return {kind} if isinstance(kind, str) else set(kind)
+
+
+def _reference_cell(text: str, kinds: set[str]):
+    """A CSV cell as the module docstring defines it."""
+    import math
+
+    if text == "":
+        return None
+    if "integer" in kinds and _INTEGER_TEXT.fullmatch(text):
+        return int(text)
+    if "number" in kinds and _NUMBER_TEXT.fullmatch(text) and math.isfinite(float(text)):
+        return float(text)
+    return text
+
+
+def _schema_problems(validator, record: dict, line: int, row: int) -> set[tuple]:
+    found = set()
+    for error in validator.iter_errors(record):
+        if error.path:
+            found.add((line, row, error.path[0], error.message))
+        elif error.validator == "required":
+            found.add((line, row, error.message.split("'")[1], error.message))
+        else:  # additionalProperties: the column names the extras; their order in the message varies
+            extras = sorted(k for k in record if k not in validator.schema["properties"])
+            found.add((line, row, ", ".join(extras), "additionalProperties"))
+    return found
+
+
+def _normalised(report) -> set[tuple]:
+    return {
+        (p.line, p.row, p.column, "additionalProperties" if p.message.startswith("Additional properties") else p.message)
+        for p in report.problems
+    }
+
+
+def _reference_csv(data: bytes, schema: dict) -> set[tuple]:
+    import csv
+    import io
+
+    text = data.decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    records, previous = [], 0
+    for fields in reader:
+        if fields:
+            records.append((previous + 1, fields))
+        previous = reader.line_num
+    header = records[0][1]
+    validator = jsonschema.Draft202012Validator(schema)
+    found = set()
+    for row, (line, fields) in enumerate(records[1:], start=1):
+        if len(fields) != len(header):
+            found.add((line, row, None, f"has {len(fields)} fields, the header has {len(header)}"))
+            continue
+        record = {name: _reference_cell(cell, _kinds_of(schema, name)) for name, cell in zip(header, fields)}
+        found |= _schema_problems(validator, record, line, row)
+    return found
+
+
+def _reference_jsonl(data: bytes, schema: dict) -> set[tuple]:
+    text = data.decode("utf-8-sig")
+    validator = jsonschema.Draft202012Validator(schema)
+    found, row = set(), 0
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip(" \t\r"):
+            continue
+        row += 1
+        try:
+            value = json.loads(line, parse_constant=lambda name: (_ for _ in ()).throw(ValueError(name)))
+        except (ValueError, RecursionError):
+            found.add((line_number, row, None, "invalid JSON"))
+            continue
+        if not isinstance(value, dict):
+            found.add((line_number, row, None, "not an object"))
+            continue
+        found |= _schema_problems(validator, value, line_number, row)
+    return found
+
+
+_TRICKY_CELLS = [
+    "", "0", "07", "+3", "-0", "1.5", "1e3", "nan", "inf", "9" * 19, "٣", " 1", "1_0", "600", "601", "-1",
+    "monthly", "weekly", "two-year", "C00000001", "C0000001", "2026-11-01T08:00:00Z", "2026-11-01T08:00:00.123Z",
+    "a,b", 'say "hi"', "month\nly", "line\r\nbreak", "x\x00y", "C0000000\u2028", "\ufeff1", "\u00851", "C00000001\n",
+]
+
+
+def _random_csv(rng: random.Random, names: list[str]) -> tuple[bytes, bool]:
+    """A CSV file with random quirks, and whether it has a BOM."""
+    end = rng.choice(["\n", "\r\n", "\r"])
+    header = rng.sample(names, len(names))
+
+    def cell(text: str) -> str:
+        if any(c in text for c in ',"\r\n') or rng.random() < 0.1:
+            return '"' + text.replace('"', '""') + '"'
+        return text
+
+    lines = [",".join(cell(h) for h in header)]
+    ragged = 0.05 if rng.random() < 0.3 else 0.0
+    for _ in range(rng.randint(1, 60)):
+        if rng.random() < 0.06:
+            lines.append("")  # a blank line between records
+            continue
+        fields = [rng.choice(_TRICKY_CELLS) if rng.random() < 0.5 else str(rng.randint(-3, 700)) for _ in header]
+        if rng.random() < ragged:
+            fields = fields[:-1] if rng.random() < 0.5 else fields + ["extra"]
+        lines.append(",".join(cell(f) for f in fields))
+    text = end.join(lines) + rng.choice(["", end, end * 3])
+    bom = rng.random() < 0.2
+    return ("\ufeff" if bom else "").encode() + text.encode(), bom
+
+
+def _random_jsonl(rng: random.Random, names: list[str]) -> bytes:
+    separators = ["\u2028", "\u2029", "\u0085", "\x0c", "\x0b", "\x1c", "\x1d", "\x1e", "\r"]
+    lines = []
+    for _ in range(rng.randint(1, 60)):
+        kind = rng.random()
+        if kind < 0.05:
+            lines.append(rng.choice(["", " \t", "\r", "\u2028", "\x0c"]))
+            continue
+        if kind < 0.1:
+            lines.append(rng.choice(['{"customer_id": "C0000', "[1", "2]", '{"a": 1} {"b": 2}', '{"a": 1}\r{"b": 2}', "NaN", "[" * 2000 + "]" * 2000, "7", '"text"']))
+            continue
+        record = {name: _random_value(rng) for name in names if rng.random() > 0.1}
+        if rng.random() < 0.3:
+            record["contract"] = rng.choice(["monthly", "month" + rng.choice(separators) + "ly"])
+        if rng.random() < 0.05:
+            record["unexpected"] = 1
+        lines.append(json.dumps(record, ensure_ascii=rng.random() < 0.3) + rng.choice(["", " ", "\r", "\t"]))
+    text = rng.choice(["\n", "\r\n"]).join(lines) + rng.choice(["", "\n", "\n\n"])
+    return (b"\xef\xbb\xbf" if rng.random() < 0.2 else b"") + text.encode()
+
+
+def test_csv_files_with_every_quirk_agree_with_a_row_by_row_check(tmp_path, monkeypatch):
+    from mlstack.datacheck import validate as module
+
+    schema = feature_group_schema("churn-prod", "customers", cwd=ROOT)
+    names = list(schema["properties"])
+    rng = random.Random(2026)
+    fallbacks = []
+    real_fallback = module._check_csv_python
+    monkeypatch.setattr(module, "_check_csv_python", lambda *a: fallbacks.append(a[0]) or real_fallback(*a))
+    checked = flagged = 0
+    for i in range(150):
+        data, _ = _random_csv(rng, names)
+        sample = tmp_path / f"sample-{i}.csv"
+        sample.write_bytes(data)
+        expected = _reference_csv(data, schema)
+        assert _normalised(validate_file(sample, schema, "csv")) == expected, data[:300]
+        checked += 1
+        flagged += len(expected)
+    assert checked - len(fallbacks) > 50 and len(fallbacks) > 20  # both readers were exercised
+    assert flagged > 1000  # the samples really exercise the rules
+
+
+def test_jsonl_files_with_every_quirk_agree_with_a_row_by_row_check(tmp_path):
+    schema = feature_group_schema("churn-prod", "customers", cwd=ROOT)
+    names = list(schema["properties"])
+    rng = random.Random(2027)
+    broken = 0
+    for i in range(150):
+        data = _random_jsonl(rng, names)
+        sample = tmp_path / f"sample-{i}.jsonl"
+        sample.write_bytes(data)
+        expected = _reference_jsonl(data, schema)
+        got = {
+            (line, row, column, "invalid JSON" if message.startswith("not valid JSON") else "not an object" if message.endswith("is not a JSON object of column values") else message)
+            for line, row, column, message in _normalised(validate_file(sample, schema, "jsonl"))
+        }
+        assert got == expected, data[:300]
+        broken += any(m == "invalid JSON" for *_, m in expected)
+    assert broken > 20
+
+
+def test_a_unicode_line_separator_inside_a_string_is_data_not_a_new_record(tmp_path):
+    schema = feature_group_schema("churn-prod", "customers", cwd=ROOT)
+    record = {"customer_id": "C00000001", "event_time": "2026-11-01T08:00:00Z", "tenure_months": 3, "monthly_charges": 1.0, "contract": "monthly"}
+    sample = tmp_path / "separators.jsonl"
+    lines = [json.dumps({**record, "contract": f"month{sep}ly"}, ensure_ascii=False) for sep in ("\u2028", "\u2029", "\u0085", "\x1e")]
+    sample.write_text("\n".join([json.dumps(record), *lines]) + "\n", encoding="utf-8")
+    report = validate_file(sample, schema, "jsonl")
+    assert report.rows == 5
+    assert sorted((p.line, p.row, p.column) for p in report.problems) == [(2, 2, "contract"), (3, 3, "contract"), (4, 4, "contract"), (5, 5, "contract")]
+    assert all("is not one of ['monthly', 'yearly', 'two-year']" in p.message for p in report.problems)
+
+
+def test_blank_lines_are_no_records_and_lines_still_count(tmp_path):
+    schema = feature_group_schema("churn-prod", "customers", cwd=ROOT)
+    header = "customer_id,event_time,tenure_months,monthly_charges,contract"
+    sample = tmp_path / "blank.csv"
+    sample.write_bytes(f"{header}\r\n\r\nC00000001,2026-11-01T08:00:00Z,1,1,monthly\r\n\r\nC00000002,2026-11-01T08:00:00Z,-5,1,monthly\r\n\r\n\r\n".encode())
+    report = validate_file(sample, schema, "csv")
+    assert report.rows == 2
+    assert [(p.line, p.row, p.column) for p in report.problems] == [(5, 2, "tenure_months")]

@@ -19,6 +19,20 @@ work is done per column on *distinct* values, not per row:
 CSV cells are text: an empty cell is a missing value (null); integer columns take whole
 numbers written as digits, number columns JSON numbers (``1.5``, ``-2e3``); anything else is
 kept as text, so ``jsonschema`` reports it with its type error.
+
+What a record is, whatever the file's quirks (the same for both paths, and what a plain
+row-by-row check with ``csv`` / ``json`` and ``jsonschema`` sees):
+
+* both formats: UTF-8, with or without a byte-order mark; a file that is not UTF-8 is one
+  problem at line 1. Blank lines (nothing but line breaks; in JSON lines also spaces and tabs)
+  are not records: rows count records, lines count the file's physical lines.
+* CSV: as Python's ``csv`` module reads it (RFC 4180 quoting: separators and line breaks
+  inside quotes are data; CRLF, LF or CR line ends; NUL bytes are data). The header is the
+  first record.
+* JSON lines: a record ends at ``\n`` only. U+2028, U+2029, U+0085, form feeds and other
+  characters ``str.splitlines`` would split on are data inside a JSON string (and invalid JSON
+  outside one); ``\r`` before the ``\n`` is whitespace. A line nested too deeply for Python's
+  JSON reader is reported as invalid JSON at its line.
 """
 
 from __future__ import annotations
@@ -33,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-__all__ = ["BadValue", "Report", "validate_file", "validate_records", "detect_format", "FORMATS"]
+__all__ = ["BadValue", "Report", "validate_file", "validate_records", "detect_format", "split_json_lines", "read_json_line", "FORMATS"]
 
 FORMATS = ("csv", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -348,16 +362,20 @@ def _check_csv(path: Path, checker: _Checker, report: Report) -> None:
             return _check_csv_python(path, checker, report)
     with open(path, encoding="utf-8", newline="") as handle:
         try:
-            header = next(csv.reader(handle), None)
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            header_lines = reader.line_num
         except (csv.Error, UnicodeDecodeError):
             header = None
-    if not header or len(set(header)) != len(header):
+    # Arrow skips physical lines, not records: a header on more than one line (or after a blank
+    # line) goes to the reader that knows records.
+    if not header or header_lines != 1 or len(set(header)) != len(header):
         return _check_csv_python(path, checker, report)
     try:
         table = pa_csv.read_csv(
             path,
             read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
-            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=True),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
                 strings_can_be_null=False,
@@ -372,10 +390,9 @@ def _check_csv(path: Path, checker: _Checker, report: Report) -> None:
     if table.num_rows == 0:
         report.problems.append(BadValue(1, None, None, "the file has a header but no records"))
         return
-    multiline = any(
-        pc.any(pc.match_substring_regex(table.column(name), "[\r\n]")).as_py() for name in header
-    )
-    lines = _csv_lines(str(path)) if multiline else None
+    # One physical line per record (after the header) unless a quoted field spans lines or blank
+    # lines sit between records: then find each record's line.
+    lines = None if _physical_lines(path) == table.num_rows + 1 else _csv_lines(str(path))
     for name in header:
         if name not in checker.columns:
             continue
@@ -401,33 +418,43 @@ def _check_csv_python(path: Path, checker: _Checker, report: Report) -> None:
             report.problems.append(BadValue(1, None, None, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"))
 
 
+def _records(reader) -> Iterable[tuple[int, list[str]]]:
+    """(first line, fields) of every record a csv.reader yields; blank lines are no records."""
+    previous = reader.line_num
+    for row in reader:
+        if row:
+            yield previous + 1, row
+        previous = reader.line_num
+
+
 def _check_csv_reader(handle, checker: _Checker, report: Report) -> None:
     reader = csv.reader(handle)
+    records = _records(reader)
     try:
-        header = next(reader)
+        header_line, header = next(records)
     except StopIteration:
         report.problems.append(BadValue(1, None, None, "the file is empty; a CSV sample starts with a header row of column names"))
         return
     except csv.Error as exc:
-        report.problems.append(BadValue(1, None, None, f"not valid CSV: {exc}"))
+        report.problems.append(BadValue(reader.line_num, None, None, f"not valid CSV: {exc}"))
         return
     try:
-        rows = list(reader)
+        numbered = list(records)
     except csv.Error as exc:
         report.problems.append(BadValue(reader.line_num, None, None, f"not valid CSV: {exc}"))
         return
+    rows = [row for _, row in numbered]
+    starts = [line for line, _ in numbered]
     report.rows = len(rows)
-    # One physical line per record unless a quoted field spans lines: then find each record's line.
-    lines = None if reader.line_num == len(rows) + 1 else _csv_lines(report.path)
 
     def line_of(row: int) -> int:
-        return row + 1 if lines is None else lines[row - 1]
+        return starts[row - 1]
 
     dupes = sorted({c for c in header if header.count(c) > 1})
     for column in dupes:
-        report.problems.append(BadValue(1, None, column, f"column {column!r} appears more than once in the header"))
+        report.problems.append(BadValue(header_line, None, column, f"column {column!r} appears more than once in the header"))
     for column, message in checker.record_errors(header):
-        report.problems.append(BadValue(1, None, column, f"header: {message}"))
+        report.problems.append(BadValue(header_line, None, column, f"header: {message}"))
     width = len(header)
     good_rows: list[int] = []
     good: list[list[str]] = []
@@ -439,7 +466,7 @@ def _check_csv_reader(handle, checker: _Checker, report: Report) -> None:
             good.append(row)
     if not good:
         if not rows:
-            report.problems.append(BadValue(1, None, None, "the file has a header but no records"))
+            report.problems.append(BadValue(header_line, None, None, "the file has a header but no records"))
         return
     columns = list(zip(*good))
     for position, name in enumerate(header):
@@ -455,16 +482,19 @@ def _check_csv_reader(handle, checker: _Checker, report: Report) -> None:
 
 
 def _csv_lines(path: str) -> list[int]:
-    """The line each CSV record starts on (records may span lines inside quotes)."""
+    """The line each CSV record after the header starts on (records may span lines inside
+    quotes; blank lines are no records)."""
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader, None)
-        starts = []
-        previous = reader.line_num
-        for _ in reader:
-            starts.append(previous + 1)
-            previous = reader.line_num
-        return starts
+        records = _records(csv.reader(handle))
+        next(records, None)
+        return [line for line, _ in records]
+
+
+def _physical_lines(path: Path) -> int:
+    """Lines of a file as the csv module counts them (CRLF, LF and CR each end one)."""
+    data = Path(path).read_bytes()
+    ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+    return ends + (1 if data and not data.endswith((b"\n", b"\r")) else 0)
 
 
 def _no_constants(name: str) -> Any:
@@ -474,33 +504,61 @@ def _no_constants(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
+_JSON_BLANK = " \t\r"
+"""JSON whitespace a line may hold beside its record (\n ends the line)."""
+
+
+def _json_error(line: str) -> str:
+    """Why ``line`` is not one JSON value, in the json module's words."""
+    try:
+        _DECODER.decode(line)
+    except RecursionError:
+        return "not valid JSON: nested too deeply to read (no feature value nests like that)"
+    except ValueError as exc:
+        return f"not valid JSON: {exc}"
+    return "not valid JSON"  # pragma: no cover - only called for lines the reader refused
+
+
+def split_json_lines(text: str) -> list[tuple[int, str]]:
+    """``(line number, text)`` of every record of JSON-lines ``text``: records end at ``\n``
+    only (never at U+2028, U+2029, U+0085 or the other breaks ``str.splitlines`` knows, which
+    are data inside JSON strings); lines of nothing but spaces, tabs and ``\r`` are skipped."""
+    return [(n, line) for n, line in enumerate(text.split("\n"), start=1) if line.strip(_JSON_BLANK)]
+
+
+def read_json_line(line: str) -> Any:
+    """The JSON value of one record line (surrounding spaces, tabs and ``\r`` allowed).
+    Raises ValueError (with the json module's message) for anything else, RecursionError
+    for values nested beyond Python's reader."""
+    start = len(line) - len(line.lstrip(_JSON_BLANK))
+    value, end = _DECODER.raw_decode(line, start)
+    if line[end:].strip(_JSON_BLANK):
+        raise ValueError(f"Extra data: line 1 column {end + 1} (char {end})")
+    return value
+
+
 def _check_jsonl(path: Path, checker: _Checker, report: Report) -> None:
-    with open(path, encoding="utf-8-sig") as handle:
-        try:
-            text = handle.read()
-        except UnicodeDecodeError as exc:
-            report.problems.append(BadValue(1, None, None, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"))
-            return
-    numbered = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        report.problems.append(BadValue(1, None, None, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"))
+        return
+    numbered = split_json_lines(text)
     if not numbered:
         report.problems.append(BadValue(1, None, None, "the file holds no records"))
         return
     report.rows = len(numbered)
-    values: list[Any]
-    try:
-        # One parse of the whole file is several times faster than one per line; a bad line
-        # sends us to the line-by-line parse that names it.
-        values = _DECODER.decode("[" + ",".join(line for _, line in numbered) + "]")
-        if len(values) != len(numbered):
-            raise ValueError("a line holds more than one value")
-    except ValueError:
-        values = []
-        for n, line in numbered:
-            try:
-                values.append(_DECODER.decode(line))
-            except ValueError as exc:
-                values.append(_MISSING)
-                report.problems.append(BadValue(n, len(values), None, f"not valid JSON: {exc}"))
+    # One C-level parse per line, each checked to end where its line ends: joining lines into
+    # one array would be faster but lets two broken lines pass as one value.
+    values: list[Any] = []
+    read = read_json_line
+    for row, (n, line) in enumerate(numbered, start=1):
+        try:
+            values.append(read(line))
+        except (ValueError, RecursionError):
+            values.append(_MISSING)
+            report.problems.append(BadValue(n, row, None, _json_error(line)))
     objects: list[dict[str, Any]] = []
     lines: list[int] = []
     rows: list[int] = []
@@ -569,7 +627,10 @@ def _check_objects(objects: list[dict[str, Any]], lines: list[int], rows: list[i
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value)
+    try:
+        text = json.dumps(value)
+    except (ValueError, RecursionError):  # nested as deep as the reader allows
+        return f"a JSON {type(value).__name__}"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
