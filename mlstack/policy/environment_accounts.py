@@ -14,7 +14,8 @@ The stack's account, as far as anything says it, is judged against the binding:
 * ``mlstack:accountId`` of the stack config: the stack program stops a deployment whose
   credentials belong to another account, so at ``pulumi up`` it is the account;
 * ``aws:allowedAccountIds`` of the stack config (and ``allowedAccountIds`` of explicit AWS
-  providers): the provider refuses any other account, so each listed account is a candidate;
+  providers, registered in the stack or handed with each resource): the provider refuses any
+  other account, so each listed account is a candidate;
 * the account in the ARN of every resource of the stack whose ARN is known (resources already
   deployed, under ``pulumi up`` and ``preview``), and in the execution role ARNs SageMaker
   resources run as (SageMaker only accepts a role of its own account).
@@ -73,15 +74,21 @@ def stack_accounts(resources: list[Any]) -> dict[str, list[str]]:
     add(str(declared) if declared is not None and _ACCOUNT.match(str(declared)) else None, "mlstack:accountId")
     for account in _accounts_in(config_value("aws:allowedAccountIds")):
         add(account, "aws:allowedAccountIds")
+    providers = {}
     for resource in resources:
+        provider = getattr(resource, "provider", None)  # CrossGuard hands each resource its provider
+        if provider is not None and getattr(provider, "resource_type", None) == PROVIDER_TYPE:
+            providers[provider.urn] = provider
         if resource.resource_type == PROVIDER_TYPE:
-            for account in _accounts_in(get(resource.props, "allowedAccountIds")):
-                add(account, f"allowedAccountIds of provider {resource.name!r}")
+            providers[resource.urn] = resource
             continue
         add(_arn_account(get(resource.props, "arn")), f"the ARN of {resource.name!r}")
         if resource.resource_type.startswith("aws:sagemaker/"):
             for prop in ROLE_PROPERTIES:
                 add(_arn_account(get(resource.props, prop)), f"{prop} of {resource.name!r}")
+    for provider in providers.values():
+        for account in _accounts_in(get(provider.props, "allowedAccountIds")):
+            add(account, f"allowedAccountIds of provider {provider.name!r}")
     if "mlstack:accountId" not in {w for ws in found.values() for w in ws}:
         found.pop(PLACEHOLDER_ACCOUNT, None)  # the offline engine's stand-in, not an account
     return found
