@@ -37,6 +37,7 @@ from .registry import (
     latest_approved,
     latest_version,
     model_version,
+    arn_owner,
     package_group,
 )
 
@@ -232,7 +233,7 @@ def _rejection(package: Mapping[str, Any]) -> str:
     return f"Rejected by {_clip(who, 160)}{at}" + (f" ({_clip(said, 160)!r})" if said else "")
 
 
-def _resolve_candidate(client: Any, group: str, candidate: str) -> dict[str, Any]:
+def _resolve_candidate(client: Any, group: str, candidate: str, *, owner_prefix: str) -> dict[str, Any]:
     if candidate == LATEST:
         summary = latest_version(client, group)
         if summary is None:
@@ -253,7 +254,32 @@ def _resolve_candidate(client: Any, group: str, candidate: str) -> dict[str, Any
         raise OpsError(f"model package {arn} is not a version of a model package group; pass a version of {group!r}", exit_code=2)
     if owner.casefold() != group.casefold():
         raise OpsError(f"model package {arn} belongs to group {owner!r}, not {group!r}; pass a version of {group!r}", exit_code=2)
+    if arn_owner(package["ModelPackageArn"]).casefold() != owner_prefix.casefold():
+        # A shared (cross-account) group of the same name: approving there changes another registry.
+        where = owner_prefix.rstrip(":").split(":", 3)[-1].replace(":", " account ")
+        if candidate.startswith("arn:"):
+            raise OpsError(f"model package {arn} is not in the stack's registry ({where}); pass a version of {group!r} there", exit_code=2)
+        raise MalformedResponse(f"SageMaker listed {arn} as a version of {group!r}, which lives in {where}")
     return package
+
+
+def _check_unchanged(client: Any, group: str, arn: str, status: str, baseline_arn: Optional[str]) -> None:
+    """Just before writing the decision: the candidate's status and the last Approved version
+    are still what the decision was made on (someone may have acted meanwhile)."""
+    now = describe_package(client, arn).get("ModelApprovalStatus")
+    if now != status:
+        raise OpsError(
+            f"{arn} became {now} while promote was deciding (it was {status}); nothing was written: run promote again",
+            exit_code=1,
+        )
+    latest = latest_approved(client, group, exclude=[arn])
+    latest_arn = latest["ModelPackageArn"] if latest else None
+    if (latest_arn or "").casefold() != (baseline_arn or "").casefold():
+        raise OpsError(
+            f"the last Approved version of {group!r} changed while promote was deciding ({baseline_arn or 'none'} -> "
+            f"{latest_arn or 'none'}); nothing was written: run promote again",
+            exit_code=1,
+        )
 
 
 def promote(
@@ -287,12 +313,14 @@ def promote(
         )
     group = spec.group_name(model)
     sagemaker = aws.client("sagemaker")
-    if describe_group(sagemaker, group) is None:
+    described_group = describe_group(sagemaker, group)
+    if described_group is None:
         raise OpsError(
             f"model package group {group!r} does not exist in {aws.region}; deploy the stack (pulumi up) and register a version first",
             exit_code=2,
         )
-    package = _resolve_candidate(sagemaker, group, candidate)
+    owner_prefix = arn_owner(described_group["ModelPackageGroupArn"])
+    package = _resolve_candidate(sagemaker, group, candidate, owner_prefix=owner_prefix)
     arn = package["ModelPackageArn"]
     result = PromotionResult(
         model=model,
@@ -323,6 +351,8 @@ def promote(
     baseline_metrics: Optional[dict[str, float]] = None
     baseline_report: Optional[str] = None
     if baseline_summary is not None:
+        if arn_owner(baseline_summary["ModelPackageArn"]).casefold() != owner_prefix.casefold():
+            raise MalformedResponse(f"SageMaker listed {baseline_summary['ModelPackageArn']} as the last Approved version of {group!r}, outside its registry")
         result.baseline_arn = baseline_summary["ModelPackageArn"]
         result.baseline_version = model_version(baseline_summary)
         if any(g.relative for g in gates):
@@ -369,6 +399,7 @@ def promote(
         result.notes.append("the override does not apply: the gates still fail")
         return result
     if not dry_run:
+        _check_unchanged(sagemaker, group, arn, result.candidate_status, result.baseline_arn)
         sagemaker.update_model_package(
             ModelPackageArn=arn,
             ModelApprovalStatus=result.decision,

@@ -35,6 +35,7 @@ __all__ = [
     "describe_group",
     "model_version",
     "package_group",
+    "arn_owner",
     "MalformedResponse",
 ]
 
@@ -47,6 +48,7 @@ APPROVAL_STATUSES = (APPROVED, PENDING, REJECTED)
 _VERSION = re.compile(r"/(\d+)$")
 # A versioned model package: arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>
 _VERSIONED_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/(?P<group>[^/\s]+)/(?P<version>[1-9]\d*)$")
+_GROUP_ARN = re.compile(r"^(?P<owner>arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:)model-package-group/(?P<group>[^/\s]+)$")
 _LIST = "SageMaker ListModelPackages"
 _PAGE_LIMIT = 10_000  # pages of one listing; a server that keeps handing out tokens is not trusted forever
 
@@ -88,6 +90,12 @@ def package_group(arn: str) -> Optional[str]:
     """The group named in a versioned model package ARN (``.../model-package/<group>/<n>``), else None."""
     match = _VERSIONED_ARN.match(arn)
     return match.group("group") if match else None
+
+
+def arn_owner(arn: str) -> str:
+    """``arn:<partition>:sagemaker:<region>:<account>:`` of a SageMaker ARN ('' when it is not one)."""
+    match = re.match(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:", arn)
+    return match.group(0) if match else ""
 
 
 def _same_name(a: str, b: str) -> bool:
@@ -223,6 +231,10 @@ def describe_group(client: Any, group_name: str) -> Optional[dict[str, Any]]:
             f"SageMaker DescribeModelPackageGroup for {group_name!r} answered {'group ' + repr(name) if isinstance(name, str) else 'without a group name'} "
             f"({_body(response)})"
         )
+    group_arn = response.get("ModelPackageGroupArn")
+    match = _GROUP_ARN.match(group_arn) if isinstance(group_arn, str) else None
+    if not match or not _same_name(match.group("group"), group_name):
+        raise MalformedResponse(f"SageMaker DescribeModelPackageGroup for {group_name!r} answered the group ARN {_shown(group_arn)}")
     return response
 
 

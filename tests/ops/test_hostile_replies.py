@@ -66,13 +66,13 @@ def report(**metrics: Any) -> bytes:
 class World:
     """A model registry whose candidate v2 (accuracy 0.92, bias 0.004) beats Approved v1 (0.90)."""
 
-    group: tuple[int, Any] = (200, {
+    group: tuple[int, Any] = field(default_factory=lambda: (200, {
         "ModelPackageGroupName": GROUP,
         "ModelPackageGroupArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package-group/{GROUP}",
         "CreationTime": T0,
         "CreatedBy": {},
         "ModelPackageGroupStatus": "Completed",
-    })
+    }))
     latest: list[tuple[int, Any]] = field(default_factory=lambda: [(200, {"ModelPackageSummaryList": [summary(2, "PendingManualApproval", T0 + 60)]})])
     approved: list[tuple[int, Any]] = field(default_factory=lambda: [(200, {"ModelPackageSummaryList": [summary(1, "Approved", T0)]})])
     packages: dict[str, tuple[int, Any]] = field(default_factory=lambda: {
@@ -217,7 +217,13 @@ HOSTILE_REGISTRY = [
         _approved_pages((200, {"ModelPackageSummaryList": [ONE, {**summary(3, "Approved", T0 + 30)}]})),
         "asked for the newest first answered",
     ),
+    (
+        "approved-list-other-account",
+        _approved_pages((200, {"ModelPackageSummaryList": [{**ONE, "ModelPackageArn": arn(1).replace(ACCOUNT, "999999999999")}]})),
+        "as the last Approved version of 'churn-churn-xgb', outside its registry",
+    ),
     # DescribeModelPackageGroup
+    ("group-arn-missing", lambda w: w.group[1].pop("ModelPackageGroupArn"), "answered the group ARN None"),
     ("group-html-page", lambda w: setattr(w, "group", (200, b"<html>maintenance</html>")), "DescribeModelPackageGroup for 'churn-churn-xgb' answered without a group name"),
     ("group-other-name", lambda w: setattr(w, "group", (200, {**w.group[1], "ModelPackageGroupName": "fraud-xgb"})), "answered group 'fraud-xgb'"),
     # DescribeModelPackage of the candidate
@@ -369,3 +375,36 @@ def test_status_reports_an_answer_it_cannot_read_with_the_call_not_a_traceback(a
         "mlstack status: error: could not read the AWS answer of sagemaker:ListPipelines (KeyError: 'PipelineName'); "
         "stopping without a decision\n"
     )
+
+
+def test_a_candidate_arn_from_another_accounts_registry_is_refused(run_promote):
+    foreign = arn(2).replace(ACCOUNT, "999999999999")
+    world = World()
+    world.packages[foreign] = (200, {**world.candidate, "ModelPackageArn": foreign})
+    assert_stopped(*run_promote(world, "--candidate", foreign), "is not in the stack's registry (us-east-1 account 123456789012)", exit_code=2)
+
+
+def test_a_decision_is_not_written_when_the_candidate_changed_meanwhile(run_promote):
+    """Someone rejects the candidate while promote evaluates it: the second read differs."""
+    world = World()
+    rejected = copy.deepcopy(world.candidate)
+    rejected["ModelApprovalStatus"] = "Rejected"
+    reads = [world.packages[arn(2)], (200, rejected)]
+
+    class Racing(World):
+        def __call__(self, request: CannedRequest):
+            if request.target.endswith(".DescribeModelPackage") and request.body["ModelPackageName"] == arn(2):
+                return reads.pop(0) if len(reads) > 1 else reads[0]
+            return super().__call__(request)
+
+    racing = Racing(packages=world.packages, objects=world.objects)
+    assert_stopped(*run_promote(racing), "became Rejected while promote was deciding (it was PendingManualApproval); nothing was written")
+
+
+def test_a_decision_is_not_written_when_a_newer_version_was_approved_meanwhile(run_promote):
+    world = World()
+    world.approved = [
+        (200, {"ModelPackageSummaryList": [ONE]}),
+        (200, {"ModelPackageSummaryList": [summary(3, "Approved", T0 + 120), ONE]}),
+    ]
+    assert_stopped(*run_promote(world), f"changed while promote was deciding ({arn(1)} -> {arn(3)}); nothing was written")
