@@ -256,6 +256,33 @@ def test_drift_job_alarms_watch_each_feature_in_the_drift_namespace():
     assert (stalled["metricName"], stalled["statistic"], stalled["treatMissingData"]) == ("CapturedRecords", "SampleCount", "breaching")
 
 
+def test_drift_job_alarms_when_a_run_skips_corrupt_capture_files():
+    graph, _ = build(drift=JOB_DRIFT)
+    corrupt = alarm(graph, "capture-files-corrupt")
+    assert (corrupt["namespace"], corrupt["metricName"], corrupt["dimensions"]) == ("mlstack/Drift", "CorruptCaptureFiles", {"EndpointName": ENDPOINT})
+    assert (corrupt["statistic"], corrupt["comparisonOperator"], corrupt["threshold"]) == ("Maximum", "GreaterThanThreshold", 0)
+    assert (corrupt["period"], corrupt["evaluationPeriods"], corrupt["treatMissingData"]) == (3600, 1, "notBreaching")
+    assert corrupt["alarmActions"] == corrupt["okActions"] and len(corrupt["alarmActions"]) == 1  # it pages the monitor's topic
+    # the metric name is the job's own: an alarm on a name the job never publishes could never fire
+    from mlstack.drift import METRIC_CORRUPT_FILES
+    from mlstack.drift.publish import drift_metric_data
+
+    published = {d["MetricName"] for d in drift_metric_data(ENDPOINT, {}, captured_records=0, features_drifted=None, timestamp=None, corrupt_files=2)}
+    assert corrupt["metricName"] == METRIC_CORRUPT_FILES and METRIC_CORRUPT_FILES in published
+    model_monitor, _ = build(drift={**MODEL_MONITOR_DRIFT})
+    assert "capture-files-corrupt" not in alarm_keys(model_monitor)  # Model Monitor reads captures itself
+
+
+MODEL_MONITOR_DRIFT = {
+    "method": "model-monitor",
+    "features": ["tenure", "contract"],
+    "baseline_uri": "s3://churn-data/monitor-baseline/",
+    "report_uri": "s3://churn-data/monitor-reports/",
+    "image": "468650794304.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer",
+    "interval_hours": 1,
+}
+
+
 # -- drift: SageMaker Model Monitor -----------------------------------------------------------------
 
 
@@ -469,6 +496,7 @@ def test_alarm_names_list_what_a_configuration_creates():
     assert s.alarm_names() == [
         "errors-5xx", "errors-4xx", "latency-p99", "no-invocations", "gpu-utilization",
         "feature-drift-tenure", "feature-drift-plan", "feature-kl-tenure", "feature-kl-plan", "features-drifted", "drift-job-stalled",
+        "capture-files-corrupt",
     ]  # fmt: skip
     assert "gpu-utilization" not in s.alarm_names(gpu=False)
 

@@ -23,13 +23,22 @@ from ..drift import (
     DIMENSION_ENDPOINT,
     DIMENSION_FEATURE,
     METRIC_CAPTURED_RECORDS,
+    METRIC_CORRUPT_FILES,
     METRIC_FEATURES_DRIFTED,
     METRIC_KL,
     METRIC_PSI,
     NAMESPACE as DRIFT_NAMESPACE,
 )
 from ..errors import ConfigError, Problem
-from .monitor_settings import DRIFT_JOB_STALLED, FEATURES_DRIFTED, DriftMethod, DriftSettings, feature_drift_alarm, feature_kl_alarm
+from .monitor_settings import (
+    CAPTURE_FILES_CORRUPT,
+    DRIFT_JOB_STALLED,
+    FEATURES_DRIFTED,
+    DriftMethod,
+    DriftSettings,
+    feature_drift_alarm,
+    feature_kl_alarm,
+)
 
 __all__ = ["DriftParts", "MODEL_MONITOR_NAMESPACE", "MODEL_MONITOR_DIMENSIONS", "model_monitor_metric"]
 
@@ -415,6 +424,22 @@ class DriftParts:
                 threshold=1,
                 treat_missing_data="breaching",
             )
+        # A run skips capture files it cannot read (and publishes how many); data lost that way
+        # would otherwise only show as a quieter drift signal.
+        self._alarm(
+            CAPTURE_FILES_CORRUPT,
+            "The drift job skipped capture files it could not read (corrupt gzip, not UTF-8, no capture events); "
+            "its log names them: inspect and remove them from the capture prefix.",
+            namespace=DRIFT_NAMESPACE,
+            metric_name=METRIC_CORRUPT_FILES,
+            dimensions={DIMENSION_ENDPOINT: ep_name},
+            statistic="Maximum",
+            period=period,
+            evaluation_periods=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=0,
+            treat_missing_data="notBreaching",  # a run that did not report is drift-job-stalled's to catch
+        )
 
     def _model_monitor(self, drift: DriftSettings) -> None:
         assert drift.report_uri is not None  # validated by DriftSettings

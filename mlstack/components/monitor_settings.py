@@ -33,6 +33,7 @@ __all__ = [
     "ENDPOINT_ALARMS",
     "GPU_ALARMS",
     "DRIFT_JOB_STALLED",
+    "CAPTURE_FILES_CORRUPT",
     "FEATURES_DRIFTED",
     "feature_drift_alarm",
     "feature_kl_alarm",
@@ -53,6 +54,8 @@ ENDPOINT_ALARMS = {
 GPU_ALARMS = frozenset({"gpu-utilization", "gpu-memory"})
 FEATURES_DRIFTED = "features-drifted"
 DRIFT_JOB_STALLED = "drift-job-stalled"
+CAPTURE_FILES_CORRUPT = "capture-files-corrupt"
+"""The drift job's alarm on capture files it had to skip as unreadable (CorruptCaptureFiles > 0)."""
 
 
 def feature_drift_alarm(feature: str) -> str:
@@ -207,7 +210,7 @@ class DriftSettings(Spec):
     window_hours: Optional[float] = Field(default=None, gt=0, le=168)
     """Drift job: hours of captured data each run reads (default: intervalHours)."""
     stalled_alarm: bool = True
-    """Drift job: alarm drift-job-stalled when no run has reported for two intervals."""
+    """Drift job: alarm drift-job-stalled when no run has reported for two intervals. (The job also always alarms capture-files-corrupt when a run had to skip capture files it could not read.)"""
     image: Optional[ImageUri] = None
     """Drift job: an image with mlstack installed (required; pinned by @sha256 digest in prod). Model Monitor: default is AWS's analyzer image for the region."""
     instance_type: str = "ml.m5.large"
@@ -312,6 +315,7 @@ class DriftSettings(Spec):
                 names.append(FEATURES_DRIFTED)
             if self.stalled_alarm:
                 names.append(DRIFT_JOB_STALLED)
+            names.append(CAPTURE_FILES_CORRUPT)
         return names
 
 

@@ -18,9 +18,12 @@ in numpy or boto3:
   PSI above the run's threshold.
 - ``CapturedRecords`` (dimension ``EndpointName``): how many captured input
   rows the run analysed (0 when the window held no data).
+- ``CorruptCaptureFiles`` (dimension ``EndpointName``): how many capture
+  files the run skipped because they could not be read at all (0 normally);
+  the Monitor alarms when it is above 0.
 
-All four are in the namespace ``mlstack/Drift``; the two per-feature
-metrics have unit ``None``, the two per-run counts unit ``Count``. A run that
+All five are in the namespace ``mlstack/Drift``; the two per-feature
+metrics have unit ``None``, the three per-run counts unit ``Count``. A run that
 finds no captured data in its window publishes only ``CapturedRecords`` = 0,
 so an alarm on the drift metrics should treat missing data as "not
 breaching", and an alarm on ``CapturedRecords`` can tell an idle endpoint.
@@ -50,6 +53,9 @@ METRIC_FEATURES_DRIFTED = "FeaturesDrifted"
 METRIC_CAPTURED_RECORDS = "CapturedRecords"
 """Per-run count of captured input rows analysed (0 when the window is empty); dimension ``EndpointName``."""
 
+METRIC_CORRUPT_FILES = "CorruptCaptureFiles"
+"""Per-run count of capture files skipped as unreadable (0 when none); dimension ``EndpointName``."""
+
 DIMENSION_ENDPOINT = "EndpointName"
 """Dimension holding the SageMaker endpoint name (on every metric)."""
 
@@ -57,7 +63,7 @@ DIMENSION_FEATURE = "Feature"
 """Dimension holding the feature name (on the per-feature metrics only)."""
 
 PER_FEATURE_METRICS = (METRIC_PSI, METRIC_KL)
-PER_RUN_METRICS = (METRIC_FEATURES_DRIFTED, METRIC_CAPTURED_RECORDS)
+PER_RUN_METRICS = (METRIC_FEATURES_DRIFTED, METRIC_CAPTURED_RECORDS, METRIC_CORRUPT_FILES)
 
 DEFAULT_PSI_THRESHOLD = 0.2
 """PSI above which a feature counts as drifted.
@@ -74,6 +80,7 @@ __all__ = [
     "DIMENSION_ENDPOINT",
     "DIMENSION_FEATURE",
     "METRIC_CAPTURED_RECORDS",
+    "METRIC_CORRUPT_FILES",
     "METRIC_FEATURES_DRIFTED",
     "METRIC_KL",
     "METRIC_PSI",

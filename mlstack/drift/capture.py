@@ -26,6 +26,16 @@ Only ``endpointInput`` is read. Its ``encoding`` says how ``data`` is held:
   according to ``observedContentType``; other content types (images,
   protobuf) are counted as unsupported and skipped.
 
+A capture file is read line by line: a record ends at ``\n`` only (a JSON
+string may hold U+2028 and the other breaks ``str.splitlines`` knows). A line
+that is not a capture event counts as ``malformed`` and is skipped. A file
+that cannot be read at all -- not gzip when named ``.gz``, truncated gzip, or
+not one capture event in it (binary garbage, another format) -- is skipped
+whole and counted in ``corrupt_files`` (the job publishes the count as
+``CorruptCaptureFiles``), so one bad object never stops a run. An object
+that disappears between listing and reading (a lifecycle rule expiring old
+captures) is skipped too.
+
 Files come from S3 (``s3://bucket/prefix``, listed recursively, fetched in
 parallel) or from a local directory (a processing job mounts its S3 inputs
 under ``/opt/ml/processing/input``). With a time window, only files whose
@@ -52,6 +62,7 @@ import logging
 import operator
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -281,7 +292,7 @@ def _decode_together(texts: list[str], kinds: type | tuple[type, ...]) -> list[A
     """
     try:
         values = json.loads("[" + ",".join(texts) + "]")
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # bad JSON, over-long integers, nesting beyond the reader
         return None
     if len(values) != len(texts) or not all(isinstance(v, kinds) for v in values):
         return None
@@ -316,6 +327,10 @@ class CapturedData:
     malformed: int = 0
     unsupported: int = 0
     content_types: dict[str, int] = field(default_factory=dict)
+    corrupt_files: int = 0
+    """Files skipped whole: unreadable, or without a single capture event."""
+    corrupt: list[str] = field(default_factory=list)
+    """Names of the first corrupt files (at most :data:`CORRUPT_NAMES_KEPT`)."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -325,7 +340,32 @@ class CapturedData:
             "malformed": self.malformed,
             "unsupported": self.unsupported,
             "content_types": dict(self.content_types),
+            "corrupt_files": self.corrupt_files,
+            "corrupt": list(self.corrupt),
         }
+
+
+def _is_event(event: Any) -> bool:
+    """Whether a decoded line is a data-capture event with an input to read."""
+    try:
+        event["captureData"]["endpointInput"]["data"]
+    except (KeyError, TypeError, IndexError):
+        return False
+    return True
+
+
+CORRUPT_NAMES_KEPT = 20
+"""How many corrupt file names a run reports (the count is always complete)."""
+
+
+def _lines(data: bytes) -> list[str]:
+    """The non-blank lines of a capture file, split at ``\n`` only; a line that is not UTF-8
+    is kept as U+FFFD-marked text, which no JSON parse accepts as an event's structure."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return [ln.decode("utf-8", errors="replace") for ln in data.split(b"\n") if ln.strip()]
+    return [ln for ln in text.split("\n") if ln.strip()]
 
 
 class CaptureParser:
@@ -353,28 +393,49 @@ class CaptureParser:
         self.malformed = 0
         self.unsupported = 0
         self.content_types: dict[str, int] = {}
+        self.corrupt_files = 0
+        self.corrupt: list[str] = []
 
     # -- feeding --------------------------------------------------------
 
-    def add_file(self, data: bytes, name: str = "") -> None:
-        """Add one capture file (JSON Lines bytes, gunzipped when ``name`` ends ``.gz``)."""
+    def add_file(self, data: bytes, name: str = "") -> bool:
+        """Add one capture file (JSON Lines bytes, gunzipped when ``name`` ends ``.gz``).
+
+        Returns False when the file is corrupt (see the module docstring): it is then counted
+        in ``corrupt_files`` and nothing of it is kept.
+        """
         self.files += 1
-        if name.endswith(".gz"):
-            data = gzip.decompress(data)
-        text = data.decode("utf-8", errors="replace")
-        lines = [ln for ln in text.split("\n") if ln.strip()]
+        try:
+            if name.endswith(".gz"):
+                data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:  # not gzip, truncated, bad checksum
+            return self._corrupt(name, f"cannot be gunzipped: {exc}")
+        lines = _lines(data)
         if not lines:
-            return
+            return True
         events = _decode_together(lines, dict)
         if events is None:
             events = []
             for ln in lines:
                 try:
                     events.append(json.loads(ln))
-                except json.JSONDecodeError:
-                    self.malformed += 1
+                except (ValueError, RecursionError):
+                    events.append(None)
+        if not any(_is_event(event) for event in events):
+            return self._corrupt(name, f"none of its {len(lines)} line(s) is a data-capture event")
         for event in events:
-            self._add_event(event)
+            if event is None:
+                self.malformed += 1
+            else:
+                self._add_event(event)
+        return True
+
+    def _corrupt(self, name: str, why: str) -> bool:
+        self.corrupt_files += 1
+        if len(self.corrupt) < CORRUPT_NAMES_KEPT:
+            self.corrupt.append(name or f"file {self.files}")
+        log.warning("skipping corrupt capture file %s: %s", name or f"#{self.files}", why)
+        return False
 
     def add_events(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Add already-decoded capture events (one dict per JSON line)."""
@@ -429,7 +490,7 @@ class CaptureParser:
                         self._add_json(json.loads(ln))
             else:
                 self._json_texts.append(data)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             self.malformed += 1
 
     def _decode_json_texts(self) -> None:
@@ -442,7 +503,7 @@ class CaptureParser:
             for text in texts:
                 try:
                     objs.append(json.loads(text))
-                except json.JSONDecodeError:
+                except (ValueError, RecursionError):
                     self.malformed += 1
         for obj in objs:
             self._add_json(obj)
@@ -505,7 +566,7 @@ class CaptureParser:
                     chunks[name].append(arr)
                 rows += n
             else:
-                csv_rows = [r for r in csv.reader(io.StringIO(text)) if r]
+                csv_rows = self._csv_rows(text)
                 csv_rows, dropped = _fit_rows(csv_rows, width, "")
                 self.malformed += dropped
                 rows += self._add_positional(chunks, csv_rows)
@@ -544,7 +605,24 @@ class CaptureParser:
             malformed=self.malformed,
             unsupported=self.unsupported,
             content_types=dict(self.content_types),
+            corrupt_files=self.corrupt_files,
+            corrupt=list(self.corrupt),
         )
+
+    def _csv_rows(self, text: str) -> list[list[str]]:
+        """Rows of every CSV payload; a payload csv refuses (a field over its size limit) is
+        counted malformed and skipped, not the whole batch."""
+        try:
+            return [r for r in csv.reader(io.StringIO(text)) if r]
+        except csv.Error:
+            pass
+        rows: list[list[str]] = []
+        for part in self._csv_parts:
+            try:
+                rows += [r for r in csv.reader(io.StringIO(part)) if r]
+            except csv.Error:
+                self.malformed += 1
+        return rows
 
     def _csv_fast(self, text: str) -> tuple[int, dict[str, np.ndarray]] | None:
         """Parse regular CSV (no quotes, every row of the full width) with numpy's C reader.
@@ -569,12 +647,12 @@ class CaptureParser:
             if kind == NUMERIC:
                 try:
                     arr = _loadtxt(_empty_as_nan(text), cols, np.float64)
-                except ValueError:  # an empty or non-numeric field: convert leniently below
+                except (ValueError, OverflowError):  # an empty or non-numeric field: convert leniently below
                     arr = None
             if arr is None:
                 try:
                     arr = _loadtxt(text, cols, object)
-                except ValueError:
+                except (ValueError, OverflowError):
                     return None
             if arr.shape != (len(lines), len(cols)):
                 return None
@@ -623,15 +701,22 @@ def iter_capture_sources(
         objects = list_s3_capture_files(s3_client, uri, window)
         log.info("%d capture file(s) under %s in the window", len(objects), uri)
 
-        def fetch(obj: tuple[str, str]) -> tuple[str, bytes]:
+        def fetch(obj: tuple[str, str]) -> tuple[str, bytes | None]:
             bucket, key = obj
-            return key, s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            try:
+                return key, s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except Exception as exc:  # botocore's ClientError, without importing botocore here
+                if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    log.warning("capture file s3://%s/%s disappeared after listing (expired?); skipped", bucket, key)
+                    return key, None
+                raise
 
         if len(objects) <= 1:
-            yield from map(fetch, objects)
+            fetched: Iterable[tuple[str, bytes | None]] = map(fetch, objects)
+            yield from ((key, body) for key, body in fetched if body is not None)
             return
         with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(objects)))) as pool:
-            yield from pool.map(fetch, objects)
+            yield from ((key, body) for key, body in pool.map(fetch, objects) if body is not None)
         return
     files = list_local_capture_files(local_path(uri), window)
     log.info("%d capture file(s) under %s in the window", len(files), uri)

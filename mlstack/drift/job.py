@@ -14,7 +14,9 @@ tick, inside a SageMaker processing job:
    directory (the processing output) or S3.
 
 A window without captured data is not an error: the run publishes
-``CapturedRecords`` = 0 only, and returns a report without features.
+``CapturedRecords`` = 0 (and ``CorruptCaptureFiles``) only, and returns a
+report without features. Neither is a corrupt capture file: it is skipped,
+named in the log and the report, and counted in ``CorruptCaptureFiles``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mlstack.drift import DEFAULT_PSI_THRESHOLD, DEFAULT_WINDOW_HOURS, NAMESPACE
+from mlstack.drift import DEFAULT_PSI_THRESHOLD, DEFAULT_WINDOW_HOURS, METRIC_CORRUPT_FILES, NAMESPACE
 from mlstack.drift.capture import (
     endpoint_capture_uri,
     is_s3_uri,
@@ -77,6 +79,11 @@ class DriftReport:
         return int(self.capture.get("rows", 0))
 
     @property
+    def corrupt_files(self) -> int:
+        """Capture files skipped as unreadable (the ``CorruptCaptureFiles`` metric)."""
+        return int(self.capture.get("corrupt_files", 0))
+
+    @property
     def drifted(self) -> list[str]:
         """Features whose PSI is above the threshold."""
         return [name for name, d in self.features.items() if d.psi > self.psi_threshold]
@@ -103,6 +110,7 @@ class DriftReport:
             "epsilon": self.epsilon,
             "namespace": NAMESPACE,
             "captured_records": self.captured_records,
+            "corrupt_files": self.corrupt_files,
             "capture": self.capture,
             "features_drifted": self.features_drifted if self.features else None,
             "drifted": self.drifted,
@@ -270,6 +278,14 @@ def run(
         captured.malformed,
         captured.unsupported,
     )
+    if captured.corrupt_files:
+        log.warning(
+            "skipped %d corrupt capture file(s), published as %s: %s%s",
+            captured.corrupt_files,
+            METRIC_CORRUPT_FILES,
+            ", ".join(captured.corrupt),
+            " ..." if captured.corrupt_files > len(captured.corrupt) else "",
+        )
 
     report = DriftReport(
         endpoint_name=endpoint_name,
@@ -309,6 +325,7 @@ def run(
         captured_records=report.captured_records,
         features_drifted=report.features_drifted if report.features else None,
         timestamp=now,
+        corrupt_files=report.corrupt_files,
     )
     if cloudwatch_client is None:
         cloudwatch_client = make_cloudwatch_client()

@@ -21,6 +21,7 @@ from mlstack.drift import (
     DIMENSION_ENDPOINT,
     DIMENSION_FEATURE,
     METRIC_CAPTURED_RECORDS,
+    METRIC_CORRUPT_FILES,
     METRIC_FEATURES_DRIFTED,
     METRIC_KL,
     METRIC_PSI,
@@ -81,14 +82,16 @@ def drift_metric_data(
     captured_records: int,
     features_drifted: int | None,
     timestamp: datetime,
+    corrupt_files: int = 0,
 ) -> list[dict[str, Any]]:
     """The metric data of one run.
 
     ``features`` maps each feature to its ``(psi, kl)``. Per feature,
     ``PopulationStabilityIndex`` and ``KLDivergence`` with dimensions
-    ``EndpointName`` and ``Feature``; per run ``CapturedRecords`` and, unless
-    ``features_drifted`` is None (nothing was measured), ``FeaturesDrifted``,
-    with dimension ``EndpointName``. Non-finite values are left out.
+    ``EndpointName`` and ``Feature``; per run ``CapturedRecords``,
+    ``CorruptCaptureFiles`` and, unless ``features_drifted`` is None (nothing
+    was measured), ``FeaturesDrifted``, with dimension ``EndpointName``.
+    Non-finite values are left out.
     """
     endpoint = _dimension_value(endpoint_name)
     data: list[dict[str, Any]] = []
@@ -127,6 +130,15 @@ def drift_metric_data(
             "Dimensions": run_dims,
             "Timestamp": timestamp,
             "Value": float(captured_records),
+            "Unit": "Count",
+        }
+    )
+    data.append(
+        {
+            "MetricName": METRIC_CORRUPT_FILES,
+            "Dimensions": run_dims,
+            "Timestamp": timestamp,
+            "Value": float(corrupt_files),
             "Unit": "Count",
         }
     )

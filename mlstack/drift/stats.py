@@ -155,6 +155,8 @@ def to_float(values: ArrayLike) -> np.ndarray:
 def _float_or_nan(value: Any) -> float:
     try:
         return float(value)
+    except OverflowError:  # an integer beyond float's range: infinite, as "1e400" reads
+        return math.inf if value > 0 else -math.inf
     except (TypeError, ValueError):
         return math.nan
 
@@ -182,6 +184,8 @@ def _to_float_strict(values: ArrayLike) -> np.ndarray | None:
         arr = arr.ravel()
         try:
             return arr.astype(np.float64)
+        except OverflowError:  # an integer beyond float's range: the lenient path makes it NaN
+            return None
         except (TypeError, ValueError):
             pass
         empty = np.equal(arr, "")
@@ -191,7 +195,7 @@ def _to_float_strict(values: ArrayLike) -> np.ndarray | None:
         arr[empty] = None
         try:
             return arr.astype(np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
     return None
 

@@ -24,6 +24,7 @@ from mlstack.drift import (
     DIMENSION_ENDPOINT,
     DIMENSION_FEATURE,
     METRIC_CAPTURED_RECORDS,
+    METRIC_CORRUPT_FILES,
     METRIC_FEATURES_DRIFTED,
     METRIC_KL,
     METRIC_PSI,
@@ -194,9 +195,10 @@ def listed_metrics(cloudwatch: Any) -> set[tuple[str, tuple[tuple[str, str], ...
 
 
 def assert_metrics_match_report(cloudwatch: Any, report: DriftReport, now: datetime) -> None:
-    expected = {(METRIC_CAPTURED_RECORDS, ((DIMENSION_ENDPOINT, ENDPOINT),))}
+    expected = {(METRIC_CAPTURED_RECORDS, ((DIMENSION_ENDPOINT, ENDPOINT),)), (METRIC_CORRUPT_FILES, ((DIMENSION_ENDPOINT, ENDPOINT),))}
     queries: dict[str, tuple[str, dict[str, str]]] = {
         "records": (METRIC_CAPTURED_RECORDS, {DIMENSION_ENDPOINT: ENDPOINT}),
+        "corrupt": (METRIC_CORRUPT_FILES, {DIMENSION_ENDPOINT: ENDPOINT}),
     }
     if report.features:
         expected.add((METRIC_FEATURES_DRIFTED, ((DIMENSION_ENDPOINT, ENDPOINT),)))
@@ -209,6 +211,7 @@ def assert_metrics_match_report(cloudwatch: Any, report: DriftReport, now: datet
 
     values = metric_values(cloudwatch, now, queries)
     assert values["records"] == [report.captured_records]
+    assert values["corrupt"] == [report.corrupt_files]
     if report.features:
         assert values["drifted"] == [report.features_drifted]
     for name, drift in report.features.items():
@@ -255,7 +258,8 @@ def test_run_publishes_metrics_that_match_the_report(aws_session, scenario: Scen
         (scenario.production()["plan"] == "enterprise").mean()
     )  # the unseen category, in the other bucket
     assert report.drifted == [n for n in COLUMNS if independent[n].psi > 0.2]
-    assert report.metrics_published == 2 * 3 + 2
+    assert report.metrics_published == 2 * 3 + 3
+    assert report.corrupt_files == 0
 
     assert_metrics_match_report(cloudwatch, report, now)
 
@@ -297,8 +301,8 @@ def test_empty_window_publishes_zero_captured_records(aws_session, scenario: Sce
     )
     assert report.captured_records == 0 and report.features == {}
     assert report.capture["files"] == 0
-    assert report.metrics_published == 1
-    assert_metrics_match_report(cloudwatch, report, now)  # CapturedRecords = 0, nothing else
+    assert report.metrics_published == 2
+    assert_metrics_match_report(cloudwatch, report, now)  # CapturedRecords = 0 and CorruptCaptureFiles = 0, nothing else
 
     # a window of 0 hours reads everything, the stale partition included
     report = run(
@@ -332,6 +336,116 @@ def test_local_capture_directory(aws_session, scenario: Scenario, tmp_path: Path
     assert_metrics_match_report(cloudwatch, report, now)
     (written,) = output.iterdir()
     assert json.loads(written.read_text())["drifted"] == report.drifted
+
+
+# -- corrupt capture files ------------------------------------------------------------------
+
+
+def corrupt_files(scenario: Scenario) -> dict[str, bytes]:
+    """Files of the capture prefix no run can read, each broken its own way."""
+    import gzip
+
+    good = scenario.capture_files()["csv-payloads.jsonl"]
+    return {
+        "garbage.jsonl": bytes(range(256)) * 4,
+        "not-gzip.jsonl.gz": good,
+        "truncated.jsonl.gz": gzip.compress(good)[: len(gzip.compress(good)) // 2],
+        "not-utf8.jsonl": "caf\xe9,1,2\n".encode("latin-1") * 3,
+        "other-format.jsonl": b'{"level": "info", "msg": "not a capture event"}\n' * 5,
+        "nested.jsonl": b"[" * 200_000 + b"\n",
+    }
+
+
+def test_corrupt_capture_files_are_skipped_counted_and_published(aws_session, scenario: Scenario) -> None:
+    s3, cloudwatch = aws_session.client("s3"), aws_session.client("cloudwatch")
+    now = now_utc()
+    upload(s3, scenario, now)
+    broken = corrupt_files(scenario)
+    for name, body in broken.items():
+        s3.put_object(Bucket=BUCKET, Key=hour_prefix(now) + name, Body=body)
+
+    report = run(
+        ENDPOINT,
+        f"s3://{BUCKET}/capture/",
+        f"s3://{BUCKET}/baseline/baseline.csv",
+        s3_client=s3,
+        cloudwatch_client=cloudwatch,
+        now=now,
+        report_uri=f"s3://{BUCKET}/reports/",
+    )
+
+    assert report.corrupt_files == len(broken) == 6
+    assert sorted(name.rsplit("/", 1)[1] for name in report.capture["corrupt"]) == sorted(broken)
+    assert report.capture["files"] == 2 + len(broken)
+    # the readable files are read as if the corrupt ones were not there
+    assert report.captured_records == len(scenario.rows) and report.capture["malformed"] == 0
+    independent = BaselineProfile.from_columns(scenario.baseline).compare(scenario.production())
+    for name, drift in report.features.items():
+        assert drift.psi == pytest.approx(independent[name].psi, rel=1e-12)
+    assert report.metrics_published == 2 * 3 + 3
+    assert_metrics_match_report(cloudwatch, report, now)  # CorruptCaptureFiles = 6 in CloudWatch
+    (key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="reports/")["Contents"]]
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())["corrupt_files"] == 6
+
+
+def test_cli_run_with_a_corrupt_file_exits_0_and_names_it(aws_session, scenario: Scenario) -> None:
+    s3, cloudwatch = aws_session.client("s3"), aws_session.client("cloudwatch")
+    now = now_utc()
+    upload(s3, scenario, now)
+    s3.put_object(Bucket=BUCKET, Key=hour_prefix(now) + "zz-garbage.jsonl.gz", Body=b"\x00\x01 not gzip")
+    result = drift_cli(
+        "--endpoint-name", ENDPOINT,
+        "--capture-uri", f"s3://{BUCKET}/capture",
+        "--baseline-uri", f"s3://{BUCKET}/baseline/baseline.csv",
+        env=aws_session.env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "skipping corrupt capture file" in result.stderr and "zz-garbage.jsonl.gz" in result.stderr
+    assert "Traceback" not in result.stderr
+    values = metric_values(cloudwatch, now_utc(), {"corrupt": (METRIC_CORRUPT_FILES, {DIMENSION_ENDPOINT: ENDPOINT})})
+    assert values["corrupt"] == [1.0]
+
+
+def test_a_file_with_some_bad_lines_is_read_not_skipped() -> None:
+    good = [event(f"{i},{i},basic", "CSV", "text/csv") for i in range(4)]
+    parser = CaptureParser(COLUMNS, KINDS)
+    # the last line cut mid-way (an interrupted upload) and a line that is not UTF-8
+    data = ("\n".join(good) + "\n").encode() + b"caf\xe9\n" + good[0][:30].encode()
+    assert parser.add_file(data, "partial.jsonl")
+    result = parser.finish()
+    assert (result.rows, result.malformed, result.corrupt_files) == (4, 2, 0)
+
+
+def test_unicode_line_separators_inside_a_payload_are_data() -> None:
+    payload = json.dumps({"tenure": 1, "spend": 2, "plan": "pro\u2028team\u0085x"}, ensure_ascii=False)
+    line = json.dumps(json.loads(event(payload, "JSON", "application/json")), ensure_ascii=False)
+    assert "\u2028" in line and len(line.splitlines()) > 1  # what str.splitlines would break
+    parser = CaptureParser(COLUMNS, KINDS)
+    parser.add_file((line + "\n" + line + "\n").encode())
+    result = parser.finish()
+    assert (result.records, result.rows, result.malformed) == (2, 2, 0)
+    assert result.columns["plan"].tolist() == ["pro\u2028team\u0085x"] * 2
+
+
+def test_hostile_payloads_are_malformed_records_not_a_failed_run() -> None:
+    import csv as csv_module
+
+    huge = "9" * 400  # parses, but no float holds it
+    lines = [
+        event(f"{huge},1,basic", "CSV", "text/csv"),
+        event(json.dumps({"tenure": int(huge), "spend": 1, "plan": "pro"}), "JSON", "application/json"),
+        event('{"tenure": ' + "1" * 5000 + "}", "JSON", "application/json"),  # beyond Python's int digits
+        event("[" * 5000 + "]" * 5000, "JSON", "application/json"),  # nested beyond the JSON reader
+        event('1,2,"' + "x" * (csv_module.field_size_limit() + 1) + '"', "CSV", "text/csv"),  # over csv's field limit
+        event("3,4,team", "CSV", "text/csv"),
+    ]
+    data = parse(lines)
+    assert data.malformed == 3  # the over-long integer, the deep nesting, the over-long CSV field
+    assert data.rows == 3
+    # CSV rows first, then JSON; a number beyond float's range is infinite, written as digits or as JSON
+    assert data.columns["tenure"].tolist() == [np.inf, 3.0, np.inf]
+    assert data.columns["plan"].tolist() == ["basic", "team", "pro"]
+    assert BaselineProfile.from_columns({"tenure": [1.0, 2.0, 3.0]}).compare({"tenure": data.columns["tenure"]})["tenure"].psi >= 0
 
 
 # -- the CLI ------------------------------------------------------------------------------
@@ -398,7 +512,7 @@ def test_cli_empty_window_exits_0_and_says_so(aws_session, scenario: Scenario) -
     assert result.returncode == 0, result.stderr
     assert "no captured data" in result.stderr
     names = {m for m, _ in listed_metrics(cloudwatch)}
-    assert names == {METRIC_CAPTURED_RECORDS}
+    assert names == {METRIC_CAPTURED_RECORDS, METRIC_CORRUPT_FILES}
     values = metric_values(
         cloudwatch, now_utc(), {"records": (METRIC_CAPTURED_RECORDS, {DIMENSION_ENDPOINT: ENDPOINT})}
     )
@@ -518,10 +632,10 @@ def test_put_metric_data_respects_the_api_limits() -> None:
     now = now_utc()
     features = {f"feature_{i}": (0.1 * i, 0.05 * i) for i in range(1_200)}
     data = drift_metric_data(ENDPOINT, features, captured_records=10, features_drifted=3, timestamp=now)
-    assert len(data) == 2 * 1_200 + 2
+    assert len(data) == 2 * 1_200 + 3
     client = RecordingClient()
     assert put_metric_data(client, data) == 3
-    assert [len(c["MetricData"]) for c in client.calls] == [1_000, 1_000, 402]
+    assert [len(c["MetricData"]) for c in client.calls] == [1_000, 1_000, 403]
     assert all(c["Namespace"] == NAMESPACE for c in client.calls)
     assert [d for c in client.calls for d in c["MetricData"]] == data
 
@@ -538,4 +652,4 @@ def test_put_metric_data_respects_the_api_limits() -> None:
     skipped = drift_metric_data(
         ENDPOINT, {"x": (float("nan"), 0.2)}, captured_records=1, features_drifted=0, timestamp=now
     )
-    assert [d["MetricName"] for d in skipped] == [METRIC_KL, METRIC_FEATURES_DRIFTED, METRIC_CAPTURED_RECORDS]
+    assert [d["MetricName"] for d in skipped] == [METRIC_KL, METRIC_FEATURES_DRIFTED, METRIC_CAPTURED_RECORDS, METRIC_CORRUPT_FILES]
