@@ -78,14 +78,15 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
         from botocore.exceptions import BotoCoreError, ClientError
 
         from ..config import load_stack, stack_inputs
-        from ..errors import ConfigError, UsageError
         from ..files import open_output
         from .aws import OpsError, translate
 
         stack = load_stack(args.stack)
         # Where --json goes is checked before any AWS call, and never overwrites an input.
         target = getattr(args, "json", None)
-        args.json_output = open_output(target, option="--json", inputs=stack_inputs(stack.path)) if target else None
+        args.json_output = open_output(target, option="--json", inputs=stack_inputs(stack.path)) if target is not None else None
+        # So is every input file: a bad --outputs file stops the command before AWS is asked.
+        args.outputs_data = _read_outputs(args.outputs) if getattr(args, "outputs", None) is not None else None
         aws = _aws(args, stack)
         try:
             if stack.spec.account_id:
@@ -96,8 +97,6 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
             print(f"mlstack {args.command}: error: {error}", file=sys.stderr)
             return error.exit_code
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError, OverflowError) as exc:
-            if isinstance(exc, (UsageError, ConfigError)):
-                raise
             call = aws.in_flight or aws.last_call
             where = f" of {call}" if call else ""
             detail = str(exc).replace("\n", " ")[:200]
@@ -143,7 +142,7 @@ def _read_outputs(path: str) -> dict[str, Any]:
 def cmd_verify(args: argparse.Namespace, stack: Any, aws: Any) -> int:
     from .verify import verify_endpoints
 
-    outputs = _read_outputs(args.outputs) if args.outputs else None
+    outputs = args.outputs_data
     reports = verify_endpoints(aws, stack, outputs=outputs)
     if not reports:
         print(f"stack {stack.stack} declares no endpoints (mlstack:endpoints); nothing to verify")

@@ -327,7 +327,7 @@ def promote(
         group=group,
         candidate_arn=arn,
         candidate_version=model_version(package),
-        candidate_status=package.get("ModelApprovalStatus", "unknown"),
+        candidate_status=package["ModelApprovalStatus"],
     )
     label = f"{group} v{result.candidate_version}"
     if reason is not None and result.candidate_status != REJECTED:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import pytest
 
-from .conftest import GATES, CannedRequest, aws_error
+from .conftest import CannedRequest, aws_error
 
 GROUP = "churn-churn-xgb"
 ACCOUNT = "123456789012"
