@@ -16,7 +16,7 @@ from .graph import GpuUse, Plan
 from .monitor import ResourceRecord
 from .runner import run_program
 
-__all__ = ["plan_stack", "run_program", "answers_for", "Plan", "ResourceRecord", "GpuUse"]
+__all__ = ["plan_stack", "plan_stack_file", "run_program", "answers_for", "Plan", "ResourceRecord", "GpuUse"]
 
 
 def answers_for(stack: StackFile, *, live_lookups: bool = False) -> OfflineAnswers:
@@ -49,9 +49,13 @@ def plan_stack(stack: str | Path, *, cwd: Path | None = None, lookups: str = "of
     version, the live endpoint) ask AWS with the stack's own AWS settings — the plan of what
     ``pulumi up`` would deploy now, including endpoints it would defer.
     """
+    return plan_stack_file(load_stack(stack, cwd=cwd), lookups=lookups)
+
+
+def plan_stack_file(stack_file: StackFile, *, lookups: str = "offline") -> Plan:
+    """Plan a stack file already loaded and validated (see :func:`plan_stack`)."""
     from ..program import DEFAULT_PROGRAM
 
-    stack_file = load_stack(stack, cwd=cwd)
     program: object = DEFAULT_PROGRAM
     if stack_file.project is not None:
         program = stack_file.project.main

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .monitor import ResourceRecord
+from .records import ResourceRecord
 
 __all__ = ["Plan", "GpuUse"]
 
@@ -37,6 +37,9 @@ class Plan:
     resources: list[ResourceRecord]
     outputs: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    invoke_transforms: int = 0
+    """Stack invoke transforms the program registered (``register_invoke_transform``): the
+    offline engine does not run them, so lookups answered offline ignore them."""
 
     def __iter__(self) -> Iterator[ResourceRecord]:
         return iter(self.resources)
@@ -60,7 +63,12 @@ class Plan:
         return Counter(r.type for r in self.resources)
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "project": self.project, "resources": [r.to_json() for r in self.resources]}
+        return {
+            "stack": self.stack,
+            "project": self.project,
+            "resources": [r.to_json() for r in self.resources],
+            "invokeTransforms": self.invoke_transforms,
+        }
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), indent=2, sort_keys=False)

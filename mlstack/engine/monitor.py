@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import empty_pb2
@@ -14,39 +13,12 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from .cloud import OfflineCloud
+from .records import ResourceRecord
 
 __all__ = ["ResourceRecord", "RecordingMonitor", "STACK_TYPE", "normalize"]
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 SECRET_PLACEHOLDER = "[secret]"
-
-
-@dataclass
-class ResourceRecord:
-    """One registered resource, in the shape the policy pack receives."""
-
-    urn: str
-    type: str
-    name: str
-    parent: str | None
-    dependencies: list[str]
-    custom: bool
-    inputs: dict[str, Any]
-    provider: str | None = None
-    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
-    custom_timeouts: dict[str, str] = field(default_factory=dict)
-    """The ``customTimeouts`` resource option as sent (e.g. ``{"update": "90m"}``); empty when none."""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "urn": self.urn,
-            "type": self.type,
-            "name": self.name,
-            "parent": self.parent,
-            "dependencies": self.dependencies,
-            "custom": self.custom,
-            "inputs": self.inputs,
-        }
 
 
 def normalize(value: Any) -> Any:
@@ -92,6 +64,11 @@ class RecordingMonitor(MockMonitor):
         self.records: list[ResourceRecord] = []
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
+        # Transforms are recorded, never run: the engine would run them before registering a
+        # resource, and the mock monitor has no faithful way to (see TRANSFORM_SOURCES).
+        self.stack_transforms = 0
+        self.invoke_transforms = 0
+        self._transformed: set[str] = set()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine leaves the root stack's type out of its children's qualified types.
@@ -114,6 +91,15 @@ class RecordingMonitor(MockMonitor):
         raw_inputs = rpc.deserialize_properties(request.object)
         inputs = normalize(raw_inputs)
         parent = request.parent or None
+        transforms = []
+        if len(request.transforms):
+            transforms.append("resource")
+        if parent and parent in self._transformed:
+            transforms.append("parent")
+        if self.stack_transforms:
+            transforms.append("stack")
+        if "resource" in transforms or "parent" in transforms:
+            self._transformed.add(urn)  # the engine runs a resource's transforms on its children too
         self.records.append(
             ResourceRecord(
                 urn=urn,
@@ -126,12 +112,21 @@ class RecordingMonitor(MockMonitor):
                 provider=request.provider or None,
                 property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
                 custom_timeouts=_custom_timeouts(request),
+                transforms=transforms,
             )
         )
         resource_id, state = self.cloud.outputs(request.type, request.name, urn, raw_inputs, bool(request.custom))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         obj = _sync_await(rpc.serialize_properties(state, {}))
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=obj)
+
+    def RegisterStackTransform(self, request):
+        self.stack_transforms += 1
+        return super().RegisterStackTransform(request)
+
+    def RegisterStackInvokeTransform(self, request):
+        self.invoke_transforms += 1
+        return super().RegisterStackInvokeTransform(request)
 
     def RegisterResourceOutputs(self, request):
         if request.urn and request.urn == self.stack_urn:

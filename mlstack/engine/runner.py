@@ -88,7 +88,14 @@ def _run(program, project, stack, config, answers, secret_keys, root_directory) 
             asyncio.set_event_loop(None)
             loop.close()
     del pulumi
-    return Plan(project=project, stack=stack, resources=canonical_order(monitor.records), outputs=monitor.stack_outputs, warnings=engine.warnings)
+    return Plan(
+        project=project,
+        stack=stack,
+        resources=canonical_order(monitor.records),
+        outputs=monitor.stack_outputs,
+        warnings=engine.warnings,
+        invoke_transforms=monitor.invoke_transforms,
+    )
 
 
 class _Engine:

@@ -37,6 +37,7 @@ from ..lineage import ENVIRONMENT, STACK, TEAM
 from ._common import memoising, using_stack_config
 from ._config import PolicySettings, reconcile
 from .pack import POLICIES
+from .transforms_evaluated import OfflineTransforms, evaluating_offline
 
 if TYPE_CHECKING:  # the engine (pulumi's mock runtime) loads only where a stack is planned
     from ..engine import Plan, ResourceRecord
@@ -169,8 +170,13 @@ def check_plan(
 
     ``stack_tags`` and ``stack_config`` are what CrossGuard hands a pack: the stack's tags and
     its config (``namespace:key`` -> string, objects as JSON; see ``StackFile.pulumi_config``).
+    Transforms the plan recorded but could not run are handed to ``mlstack-transforms-evaluated``.
     """
-    with using_stack_config(stack_config or {}), memoising(), _gc_paused():
+    offline = OfflineTransforms(
+        by_urn={r.urn: tuple(r.transforms) for r in plan.resources if getattr(r, "transforms", None)},
+        invoke_transforms=getattr(plan, "invoke_transforms", 0),
+    )
+    with using_stack_config(stack_config or {}), evaluating_offline(offline), memoising(), _gc_paused():
         return _check(plan, config, config_file, stack_tags, list(POLICIES if policies is None else policies))
 
 
@@ -250,14 +256,18 @@ def check_stack(
 ) -> Report:
     """Validate ``stack`` (a name such as churn-prod or a path), plan it offline, run the pack.
 
-    The policy config is validated before the (slower) plan, so a bad config fails fast.
+    The policy config is validated before the (slower) plan, so a bad config fails fast. The
+    stack's program never runs in this process: a worker plans it and hands back the plan as
+    data (:mod:`mlstack.engine.isolation`), so nothing the program does can change the policies,
+    this function or the report.
     """
     from ..config import load_stack
-    from ..engine import plan_stack
+    from ..engine.isolation import plan_in_worker
 
     reconcile(POLICIES, config, file=config_file)
     stack_file = load_stack(stack, cwd=cwd)
     spec = stack_file.spec
-    plan = plan_stack(stack_file.path, cwd=cwd)
+    # The stack's program runs in a worker process; only its plan, as data, comes back here.
+    plan = plan_in_worker(stack_file, cwd=cwd)
     tags = stack_tags_for(spec.environment.value, team=spec.team, stack=stack_file.stack)
     return check_plan(plan, config=config, config_file=config_file, stack_tags=tags, stack_config=stack_file.pulumi_config())

@@ -42,6 +42,7 @@ from . import (
     service_principal_confused_deputy,
     trust_policy_restricted,
 )
+from . import transforms_evaluated
 
 __all__ = ["PACK_NAME", "POLICIES", "pack_arguments", "fail_closed"]
 
@@ -66,6 +67,7 @@ POLICIES = [
     resource_policy_not_public.POLICY,
     service_principal_confused_deputy.POLICY,
     notebook_locked_down.POLICY,
+    transforms_evaluated.POLICY,
 ]
 
 

@@ -1,0 +1,180 @@
+"""Plan a stack in a worker process and read the plan back as data.
+
+The process that evaluates policies must never run the stack's program: a Python program
+runs with the full power of its interpreter and could replace the policies, the checker or
+the report printer there. :func:`plan_in_worker` starts ``python -I`` on
+:mod:`mlstack.engine.worker` (isolated mode: no ``PYTHON*`` variables, no user site-packages,
+no current directory on ``sys.path``) in a session of its own, with stdin closed and its
+output captured, waits for it with a deadline, ends whatever it left running, and parses the
+result file with :mod:`mlstack.engine.planfile`. Every way the worker can fail — a crash, an
+error, garbage, no result, a plan of another stack, an oversized or malformed plan — raises
+a :class:`~mlstack.errors.UsageError` or :class:`~mlstack.errors.ConfigError` (exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, Problem, UsageError
+from .graph import Plan
+from .planfile import MAX_PLAN_BYTES, PlanFileError, loads, plan_from_json
+
+__all__ = ["plan_in_worker", "WorkerError", "PLAN_TIMEOUT_SECONDS", "OUTPUT_TAIL_BYTES"]
+
+#: How long the stack's program may take to plan before the worker is stopped.
+PLAN_TIMEOUT_SECONDS = 1800.0
+#: How much of the program's own output (prints, warnings) is shown, from its end.
+OUTPUT_TAIL_BYTES = 16 * 1024
+
+# The worker leaves with os._exit once its result is written: the interpreter's shutdown (a
+# second or two of collecting the SDK's objects and threads) would only delay the verdict.
+_BOOTSTRAP = (
+    "import os, sys; sys.path.insert(0, {root!r}); from mlstack.engine.worker import main; code = main(); "
+    "sys.stdout.flush(); sys.stderr.flush(); os._exit(code)"
+)
+
+
+class WorkerError(UsageError):
+    """The worker that runs the stack's program failed to hand back a plan."""
+
+
+class _Shown(str):
+    """A problem value as the worker rendered it (``repr`` gives the rendering back)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _worker_command(stack: Path, result: Path, cwd: Path) -> list[str]:
+    import mlstack
+
+    root = str(Path(mlstack.__file__).resolve().parent.parent)
+    return [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=root), str(stack), str(result), "--cwd", str(cwd)]
+
+
+def _environment() -> dict[str, str]:
+    # -I ignores PYTHON* variables already; leaving them out keeps a child of the program from
+    # picking them up either.
+    return {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+
+
+def _tail(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            if size > OUTPUT_TAIL_BYTES:
+                fh.seek(size - OUTPUT_TAIL_BYTES)
+            data = fh.read(OUTPUT_TAIL_BYTES)
+    except OSError:
+        return ""
+    text = data.decode("utf-8", errors="replace")
+    return ("...\n" + text) if size > OUTPUT_TAIL_BYTES else text
+
+
+def _end_session(process: subprocess.Popen[bytes]) -> None:
+    """Stop the worker and anything it started in its session."""
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+def _raise_error(error: Any, source: str) -> None:
+    if not isinstance(error, dict) or not isinstance(error.get("kind"), str):
+        raise WorkerError(f"{source} is not a plan: its error is not an object with a kind")
+    kind = error["kind"]
+    if kind == "config":
+        problems = error.get("problems")
+        if not isinstance(problems, list) or not all(isinstance(p, dict) for p in problems):
+            raise WorkerError(f"{source} is not a plan: its configuration error has no list of problems")
+        out = []
+        for p in problems:
+            fields: dict[str, Any] = {"path": str(p.get("path") or ""), "message": str(p.get("message") or "")}
+            if isinstance(p.get("value"), str):
+                fields["value"] = _Shown(p["value"])
+            for key in ("hint", "file"):
+                if isinstance(p.get(key), str):
+                    fields[key] = p[key]
+            if type(p.get("line")) is int:
+                fields["line"] = p["line"]
+            out.append(Problem(**fields))
+        raise ConfigError(out, title=str(error.get("title") or "invalid mlstack configuration"))
+    message = error.get("message")
+    if not isinstance(message, str):
+        raise WorkerError(f"{source} is not a plan: its error has no message")
+    if kind == "usage":
+        raise UsageError(message)
+    if kind == "program":
+        raise UsageError(f"the stack's program failed: {message}")
+    raise WorkerError(f"{source} is not a plan: unknown error kind {kind!r}")
+
+
+def plan_in_worker(stack_file: Any, *, cwd: Path | None = None, timeout: float | None = None) -> Plan:
+    """The offline plan of ``stack_file`` (a loaded, validated :class:`~mlstack.config.StackFile`),
+    computed by a worker process and read back as data.
+
+    The program's own output (prints, warnings; its last :data:`OUTPUT_TAIL_BYTES` bytes) is
+    passed on to stderr, so that stdout stays the command's (``--format json``).
+    """
+    deadline = PLAN_TIMEOUT_SECONDS if timeout is None else timeout
+    directory = Path.cwd() if cwd is None else Path(cwd)
+    with tempfile.TemporaryDirectory(prefix="mlstack-plan-") as scratch:
+        result = Path(scratch) / "plan.json"
+        stdout, stderr = Path(scratch) / "stdout", Path(scratch) / "stderr"
+        with stdout.open("wb") as out, stderr.open("wb") as err:
+            try:
+                process = subprocess.Popen(
+                    _worker_command(Path(stack_file.path).resolve(), result, directory.resolve()),
+                    cwd=directory,
+                    env=_environment(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=err,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise WorkerError(f"cannot start the plan worker ({sys.executable}): {exc.strerror or exc}") from None
+            try:
+                code = process.wait(timeout=deadline)
+            except subprocess.TimeoutExpired:
+                _end_session(process)
+                raise WorkerError(
+                    f"the stack's program did not finish planning within {deadline:g} s and was stopped; "
+                    "look for a loop or a wait on something that never comes"
+                ) from None
+            except BaseException:
+                _end_session(process)
+                raise
+            _end_session(process)  # anything the program left running in the worker's session
+        output = (_tail(stdout) + _tail(stderr)).strip()
+        if output:
+            print(output, file=sys.stderr)
+        source = "the plan the worker wrote"
+        try:
+            size = result.stat().st_size
+        except OSError:
+            size = None
+        if size is None or size == 0:
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            raise WorkerError(f"the plan worker (which runs the stack's program) {how} and wrote no plan")
+        if size > MAX_PLAN_BYTES:
+            raise PlanFileError(f"{source} is {size} bytes, more than the {MAX_PLAN_BYTES} a plan may take")
+        data = loads(result.read_bytes(), source=source)
+        if not isinstance(data, dict) or len(data) != 1 or not ({"plan", "error"} & set(data)):
+            raise PlanFileError(f"{source} is not a plan: it must be an object with one key, plan or error")
+        if "error" in data:
+            _raise_error(data["error"], source)
+        if code != 0:
+            raise WorkerError(f"the plan worker exited with code {code} after writing a plan; the plan is not used")
+        plan = plan_from_json(data["plan"], source=source, stack=stack_file.stack, project=stack_file.project_name)
+    return plan
