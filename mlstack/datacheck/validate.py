@@ -27,8 +27,9 @@ row-by-row check with ``csv`` / ``json`` and ``jsonschema`` sees):
   problem at line 1. Blank lines (nothing but line breaks; in JSON lines also spaces and tabs)
   are not records: rows count records, lines count the file's physical lines.
 * CSV: as Python's ``csv`` module reads it (RFC 4180 quoting: separators and line breaks
-  inside quotes are data; CRLF, LF or CR line ends; NUL bytes are data). The header is the
-  first record.
+  inside quotes are data; CRLF, LF or CR line ends; NUL bytes are data), with no limit on a
+  field's size (the module's default of 128 KiB is lifted while a file is read, as Arrow has
+  none). The header is the first record.
 * JSON lines: a record ends at ``\n`` only. U+2028, U+2029, U+0085, form feeds and other
   characters ``str.splitlines`` would split on are data inside a JSON string (and invalid JSON
   outside one); ``\r`` before the ``\n`` is whitespace. A line nested too deeply for Python's
@@ -37,15 +38,17 @@ row-by-row check with ``csv`` / ``json`` and ``jsonschema`` sees):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import re
 import sys
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 __all__ = ["BadValue", "Report", "validate_file", "validate_records", "detect_format", "split_json_lines", "read_json_line", "FORMATS"]
 
@@ -348,7 +351,27 @@ def _arrow_bad_cells(checker: _Checker, name: str, distinct: Any) -> dict[str, l
     return bad
 
 
+_FIELD_LIMIT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _any_field_size() -> Iterator[None]:
+    """Lift the csv module's process-wide field size limit while a file is read."""
+    with _FIELD_LIMIT_LOCK:
+        previous = csv.field_size_limit()
+        csv.field_size_limit(sys.maxsize)
+        try:
+            yield
+        finally:
+            csv.field_size_limit(previous)
+
+
 def _check_csv(path: Path, checker: _Checker, report: Report) -> None:
+    with _any_field_size():
+        _check_csv_unlocked(path, checker, report)
+
+
+def _check_csv_unlocked(path: Path, checker: _Checker, report: Report) -> None:
     """CSV through Arrow's parser and vectorised unique/lookup; the pure-Python reader reports
     what Arrow refuses (ragged rows, bad encoding, blank lines, duplicate or odd headers)."""
     try:
