@@ -62,9 +62,14 @@ def non_finite_path(value: Any, path: str = "") -> str | None:
     return None
 
 
+# Bound when the worker imports this module, before the stack's program runs: a program (or a
+# library it loads) that patches json.dumps does not change how the plan is written.
+_ENCODE = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+
+
 def dumps(data: Any) -> str:
     """Strict JSON (no NaN or Infinity: a reader that accepts them is not reading JSON)."""
-    return json.dumps(data, allow_nan=False, separators=(",", ":"))
+    return _ENCODE(data)
 
 
 def _reject_constant(name: str) -> Any:

@@ -20,6 +20,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
+from .planfile import dumps
+
 __all__ = ["main", "describe_program_error"]
 
 
@@ -96,8 +98,6 @@ def run(stack: Path, cwd: Path) -> tuple[dict[str, Any], int]:
 
 
 def _write(path: Path, payload: dict[str, Any]) -> None:
-    from .planfile import dumps
-
     partial = path.with_name(path.name + ".partial")
     partial.write_text(dumps(payload), encoding="utf-8")
     os.replace(partial, path)
@@ -109,8 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("result", help="where to write the result")
     parser.add_argument("--cwd", default=".", help="the directory the stack name is resolved from")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    result = Path(args.result).resolve()
+    write = _write  # taken before the program runs, as is the encoder it uses
     payload, code = run(Path(args.stack), Path(args.cwd))
-    _write(Path(args.result), payload)
+    write(result, payload)
     return code
 
 
