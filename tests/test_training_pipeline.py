@@ -716,3 +716,19 @@ def test_kms_key_from_another_region_is_refused_at_its_key(write_stack):
     assert load_stack(write_stack({"mlstack:models": [model]})).spec.models[0].training.kms_key_arn == same
     (problem,) = _problems(write_stack, {"training": _training(kmsKeyArn=same.replace("arn:aws:", "arn:aws-cn:"))})
     assert "is in partition aws-cn, but eu-west-1 is in aws" in problem.message
+
+
+@pytest.mark.parametrize(
+    "changes, path, needle",
+    [
+        ({"train": {"environment": {"MY-VAR": "1"}}}, "train.environment.MY-VAR", "does not match SageMaker's pattern [a-zA-Z_][a-zA-Z0-9_]*"),
+        ({"train": {"environment": {"TOKEN": "x" * 513}}}, "train.environment.TOKEN", "the value is 513 characters; SageMaker allows 0 to 512"),
+        ({"preprocess": {"environment": {"SPLIT": "x" * 257}}}, "preprocess.environment.SPLIT", "SageMaker allows 0 to 256"),
+        ({"evaluation": {"environment": {f"V{i}": "1" for i in range(101)}}}, "evaluation.environment", "holds 101 environment variables; SageMaker accepts at most 100"),
+        ({"inference": {"environment": {"1ST": "x"}}}, "inference.environment.1ST", "does not match SageMaker's pattern"),
+    ],
+)
+def test_container_environments_within_the_limits_of_their_sagemaker_call(write_stack, changes, path, needle):
+    (problem,) = _problems(write_stack, {"training": _training(**changes)})
+    assert problem.path == f"mlstack:models[0].training.{path}"
+    assert needle in problem.message

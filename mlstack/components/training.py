@@ -108,6 +108,11 @@ class ProcessingSpec(Spec):
     def _processing_type(cls, value: str) -> str:
         return _instance_type(value, catalog.Use.PROCESSING)
 
+    @field_validator("environment")
+    @classmethod
+    def _processing_environment(cls, value: dict[str, str]) -> dict[str, str]:
+        return _environment("ProcessingEnvironmentMap", value)
+
 
 class EvaluationSpec(ProcessingSpec):
     """The evaluation job: reads the model and the test split, writes the metrics report."""
@@ -160,6 +165,11 @@ class TrainSpec(Spec):
     def _training_type(cls, value: str) -> str:
         return _instance_type(value, catalog.Use.TRAINING)
 
+    @field_validator("environment")
+    @classmethod
+    def _training_environment(cls, value: dict[str, str]) -> dict[str, str]:
+        return _environment("TrainingEnvironmentMap", value)
+
     @field_validator("hyperparameters")
     @classmethod
     def _within_sagemaker_limits(cls, value: dict[str, Union[str, int, float, bool]]) -> dict[str, Union[str, int, float, bool]]:
@@ -204,6 +214,11 @@ class InferenceSpec(Spec):
     @classmethod
     def _endpoint_types(cls, value: list[str]) -> list[str]:
         return [_instance_type(v, catalog.Use.ENDPOINT) for v in value]
+
+    @field_validator("environment")
+    @classmethod
+    def _model_environment(cls, value: dict[str, str]) -> dict[str, str]:
+        return _environment("EnvironmentMap", value)
 
 
 class VpcSpec(Spec):
@@ -255,12 +270,12 @@ def serialized_hyperparameter(value: Union[str, int, float, bool]) -> str:
 
 
 @functools.cache
-def _hyperparameter_limits() -> tuple[int, tuple[int, int, str], tuple[int, int, str]]:
-    """(most entries, (key min, key max, key pattern), (value min, value max, value pattern)) of
-    the ``HyperParameters`` map in botocore's SageMaker service model (CreateTrainingJob)."""
+def _map_limits(shape_name: str) -> tuple[int, tuple[int, int, str], tuple[int, int, str]]:
+    """(most entries, (key min, key max, key pattern), (value min, value max, value pattern)) of a
+    map shape in botocore's SageMaker service model, e.g. ``HyperParameters`` (CreateTrainingJob)."""
     import botocore.session
 
-    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("HyperParameters")
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for(shape_name)
 
     def limits(member: Any) -> tuple[int, int, str]:
         meta = member.metadata
@@ -297,27 +312,51 @@ def _java_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def hyperparameter_problems(hyperparameters: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    """What SageMaker's CreateTrainingJob would refuse in ``hyperparameters``, each at its key
-    (the count, key and value lengths and patterns come from botocore's service model)."""
-    if not hyperparameters:
+def sagemaker_map_problems(
+    shape_name: str, mapping: dict[str, Any], *, noun: str, serialize: Any = str
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """What SageMaker would refuse in ``mapping`` sent as the botocore map shape ``shape_name``
+    (``HyperParameters``, ``TrainingEnvironmentMap``, ...), each problem at its key: the number
+    of entries, the key and value lengths and patterns, all read from botocore's service model.
+    ``serialize`` turns a value into the string SageMaker receives."""
+    if not mapping:
         return []
-    most, (key_min, key_max, key_pattern), (value_min, value_max, value_pattern) = _hyperparameter_limits()
+    most, (key_min, key_max, key_pattern), (value_min, value_max, value_pattern) = _map_limits(shape_name)
     problems: list[tuple[tuple[str | int, ...], str]] = []
-    if len(hyperparameters) > most:
-        problems.append(((), f"holds {len(hyperparameters)} hyperparameters; SageMaker accepts at most {most}: pass the rest in a config file the image reads"))
+    if len(mapping) > most:
+        problems.append(((), f"holds {len(mapping)} {noun}; SageMaker accepts at most {most}"))
     key_re, value_re = _java_pattern(key_pattern), _java_pattern(value_pattern)
-    for key, raw in hyperparameters.items():
-        value = serialized_hyperparameter(raw)
+
+    def mismatch(text: str, pattern: str, what: str) -> str:
+        if any(c in text for c in _JAVA_LINE_TERMINATORS) and "." in pattern:
+            return f"{what} {text[:40]!r} holds a line break, which SageMaker refuses"
+        return f"{what} {text[:40]!r} does not match SageMaker's pattern {pattern}"
+
+    for key, raw in mapping.items():
+        value = serialize(raw)
         if not key_min <= len(key) <= key_max:
             problems.append(((key,), f"the name {key[:40]!r}... is {len(key)} characters; SageMaker allows {key_min} to {key_max}"))
         elif not key_re.fullmatch(key):
-            problems.append(((key,), f"the name {key!r} holds a line break, which SageMaker refuses"))
+            problems.append(((key,), mismatch(key, key_pattern, "the name")))
         if not value_min <= len(value) <= value_max:
             problems.append(((key,), f"the value is {len(value)} characters; SageMaker allows {value_min} to {value_max}"))
         elif not value_re.fullmatch(value):
-            problems.append(((key,), f"the value {value[:40]!r} holds a line break, which SageMaker refuses"))
+            problems.append(((key,), mismatch(value, value_pattern, "the value")))
     return problems
+
+
+def hyperparameter_problems(hyperparameters: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What SageMaker's CreateTrainingJob would refuse in ``hyperparameters`` (see
+    :func:`sagemaker_map_problems`), values measured as the job receives them."""
+    problems = sagemaker_map_problems("HyperParameters", hyperparameters, noun="hyperparameters", serialize=serialized_hyperparameter)
+    return [(path, f"{message}: pass the rest in a config file the image reads" if not path else message) for path, message in problems]
+
+
+def _environment(shape_name: str, value: dict[str, str]) -> dict[str, str]:
+    problems = sagemaker_map_problems(shape_name, value, noun="environment variables")
+    if problems:
+        raise SpecProblems(problems)
+    return value
 
 
 def check_gates(gates: list[Gate], training: Optional[TrainingSpec]) -> list[tuple[tuple[str | int, ...], str]]:
