@@ -46,7 +46,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .files import open_output
 
     # Checked before the plan, which takes seconds: a typo in the path fails at once.
-    output = open_output(args.json, option="--json", inputs=stack_inputs(args.stack)) if args.json else None
+    output = open_output(args.json, option="--json", inputs=stack_inputs(args.stack)) if args.json is not None else None
     plan = plan_stack(args.stack, lookups=args.lookups)
     if output is not None:
         write_json(output, plan.to_json())
@@ -61,7 +61,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from .files import open_output
     from .schema import stack_config_schema
 
-    output = open_output(args.output or "-", option="--output")
+    output = open_output("-" if args.output is None else args.output, option="--output")
     write_json(output, stack_config_schema())
     return EXIT_OK
 
@@ -200,12 +200,12 @@ def run_handler(handler: Handler, args: argparse.Namespace) -> int:
         if (pulumi is not None and isinstance(exc, pulumi.RunError)) or type(exc).__name__ == "UnansweredInvoke":
             print(f"mlstack: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
-            raise
         if isinstance(exc, OSError) and exc.filename is not None:
             # A file the command touched outside mlstack.files (a program, a plugin).
             print(f"mlstack: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            raise
         print(
             f"mlstack: internal error: {type(exc).__name__}: {_first_line(exc)}; this is a bug in mlstack, "
             f"not in your input: rerun with {DEBUG_VARIABLE}=1 for the traceback and report it",

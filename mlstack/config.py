@@ -391,6 +391,9 @@ def load_yaml(text: str, *, file: str | None = None, title: str = "invalid mlsta
 def _yaml_problem(exc: yaml.YAMLError, text: str, file: str | None) -> Problem:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    if context and problem.startswith("but "):
+        problem = f"{context}, {problem}"  # "expected a single document in the stream, but found another document"
     hint = None
     rows = text.split("\n")
     line = rows[mark.line] if mark is not None and 0 <= mark.line < len(rows) else ""
@@ -417,7 +420,7 @@ def _duplicate_problems(root: yaml.Node, duplicates: list[tuple[yaml.MappingNode
         elif isinstance(node, yaml.SequenceNode):
             stack += [(v, path + (i,)) for i, v in reversed(list(enumerate(node.value)))]
     problems = []
-    for mapping, key, first, second in duplicates:
+    for mapping, key, first, second in sorted(duplicates, key=lambda d: d[3]):
         where = paths.get(id(mapping), ())
         problems.append(
             Problem(
@@ -952,8 +955,10 @@ def _decode_json(value: Any) -> tuple[Any, bool]:
     if isinstance(value, str) and value[:1] in "[{":
         try:
             decoded = json.loads(value)
-        except (ValueError, RecursionError):
+        except ValueError:
             return value, False
+        except RecursionError:
+            return value, True
         if _deeper_than(decoded, MAX_YAML_DEPTH):
             return value, True
         return decoded, False

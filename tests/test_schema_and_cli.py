@@ -129,3 +129,82 @@ def test_closed_pipe_ends_quietly_without_traceback(tmp_path):
     result = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.stdout.count("\n") == 1
     assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr
+
+
+# -- writing files: atomic, never over an input (tests/test_hostile_inputs.py has the refusals) ----
+
+
+def test_output_replaces_a_file_whole_and_keeps_its_mode(cli, tmp_path):
+    target = tmp_path / "schema.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    code, out, err = cli("schema", "-o", str(target))
+    assert (code, out, err) == (0, "", "")
+    assert "mlstack:team" in json.loads(target.read_text())["properties"]["config"]["properties"]
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["schema.json"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(cli, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    target = tmp_path / "schema.json"
+    target.write_text("old")
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("os.fsync", disk_full)
+    code, _, err = cli("schema", "-o", str(target))
+    assert code == 2
+    assert err == f"mlstack: error: cannot write --output '{target}': no space left on the device; nothing was written\n"
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["schema.json"]
+
+
+def test_output_through_a_symlink_writes_the_file_it_names(cli, tmp_path):
+    real = tmp_path / "real.json"
+    real.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    assert cli("schema", "-o", str(link))[0] == 0
+    assert link.is_symlink() and json.loads(real.read_text())["title"]
+
+
+def test_output_to_a_device_writes_in_place(cli):
+    import os
+    import stat
+
+    assert cli("schema", "-o", "/dev/null")[0] == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)  # not replaced by a regular file
+
+
+def test_plan_refuses_to_overwrite_its_program_before_planning(cli, tmp_path, monkeypatch):
+    # The stack's program is an input too: `--json stacks/__main__.py` would destroy it.
+    project = tmp_path / "project"
+    (project / "stacks").mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text("name: mlstack\nruntime: python\nmain: stacks/\nstackConfigDir: stacks\n")
+    program = project / "stacks" / "__main__.py"
+    program.write_text("import mlstack.program\n")
+    (project / "stacks" / "Pulumi.churn-dev.yaml").write_text((ROOT / "stacks/Pulumi.churn-dev.yaml").read_text())
+    monkeypatch.setattr("mlstack.engine.plan_stack", lambda *a, **k: pytest.fail("planned before checking --json"))
+    code, _, err = cli("plan", str(project / "stacks" / "Pulumi.churn-dev.yaml"), "--json", str(program))
+    assert code == 2
+    assert f"--json '{program}' is the stack's Pulumi program this command reads; refusing to overwrite it" in err
+    assert program.read_text() == "import mlstack.program\n"
+
+
+def test_output_over_a_file_read_during_the_command_is_refused_at_write_time(tmp_path):
+    from mlstack.errors import UsageError
+    from mlstack.files import forget_inputs, open_output, read_text
+
+    forget_inputs()
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    output = open_output(str(config), option="--json")  # not yet read: nothing to refuse
+    read_text(config, what="the policy pack config")
+    with pytest.raises(UsageError, match="is the policy pack config this command reads"):
+        output.write("{}\n")
+    assert config.read_text() == "{}"
+    forget_inputs()

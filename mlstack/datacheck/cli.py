@@ -59,7 +59,7 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read {args.file!r}: {exc.strerror or exc}") from None
     except RecursionError:
         # Python's JSON reader stops near 1000 levels; no feature value nests like that.
-        print(f"{args.file}: a record nests arrays or objects too deeply to read; no feature value nests like that", file=sys.stdout)
+        print(f"{args.file}: a record is nested too deeply to read (no feature value nests like that)", file=sys.stdout)
         return EXIT_FAILED
     write_report(report, schema_title=schema.get("title", args.feature_group), max_problems=args.max_errors, out=sys.stdout)
     return EXIT_OK if report.ok else EXIT_FAILED

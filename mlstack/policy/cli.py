@@ -43,10 +43,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_stack
     from ._config import load_config_file
 
-    config = load_config_file(args.config) if args.config else None
+    config = load_config_file(args.config) if args.config is not None else None
     # Checked before the plan: a typo in --json fails at once, and never overwrites an input.
-    inputs = stack_inputs(args.stack) + ([(Path(args.config), "the policy pack config")] if args.config else [])
-    output = open_output(args.json, option="--json", inputs=inputs) if args.json else None
+    inputs = stack_inputs(args.stack) + ([(Path(args.config), "the policy pack config")] if args.config is not None else [])
+    output = open_output(args.json, option="--json", inputs=inputs) if args.json is not None else None
     report = check_stack(args.stack, config=config, config_file=args.config)
     data = report.to_json()
     if output is not None:
