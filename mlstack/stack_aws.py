@@ -262,9 +262,19 @@ class StackAwsSettings:
             )
         return session
 
+    @functools.cached_property
+    def _calls(self):
+        from .ops.aws import Aws, AwsSettings
+
+        # The day-2 commands' client factory: bounded attempts, timeouts, one total deadline for
+        # every lookup of the run (MLSTACK_AWS_TIMEOUT, default 120 s) and garbage answers as errors.
+        calls = Aws(AwsSettings(region=self.region, max_attempts=5))
+        calls._session = self.session
+        return calls
+
     def client(self, service: str):
         """A client of ``service`` in the stack's region with the stack's credentials."""
-        return self.session.client(service, region_name=self.region, config=_config())
+        return self._calls.client(service)
 
     def account_id(self) -> str:
         return str(self.client("sts").get_caller_identity()["Account"])

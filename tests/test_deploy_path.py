@@ -337,3 +337,21 @@ def test_a_provider_mlstack_cannot_read_is_refused(cli, tmp_path):
     code, out, err = cli("plan", str(path))
     assert code != 0
     assert "aws_provider" in (out + err)
+
+
+def test_a_hung_aws_endpoint_stops_deploy_time_lookups_at_the_deadline(aws_session, write_stack, cli, monkeypatch):
+    """Lookups share the day-2 commands' bounded client: a deadline for all of a run's calls."""
+    import socket
+    import time
+
+    with socket.socket() as sock:  # takes the connection, never answers
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{sock.getsockname()[1]}")
+        monkeypatch.setenv("MLSTACK_AWS_TIMEOUT", "1")
+        started = time.monotonic()
+        code, out, err = cli("plan", str(endpoint_stack(write_stack)), "--lookups", "aws")
+        elapsed = time.monotonic() - started
+
+    assert code == 2 and "deadline" in err and "sts:GetCallerIdentity" in err and "Traceback" not in err
+    assert elapsed < 15, f"a 1 s deadline took {elapsed:.0f} s"

@@ -530,7 +530,8 @@ def test_lookup_without_an_approved_version_lets_relative_gates_pass():
 
 def test_lookup_bounds_are_last_approved_metrics_with_tolerance():
     package = {
-        "ModelPackageArn": "arn:p/7",
+        "ModelPackageArn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/7",
+        "ModelApprovalStatus": "Approved",
         "ModelPackageVersion": 7,
         "CustomerMetadataProperties": {"mlstack:metric:accuracy": "0.92", "mlstack:metric:latency_ms": "40"},
     }
@@ -541,9 +542,54 @@ def test_lookup_bounds_are_last_approved_metrics_with_tolerance():
 
 
 def test_lookup_fails_when_the_approved_version_lacks_the_metric():
-    package = {"ModelPackageArn": "arn:p/3", "ModelPackageVersion": 3, "CustomerMetadataProperties": {}}
+    package = {"ModelPackageArn": _arn(3), "ModelApprovalStatus": "Approved", "ModelPackageVersion": 3, "CustomerMetadataProperties": {}}
     with pytest.raises(ValueError, match="version 3 of g has no 'accuracy' metric"):
         last_approved_metrics(_Registry([package]), "g", GATES[:1])
+
+
+def _arn(version: int, group: str = "g") -> str:
+    return f"arn:aws:sagemaker:eu-west-1:123456789012:model-package/{group}/{version}"
+
+
+def test_lookup_without_a_baseline_passes_gates_in_both_directions():
+    result = last_approved_metrics(_Registry([]), "g", GATES)
+    # >= compares with the lowest finite number, <= with the highest: any candidate passes.
+    assert result["bound_0"] < -1e300 and result["bound_2"] > 1e300
+    json.dumps(result, allow_nan=False)  # what a LambdaStep output must be
+
+
+class _Answers:
+    """A registry client answering with whatever a test hands it (hostile replies)."""
+
+    def __init__(self, listing, package=None):
+        self.listing, self.package = listing, package
+
+    def list_model_packages(self, **kwargs):
+        return self.listing
+
+    def describe_model_package(self, ModelPackageName):
+        return self.package
+
+
+@pytest.mark.parametrize(
+    "listing, package",
+    [
+        ({"html": "<html>502</html>"}, None),  # no list: not "nothing approved"
+        ({"ModelPackageSummaryList": "none"}, None),
+        ({"ModelPackageSummaryList": [{}]}, None),
+        ({"ModelPackageSummaryList": [{"ModelPackageArn": _arn(4, "other-group")}]}, None),  # another group's version
+        ({"ModelPackageSummaryList": [{"ModelPackageArn": _arn(4)}]}, {"ModelPackageArn": _arn(4), "ModelApprovalStatus": "Rejected"}),
+        ({"ModelPackageSummaryList": [{"ModelPackageArn": _arn(4)}]}, {"ModelPackageArn": _arn(5), "ModelApprovalStatus": "Approved"}),
+        *[
+            ({"ModelPackageSummaryList": [{"ModelPackageArn": _arn(4)}]},
+             {"ModelPackageArn": _arn(4), "ModelApprovalStatus": "Approved", "CustomerMetadataProperties": {"mlstack:metric:accuracy": bad}})
+            for bad in ("-inf", "inf", "nan", "NaN", "1e309", "n/a", "")
+        ],
+    ],
+)
+def test_lookup_fails_closed_on_answers_it_cannot_trust(listing, package):
+    with pytest.raises(ValueError):
+        last_approved_metrics(_Answers(listing, package), "g", GATES[:1])
 
 
 # --- bad input ---------------------------------------------------------------------------------

@@ -17,8 +17,17 @@ the comparison cannot be made. Metrics are read from the customer metadata
 """
 
 import json
+import math
+import sys
 
 METRIC_PREFIX = "mlstack:metric:"
+#: The bound with no Approved version yet: the most lenient finite number for the gate's direction
+#: (JSON has no infinity), so every candidate passes.
+NO_BASELINE = sys.float_info.max
+
+
+class UnreadableRegistry(ValueError):
+    """SageMaker answered in a way the step cannot trust: the run fails rather than passing a gate."""
 
 
 def bound(baseline, op, tolerance):
@@ -28,20 +37,29 @@ def bound(baseline, op, tolerance):
 
 def last_approved_metrics(client, group, gates):
     """The handler's result for ``gates`` (a list of dicts) against ``group``, using ``client``."""
-    summaries = client.list_model_packages(
+    response = client.list_model_packages(
         ModelPackageGroupName=group,
         ModelApprovalStatus="Approved",
         SortBy="CreationTime",
         SortOrder="Descending",
         MaxResults=1,
-    ).get("ModelPackageSummaryList", [])
+    )
+    # Fail closed: an answer without its list is not "nothing approved yet" (which passes every gate).
+    summaries = response.get("ModelPackageSummaryList") if isinstance(response, dict) else None
+    if not isinstance(summaries, list) or not all(isinstance(s, dict) and isinstance(s.get("ModelPackageArn"), str) for s in summaries):
+        raise UnreadableRegistry(f"ListModelPackages of {group} answered without a readable ModelPackageSummaryList")
     result = {"found": bool(summaries), "version": "none"}
     if not summaries:
         for gate in gates:
-            result[f"bound_{gate['index']}"] = 0.0
+            result[f"bound_{gate['index']}"] = -NO_BASELINE if gate["op"] in (">=", ">") else NO_BASELINE
             result[f"describe_{gate['index']}"] = "no Approved version yet: passes"
         return result
-    package = client.describe_model_package(ModelPackageName=summaries[0]["ModelPackageArn"])
+    arn = summaries[0]["ModelPackageArn"]
+    if f":model-package/{group}/" not in arn:
+        raise UnreadableRegistry(f"the newest Approved version {arn!r} is not in model package group {group}")
+    package = client.describe_model_package(ModelPackageName=arn)
+    if not isinstance(package, dict) or package.get("ModelApprovalStatus") != "Approved" or package.get("ModelPackageArn") != arn:
+        raise UnreadableRegistry(f"DescribeModelPackage of {arn} did not describe an Approved version of {group}")
     version = str(package.get("ModelPackageVersion", "?"))
     result["version"] = version
     properties = package.get("CustomerMetadataProperties") or {}
@@ -52,7 +70,13 @@ def last_approved_metrics(client, group, gates):
                 f"the last Approved version {version} of {group} has no {gate['metric']!r} metric "
                 f"({METRIC_PREFIX}{gate['metric']}), so the gate {gate['metric']} {gate['op']} last-approved cannot be checked"
             )
-        base = float(raw)
+        try:
+            base = float(str(raw).strip())
+        except ValueError:
+            base = math.nan
+        if not math.isfinite(base):
+            # NaN compares false with everything and -inf passes every >= gate: neither is a baseline.
+            raise UnreadableRegistry(f"the last Approved version {version} of {group} records {gate['metric']!r} as {raw!r}, not a finite number")
         tolerance = float(gate.get("tolerance") or 0.0)
         value = bound(base, gate["op"], tolerance)
         result[f"bound_{gate['index']}"] = value
