@@ -150,11 +150,13 @@ def cmd_verify(args: argparse.Namespace, stack: Any, aws: Any) -> int:
     for report in reports:
         print(report.render())
     failed = sum(r.failed for r in reports)
-    checked = sum(r.status != "not checked" for r in reports)
+    deferred = sum(r.status == "deferred" for r in reports)
+    checked = sum(r.status not in ("not checked", "deferred") for r in reports)
+    waiting = f"; {deferred} deferred until {'its' if deferred == 1 else 'their'} model has an Approved version" if deferred else ""
     if failed:
-        print(f"\n{failed} of {checked} checked endpoint{'s' if checked != 1 else ''} {'differs' if failed == 1 else 'differ'} from the stack")
+        print(f"\n{failed} of {checked} checked endpoint{'s' if checked != 1 else ''} {'differs' if failed == 1 else 'differ'} from the stack{waiting}")
         return EXIT_FAILED
-    print(f"\n{checked} endpoint{' runs' if checked == 1 else 's run'} as the stack declares")
+    print(f"\n{checked} endpoint{' runs' if checked == 1 else 's run'} as the stack declares{waiting}")
     return EXIT_OK
 
 

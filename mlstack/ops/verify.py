@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from ..components.serving import OUTPUT_KEY  # the stack output naming each endpoint's live config
+from ..components.serving import DEFERRED_KEY, OUTPUT_KEY  # the stack outputs naming each endpoint's live config, and the deferred ones
 from ..config import StackFile
 from ..errors import UsageError
 from ..lineage import GIT_COMMIT, MODEL_VERSION, STACK, UNKNOWN_COMMIT, detect_git_commit
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 IN_SERVICE = "InService"
-OK, MISMATCH, NOT_CHECKED = "ok", "mismatch", "not checked"
+OK, MISMATCH, NOT_CHECKED, DEFERRED = "ok", "mismatch", "not checked", "deferred"
 
 
 @dataclass(frozen=True)
@@ -260,8 +260,12 @@ def verify_endpoints(
         git_commit = stack.spec.git_commit or detect_git_commit(root)
     if git_commit == UNKNOWN_COMMIT:
         git_commit = None
+    deferred = _deferred_from_outputs(outputs) if outputs is not None else {}
     reports = []
     for endpoint in declared:
+        if endpoint.name in deferred:
+            reports.append(_verify_deferred(aws, endpoint, deferred[endpoint.name]))
+            continue
         if endpoint.backend != "sagemaker":
             reports.append(EndpointReport(endpoint, status=NOT_CHECKED, summary=f"not checked ({endpoint.backend})"))
             continue
@@ -276,3 +280,29 @@ def verify_endpoints(
             )
         )
     return reports
+
+
+def _deferred_from_outputs(outputs: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Endpoints the last `pulumi up` deferred (stack output ``deferredEndpoints``)."""
+    section = outputs.get(DEFERRED_KEY) or {}
+    if isinstance(section, Mapping) and "value" in section and isinstance(section.get("value"), Mapping):
+        section = section["value"]
+    if not isinstance(section, Mapping) or not all(isinstance(v, Mapping) for v in section.values()):
+        raise UsageError(f"stack outputs: {DEFERRED_KEY!r} is not an object of endpoints; pass the JSON of `pulumi stack output --json`")
+    return {str(k): v for k, v in section.items()}
+
+
+def _verify_deferred(aws: Aws, endpoint: ExpectedEndpoint, why: Mapping[str, Any]) -> EndpointReport:
+    """A deferred endpoint is as deployed while its model still has no Approved version; once one
+    exists, the stack is behind (the next `pulumi up` would create the endpoint): a mismatch."""
+    group = str(why.get("modelPackageGroup") or "")
+    report = EndpointReport(endpoint, status=DEFERRED)
+    approved = latest_approved(aws.client("sagemaker"), group) if group else None
+    if approved is not None:
+        report.status = MISMATCH
+        report.summary = f"deferred by the last deployment, but {group} now has Approved version {model_version(approved)}"
+        report.differences.append("run `pulumi up` to create the endpoint with that version")
+    else:
+        report.summary = f"deferred: {group or 'its model package group'} has no Approved version yet"
+        report.differences.append("approve one with `mlstack promote`, then run `pulumi up`")
+    return report

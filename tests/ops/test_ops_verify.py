@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mlstack.config import load_stack
+from mlstack.errors import UsageError
 from mlstack.ops.verify import ExpectedEndpoint, ExpectedVariant, verify_endpoints
 
 ROLE = "arn:aws:iam::123456789012:role/churn-endpoint"
@@ -345,3 +346,28 @@ def test_cli_prints_what_differs_and_exits_1(aws, cli, ops_stack, approved_v1, a
         "",
         "1 of 1 checked endpoint differs from the stack",
     ]
+
+
+DEFERRED = {"deferredEndpoints": {"churn-xgb": {"model": "churn-xgb", "modelPackageGroup": "churn-churn-xgb", "waitsFor": "an Approved version"}}, "endpoints": {}}
+
+
+def test_an_endpoint_the_last_deployment_deferred_is_reported_as_deferred_while_nothing_is_approved(aws, stack, registry):
+    registry.group()
+    registry.version(status="PendingManualApproval")
+
+    [report] = verify_endpoints(aws, stack, endpoints=[ENDPOINT], outputs=DEFERRED)
+
+    assert report.status == "deferred" and not report.failed
+    assert "churn-churn-xgb has no Approved version yet" in report.summary
+
+
+def test_a_deferred_endpoint_whose_model_is_now_approved_is_a_mismatch(aws, stack, approved_v1):
+    [report] = verify_endpoints(aws, stack, endpoints=[ENDPOINT], outputs=DEFERRED)
+
+    assert report.failed and "now has Approved version 1" in report.summary
+    assert report.differences == ["run `pulumi up` to create the endpoint with that version"]
+
+
+def test_unreadable_deferred_outputs_are_bad_input(aws, stack):
+    with pytest.raises(UsageError, match="deferredEndpoints"):
+        verify_endpoints(aws, stack, endpoints=[ENDPOINT], outputs={"endpoints": {}, "deferredEndpoints": ["churn-xgb"]})
