@@ -42,12 +42,11 @@ def write_json(output: Any, data: object) -> None:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from .config import stack_inputs
-    from .engine import plan_stack
     from .files import open_output
 
     # Checked before the plan, which takes seconds: a typo in the path fails at once.
     output = open_output(args.json, option="--json", inputs=stack_inputs(args.stack)) if args.json is not None else None
-    plan = plan_stack(args.stack, lookups=args.lookups)
+    plan = _plan(args.stack, args.lookups)
     if output is not None:
         write_json(output, plan.to_json())
     if args.json != "-":
@@ -55,6 +54,31 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if args.json:
             print(f"\nwrote the resource graph to {args.json}")
     return EXIT_OK
+
+
+def _plan(stack: str, lookups: str) -> Any:
+    """Plan in this process; whatever the stack's program raises (or its sys.exit) is reported
+    as `mlstack check` reports it from its worker: one line with the program's file and line."""
+    from .config import resolve_stack_file
+    from .engine import plan_stack
+    from .errors import ConfigError, UsageError
+
+    path, project = resolve_stack_file(stack)
+    root = project.root if project is not None else path.parent
+
+    try:
+        return plan_stack(stack, lookups=lookups)
+    except (ConfigError, UsageError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the program may raise anything, or SystemExit
+        pulumi = sys.modules.get("pulumi")
+        if (pulumi is not None and isinstance(exc, pulumi.RunError)) or type(exc).__name__ == "UnansweredInvoke":
+            raise
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            raise
+        from .engine.worker import describe_program_error
+
+        raise UsageError(f"the stack's program failed: {describe_program_error(exc, root)}") from None
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

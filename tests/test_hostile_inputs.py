@@ -155,6 +155,13 @@ class Row:
     says: str
     code: int = 2
     files: Mapping[str, Content] = field(default_factory=dict)
+    debug: bool = True
+    """False: run as users do, without MLSTACK_DEBUG (for errors that are the input's, not mlstack's)."""
+
+
+def program(source: str) -> dict[str, Content]:
+    """A project whose Pulumi program (main: prog/) is ``source``."""
+    return {"Pulumi.yaml": "name: mlstack\nruntime: python\nmain: prog/\n", "prog": lambda p: p.mkdir(), "prog/__main__.py": source}
 
 
 ROWS: dict[str, Row] = {
@@ -183,6 +190,14 @@ ROWS: dict[str, Row] = {
     "project-duplicate-key": Row(("plan", "{stack}"), "'main' is written twice in the same mapping, at lines 2 and 3", files={"Pulumi.yaml": "name: mlstack\nmain: a/\nmain: b/\n"}),
     "project-binary": Row(("plan", "{stack}"), "is a binary file", files={"Pulumi.yaml": b"\x7fELF\x00\x00"}),
     "project-a-directory": Row(("plan", "{stack}"), "it is a directory", files={"Pulumi.yaml": lambda p: p.mkdir()}),
+    "plan-program-syntax-error": Row(("plan", "{stack}"), "the stack's program failed: SyntaxError", files=program("def (:\n"), debug=False),
+    "plan-program-raises": Row(
+        ("plan", "{stack}"), "the stack's program failed: RuntimeError: boom (at {tmp}/prog/__main__.py:2)", files=program("import os\nraise RuntimeError('boom')\n"), debug=False
+    ),
+    "plan-program-exits": Row(("plan", "{stack}"), "the program called sys.exit(3) before it finished", files=program("import sys\nsys.exit(3)\n"), debug=False),
+    "check-program-raises": Row(("check", "{stack}"), "the stack's program failed: RuntimeError: boom", files=program("raise RuntimeError('boom')\n"), debug=False),
+    "data-file-a-device": Row(("validate-data", "{stack}", "customers", "/dev/zero", "--format", "csv"), "it is not a regular file"),
+    "output-to-a-full-device": Row(("schema", "--output", "/dev/full"), "no space left on the device; nothing was written"),
     "max-errors-not-a-number": Row(("validate-data", "{stack}", "customers", "x.csv", "--max-errors", "many"), "invalid int value"),
     "no-stack-argument": Row(("plan",), "the following arguments are required"),
     "policy-pack-build-over-a-file": Row(("policy-pack", "build", "{stack}"), "exists and is not a directory"),
@@ -202,7 +217,9 @@ def run(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
 
-    def go(argv: tuple[str, ...], files: Mapping[str, Content], *, stack: Content = VALID_STACK, out: str = "") -> tuple[int, str, str]:
+    def go(argv: tuple[str, ...], files: Mapping[str, Content], *, stack: Content = VALID_STACK, out: str = "", debug: bool = True) -> tuple[int, str, str]:
+        if not debug:
+            monkeypatch.delenv("MLSTACK_DEBUG")
         made = {STACK_NAME: stack, **files}
         for name, content in made.items():
             path = tmp_path / name
@@ -272,7 +289,7 @@ def test_output_over_an_input_is_refused(run, case: str, command: str, monkeypat
 @pytest.mark.parametrize("case", list(ROWS))
 def test_hostile_row(run, case: str):
     row = ROWS[case]
-    code, out, err = run(row.argv, row.files)
+    code, out, err = run(row.argv, row.files, debug=row.debug)
     assert code == row.code, err
     assert row.says in out + err, out + err
 
