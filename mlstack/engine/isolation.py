@@ -54,7 +54,7 @@ class _Shown(str):
 def _worker_command(stack: Path, result: Path, cwd: Path) -> list[str]:
     import mlstack
 
-    root = str(Path(mlstack.__file__).resolve().parent.parent)
+    root = str(Path(mlstack.__file__).absolute().parent.parent)
     return [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=root), str(stack), str(result), "--cwd", str(cwd)]
 
 
