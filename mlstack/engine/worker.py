@@ -14,6 +14,8 @@ Exit code 0 with a plan, 2 with an error.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import traceback
@@ -74,7 +76,9 @@ def run(stack: Path, cwd: Path) -> tuple[dict[str, Any], int]:
 
     root: Path | None = None
     try:
-        stack_file = load_stack(stack, cwd=cwd)
+        # The judging process loaded this file already and printed its warnings; say them once.
+        with contextlib.redirect_stderr(io.StringIO()):
+            stack_file = load_stack(stack, cwd=cwd)
         root = stack_file.project.root if stack_file.project else stack_file.path.parent
         plan = plan_stack_file(stack_file)
     except ConfigError as exc:
