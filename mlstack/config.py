@@ -41,8 +41,8 @@ from pydantic.alias_generators import to_camel
 
 from .errors import ConfigError, Problem, SpecProblems, UsageError, format_path
 from .files import MAX_DOCUMENT_BYTES, read_text, stat_input
-from .spec import NAMESPACE, StackSpec
-from .types import PATTERN_HINTS
+from .specs.base import PATTERN_HINTS
+from .specs.stack import NAMESPACE, StackSpec
 
 __all__ = [
     "Project",

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Mapping, Optional
 from pydantic import AfterValidator
 
 from .errors import ConfigError, Problem
-from .types import LINEAGE_PREFIX
+from .specs.base import LINEAGE_PREFIX
 
 __all__ = [
     "Lineage",
@@ -216,7 +216,7 @@ APPROVAL_STATUS = f"{LINEAGE_PREFIX}approval-status"
 
 def worst_case_tags(spec: Any) -> list[tuple[str, int]]:
     """``(resource, tags)`` for the most-tagged AWS resource of each part of a stack
-    (a :class:`~mlstack.spec.StackSpec`): the user's tags (owner, cost-center and
+    (a :class:`~mlstack.specs.stack.StackSpec`): the user's tags (owner, cost-center and
     ``mlstack:tags``) plus every lineage tag the program gives that part.
 
     Mirrors the ``Lineage.tags(...)`` calls of :mod:`mlstack.program` and the components; a

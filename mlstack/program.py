@@ -26,7 +26,7 @@ from .errors import ConfigError, Problem
 from .lineage import Lineage, detect_git_commit
 from .lookups import current_offline_answers, lookups_are_live, using_settings
 from .stack_aws import AwsSettingsError, StackAwsSettings
-from .spec import NAMESPACE, StackSpec
+from .specs.stack import NAMESPACE, StackSpec
 
 __all__ = ["StackContext", "TeamStack", "build", "main", "aws_provider", "DEFAULT_PROGRAM"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .spec import NAMESPACE, StackSpec
+from .specs.stack import NAMESPACE, StackSpec
 
 __all__ = ["stack_config_schema"]
 
@@ -12,7 +12,7 @@ __all__ = ["stack_config_schema"]
 def stack_config_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) for ``stacks/Pulumi.<team>-<env>.yaml``.
 
-    The ``mlstack:*`` keys come from :class:`~mlstack.spec.StackSpec`; keys of other
+    The ``mlstack:*`` keys come from :class:`~mlstack.specs.stack.StackSpec`; keys of other
     namespaces (``aws:region``, ``kubernetes:context``) are allowed and left to their owners.
     """
     model = StackSpec.model_json_schema(by_alias=True, mode="validation")

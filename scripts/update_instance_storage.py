@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Regenerate mlstack/policy/instance_storage.json: which SageMaker types have local NVMe storage.
+"""Regenerate mlstack/catalog/instance_storage.json: which SageMaker types have local NVMe storage.
 
 Why it matters
     SageMaker encrypts the local NVMe instance-store volumes of Nitro instances with a hardware
@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = ROOT / "mlstack" / "policy" / "instance_storage.json"
+TARGET = ROOT / "mlstack" / "catalog" / "instance_storage.json"
 sys.path.insert(0, str(ROOT))
 
 #: EC2 types moto's dump lacks: True = local NVMe instance store. Source: the AWS page

@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from mlstack.components.endpoint import Endpoint, EndpointArgs, has_local_storage
-from mlstack.components.endpoint_spec import EndpointSpec
+from mlstack.catalog import has_local_storage
+from mlstack.components.endpoint import Endpoint, EndpointArgs
+from mlstack.specs.endpoint import EndpointSpec
 from mlstack.engine import run_program
 from mlstack.lookups import OfflineAnswers
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from conftest import BASELINE, ROOT
-from mlstack.components.feature_store import EVENT_TIME_PATTERN, FeatureGroupSpec
+from mlstack.specs.features import EVENT_TIME_PATTERN, FeatureGroupSpec
 from mlstack.config import load_stack
 from mlstack.engine import plan_stack
 from mlstack.errors import ConfigError

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mlstack.gates import Gate, evaluate_gates
+from mlstack.gates import evaluate_gates
+from mlstack.specs.gates import GateSpec
 
-ACC = Gate(metric="accuracy", op=">=", threshold="last-approved")
-BIAS = Gate(metric="bias_delta", op="<=", threshold=0.01)
+ACC = GateSpec(metric="accuracy", op=">=", threshold="last-approved")
+BIAS = GateSpec(metric="bias_delta", op="<=", threshold=0.01)
 
 
 def test_passes_when_candidate_is_no_worse_than_last_approved():
@@ -24,8 +25,8 @@ def test_fails_a_regression_and_says_by_how_much():
 
 
 def test_tolerance_loosens_relative_gates_in_the_right_direction():
-    up = Gate(metric="accuracy", op=">=", threshold="last-approved", tolerance=0.02)
-    down = Gate(metric="latency_p99_ms", op="<=", threshold="last-approved", tolerance=5)
+    up = GateSpec(metric="accuracy", op=">=", threshold="last-approved", tolerance=0.02)
+    down = GateSpec(metric="latency_p99_ms", op="<=", threshold="last-approved", tolerance=5)
     [a, b] = evaluate_gates([up, down], {"accuracy": 0.89, "latency_p99_ms": 104}, {"accuracy": 0.90, "latency_p99_ms": 100})
     assert a.passed and a.bound == pytest.approx(0.88)
     assert b.passed and b.bound == 105
@@ -48,33 +49,33 @@ def test_baseline_without_the_metric_fails_relative_gate():
 
 def test_rejects_bad_gates():
     with pytest.raises(ValidationError):
-        Gate(metric="accuracy", op="=>", threshold=0.9)
+        GateSpec(metric="accuracy", op="=>", threshold=0.9)
     with pytest.raises(ValidationError):
-        Gate(metric="accuracy", threshold="last-version")
+        GateSpec(metric="accuracy", threshold="last-version")
     with pytest.raises(ValidationError):
-        Gate(metric="accuracy", threshold=0.9, tolerance=-1)
+        GateSpec(metric="accuracy", threshold=0.9, tolerance=-1)
 
 
 @pytest.mark.parametrize("threshold", [float("nan"), float("inf"), float("-inf"), "1e309", "nan", " 0.95", "0_95", True, False, 10**400, [0.9]])
 def test_thresholds_that_are_not_finite_numbers_are_refused(threshold):
     with pytest.raises(ValidationError, match="threshold must be a finite number or 'last-approved'"):
-        Gate(metric="auc", threshold=threshold)
+        GateSpec(metric="auc", threshold=threshold)
 
 
 @pytest.mark.parametrize("tolerance", [float("nan"), float("inf"), "0.01", True])
 def test_tolerances_that_are_not_finite_numbers_are_refused(tolerance):
     with pytest.raises(ValidationError, match="tolerance must be a finite number"):
-        Gate(metric="auc", threshold="last-approved", tolerance=tolerance)
+        GateSpec(metric="auc", threshold="last-approved", tolerance=tolerance)
 
 
 def test_integers_and_last_approved_are_thresholds():
-    assert Gate(metric="auc", threshold=1).threshold == 1.0
-    assert Gate(metric="auc", threshold="last-approved").relative
+    assert GateSpec(metric="auc", threshold=1).threshold == 1.0
+    assert GateSpec(metric="auc", threshold="last-approved").relative
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), "0.99", True, {"value": 0.99}])
 def test_a_candidate_metric_that_is_not_a_finite_number_fails_its_gate(value):
-    [bias] = evaluate_gates([Gate(metric="bias_delta", op="<=", threshold=0.01)], {"bias_delta": value})
+    [bias] = evaluate_gates([GateSpec(metric="bias_delta", op="<=", threshold=0.01)], {"bias_delta": value})
     assert not bias.passed and bias.value is None
     assert "is not a finite number" in bias.reason
 
@@ -88,6 +89,6 @@ def test_a_baseline_metric_that_is_not_a_finite_number_fails_the_relative_gate(v
 
 
 def test_a_bound_that_overflows_fails_the_gate():
-    slack = Gate(metric="latency", op="<=", threshold="last-approved", tolerance=1e308)
+    slack = GateSpec(metric="latency", op="<=", threshold="last-approved", tolerance=1e308)
     [latency] = evaluate_gates([slack], {"latency": 5.0}, {"latency": 1.7e308})
     assert not latency.passed and "not a finite number" in latency.reason

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from mlstack.components.endpoint_spec import EndpointSpec
+from mlstack.specs.endpoint import EndpointSpec
 from mlstack.components.kserve import inference_service, validate_inference_service
 from mlstack.errors import ConfigError
 

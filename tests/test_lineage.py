@@ -180,7 +180,7 @@ def test_tag_values_aws_refuses_are_refused_at_the_key(cli, write_stack, value, 
 
 
 def test_tag_character_rule_is_botocores():
-    from mlstack.types import TAG_PATTERN
+    from mlstack.specs.base import TAG_PATTERN
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     for shape in ("TagKey", "TagValue"):

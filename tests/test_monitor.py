@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from mlstack.components.monitor import Monitor, MonitorArgs
-from mlstack.components.monitor_settings import MonitorSpec
+from mlstack.specs.monitor import MonitorSpec
 from mlstack.engine import run_program
 from mlstack.errors import ConfigError
 from mlstack.lineage import REQUIRED_KEYS

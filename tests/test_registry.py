@@ -7,7 +7,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from mlstack.components.registry import ApprovalMode, ModelRegistry, ModelRegistryArgs, package_arn
+from mlstack.components.registry import ModelRegistry, ModelRegistryArgs, package_arn
+from mlstack.specs.registry import ApprovalMode
 from mlstack.engine import run_program
 from mlstack.lookups import OfflineAnswers
 

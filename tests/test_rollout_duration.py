@@ -11,15 +11,10 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from mlstack.components.endpoint_spec import (
-    PROVIDER_WAIT_SECONDS,
-    EndpointSpec,
-    RolloutSpec,
-    rollout_duration,
-    startup_seconds,
-)
 from mlstack.engine import run_program
 from mlstack.lookups import OfflineAnswers
+from mlstack.specs.endpoint import EndpointSpec
+from mlstack.specs.rollout import PROVIDER_WAIT_SECONDS, RolloutSpec, rollout_duration, startup_seconds
 
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 DIGEST = "sha256:" + "ab" * 32

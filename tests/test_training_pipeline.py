@@ -381,7 +381,7 @@ def test_definitions_build_without_network_or_credentials():
 def test_importing_mlstack_and_help_do_not_import_the_sdk():
     code = (
         "import sys, contextlib, io\n"
-        "import mlstack, mlstack.cli, mlstack.spec\n"
+        "import mlstack, mlstack.cli, mlstack.specs.stack\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    try:\n"
         "        mlstack.cli.main(['--help'])\n"
@@ -710,7 +710,7 @@ def test_unknown_time_zones_are_refused_with_a_suggestion(write_stack, zone, nee
 
 def test_drift_schedules_mlstack_writes_are_valid_expressions():
     from mlstack.components._monitor_drift import _cron, _rate
-    from mlstack.types import schedule_problem
+    from mlstack.specs.base import schedule_problem
 
     for hours in range(1, 25):  # every intervalHours the spec allows
         assert schedule_problem(_rate(hours)) is None, _rate(hours)
@@ -742,7 +742,7 @@ def test_hyperparameter_limits_come_from_botocore_and_are_enforced(write_stack):
 
 
 def test_hyperparameters_are_measured_as_the_training_job_receives_them(write_stack):
-    from mlstack.components.training import serialized_hyperparameter
+    from mlstack.specs.training import serialized_hyperparameter
 
     assert [serialized_hyperparameter(v) for v in ("gpu_hist", 400, 0.1, True)] == ["gpu_hist", "400", "0.1", "true"]
     # SageMaker's patterns are Java regexes: ".*" matches no line break.

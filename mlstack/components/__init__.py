@@ -1,11 +1,18 @@
-"""mlstack's Pulumi components."""
+"""mlstack's Pulumi components.
 
+The specs their arguments take are re-exported from :mod:`mlstack.specs` (where each is
+defined), so a Python stack imports a component and its inputs from one place.
+"""
+
+from ..specs.endpoint import EndpointSpec
+from ..specs.features import FeatureGroupSpec
+from ..specs.registry import ApprovalMode, RegistrySpec
+from ..specs.training import TrainingSpec
 from .endpoint import Endpoint, EndpointArgs
-from .feature_store import FeatureGroupSpec, FeatureStore, FeatureStoreArgs
-from .endpoint_spec import EndpointSpec
+from .feature_store import FeatureStore, FeatureStoreArgs
 from .kserve import InferenceService, InferenceServiceArgs
-from .registry import ApprovalMode, ModelRegistry, ModelRegistryArgs, RegistrySettings
-from .training import TrainingPipeline, TrainingPipelineArgs, TrainingSpec
+from .registry import ModelRegistry, ModelRegistryArgs
+from .training import TrainingPipeline, TrainingPipelineArgs
 
 __all__ = [
     "ApprovalMode",
@@ -19,7 +26,7 @@ __all__ = [
     "InferenceServiceArgs",
     "ModelRegistry",
     "ModelRegistryArgs",
-    "RegistrySettings",
+    "RegistrySpec",
     "TrainingPipeline",
     "TrainingPipelineArgs",
     "TrainingSpec",

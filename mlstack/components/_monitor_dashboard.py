@@ -19,7 +19,7 @@ from ..drift import (
     METRIC_PSI,
     NAMESPACE as DRIFT_NAMESPACE,
 )
-from .monitor_settings import DriftMethod
+from ..specs.monitor import DriftMethod
 
 if TYPE_CHECKING:
     from .monitor import Monitor

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -30,12 +29,13 @@ from ..drift import (
     NAMESPACE as DRIFT_NAMESPACE,
 )
 from ..errors import ConfigError, Problem
-from .monitor_settings import (
+from ..specs.base import parse_ecr_image
+from ..specs.monitor import (
     CAPTURE_FILES_CORRUPT,
     DRIFT_JOB_STALLED,
     FEATURES_DRIFTED,
     DriftMethod,
-    DriftSettings,
+    DriftSpec,
     feature_drift_alarm,
     feature_kl_alarm,
 )
@@ -49,7 +49,6 @@ __all__ = ["DriftParts", "MODEL_MONITOR_NAMESPACE", "MODEL_MONITOR_DIMENSIONS", 
 # Endpoint,Feature,MonitoringSchedule}). Change them here and nowhere else.
 MODEL_MONITOR_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_MONITOR_DIMENSIONS = ("Endpoint", "MonitoringSchedule", "Feature")
-_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)")
 _PROCESSING_DIR = "/opt/ml/processing"
 
 
@@ -153,14 +152,14 @@ class DriftParts:
 
     # -- drift --------------------------------------------------------------------------------
 
-    def _drift(self, drift: DriftSettings) -> None:
+    def _drift(self, drift: DriftSpec) -> None:
         if drift.method is DriftMethod.JOB:
             self._drift_job(drift)
             self._drift_job_alarms(drift)
         else:
             self._model_monitor(drift)
 
-    def _job_role(self, drift: DriftSettings, role: str, namespace: str, image: pulumi.Input[str]) -> aws.iam.Role:
+    def _job_role(self, drift: DriftSpec, role: str, namespace: str, image: pulumi.Input[str]) -> aws.iam.Role:
         """The role a drift run assumes: read capture and baseline, write reports, publish to ``namespace``."""
         job_role = aws.iam.Role(
             f"{self._name}-{role}",
@@ -207,7 +206,7 @@ class DriftParts:
                 out[2]["Resource"] = _prefix_arn(partition, drift.baseline_uri)
             if drift.report_uri:
                 out.append({"Sid": "WriteReports", "Effect": "Allow", "Action": "s3:PutObject", "Resource": _prefix_arn(partition, drift.report_uri)})
-            ecr = _ECR_IMAGE.match(image_uri or "")
+            ecr = parse_ecr_image(image_uri or "")
             if ecr:
                 out.append({"Sid": "PullImageToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"})
                 out.append(
@@ -215,7 +214,7 @@ class DriftParts:
                         "Sid": "PullImage",
                         "Effect": "Allow",
                         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                        "Resource": f"arn:{partition}:ecr:{ecr['region']}:{ecr['account']}:repository/{ecr['repo']}",
+                        "Resource": ecr.repository_arn(partition),
                     }
                 )
             if drift.vpc:
@@ -240,8 +239,8 @@ class DriftParts:
         )
         return job_role
 
-    def _drift_job(self, drift: DriftSettings) -> None:
-        assert drift.image is not None  # validated by DriftSettings
+    def _drift_job(self, drift: DriftSpec) -> None:
+        assert drift.image is not None  # validated by DriftSpec
         job_role = self._job_role(drift, "drift-job-role", DRIFT_NAMESPACE, drift.image)
         arguments: list[pulumi.Input[str]] = [
             "--endpoint-name", self.endpoint.endpoint_name,
@@ -360,7 +359,7 @@ class DriftParts:
             opts=self._child,
         )
 
-    def _drift_job_alarms(self, drift: DriftSettings) -> None:
+    def _drift_job_alarms(self, drift: DriftSpec) -> None:
         period = drift.interval_hours * 3600
         ep_name = self.endpoint.endpoint_name
         for feature in drift.features:
@@ -441,8 +440,8 @@ class DriftParts:
             treat_missing_data="notBreaching",  # a run that did not report is drift-job-stalled's to catch
         )
 
-    def _model_monitor(self, drift: DriftSettings) -> None:
-        assert drift.report_uri is not None  # validated by DriftSettings
+    def _model_monitor(self, drift: DriftSpec) -> None:
+        assert drift.report_uri is not None  # validated by DriftSpec
         image: pulumi.Input[str] = drift.image or self._region.apply(_model_monitor_image)
         job_role = self._job_role(drift, "model-monitor-role", MODEL_MONITOR_NAMESPACE, image)
         schedule_name = short_name(self.args.alarm_prefix, "data-quality", 63)

@@ -132,7 +132,7 @@ class DefinitionInputs:
     training: dict[str, Any]
     """TrainingSpec.model_dump() (snake_case)."""
     gates: list[dict[str, Any]]
-    """Gate.model_dump() for each gate."""
+    """GateSpec.model_dump() for each gate."""
     baseline_function_arn: Optional[str] = None
     """The Lambda that reads the last Approved version's metrics (needed by last-approved gates)."""
 
@@ -435,7 +435,7 @@ def _definition(p: DefinitionInputs, boto_session: Any) -> str:
     def volume_key(instance_type: str) -> Optional[str]:
         # Local NVMe volumes (g5, p4d, ...d types) are encrypted by the hardware and SageMaker
         # refuses a KMS key for them; EBS volumes get the pipeline's key.
-        from .endpoint import has_local_storage
+        from ..catalog import has_local_storage
 
         return None if has_local_storage(instance_type) else p.key_arn
 

@@ -36,7 +36,6 @@ import copy
 import functools
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any, Optional
 
@@ -44,10 +43,12 @@ import pulumi
 from pydantic import ConfigDict, Field
 
 from ..errors import ConfigError, Problem
-from ..types import Spec
-from .endpoint_spec import EndpointSpec, KServeSettings, RolloutType
+from ..specs.base import Spec
+from ..specs.endpoint import EndpointSpec
+from ..specs.kserve import LABEL_VALUE
+from ..specs.rollout import RolloutType
 
-__all__ = ["InferenceService", "InferenceServiceArgs", "KServeSettings", "inference_service", "validate_inference_service", "SCHEMA_PATH"]
+__all__ = ["InferenceService", "InferenceServiceArgs", "inference_service", "validate_inference_service", "SCHEMA_PATH"]
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -56,7 +57,6 @@ DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 GPU_RESOURCE = "nvidia.com/gpu"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 LABEL_PREFIX = "mlstack.dev/"
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 class InferenceServiceArgs(Spec):
@@ -128,7 +128,7 @@ def _labels(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         if not key.startswith("mlstack:"):
             continue
         name = LABEL_PREFIX + key[len("mlstack:") :]
-        if key != "mlstack:git-commit" and len(value) <= 63 and _LABEL_VALUE.match(value):
+        if key != "mlstack:git-commit" and len(value) <= 63 and LABEL_VALUE.match(value):
             labels[name] = value
         else:
             annotations[name] = value  # URIs and commits do not fit a label value (characters, length)

@@ -33,7 +33,8 @@ import pulumi_aws as aws
 from pydantic import ConfigDict, Field, field_validator
 
 from ..errors import ConfigError, Problem
-from ..types import Environment
+from ..specs.base import Environment
+from ..specs.monitor import GPU_ALARMS, DriftMethod, MonitorSettings, MonitorSpec, image_problem
 from ._monitor_drift import (
     MODEL_MONITOR_DIMENSIONS,
     MODEL_MONITOR_NAMESPACE,
@@ -42,7 +43,6 @@ from ._monitor_drift import (
     model_monitor_metric,
     short_name,
 )
-from .monitor_settings import GPU_ALARMS, DriftMethod, MonitorSettings, MonitorSpec, image_problem
 
 __all__ = [
     "Monitor",

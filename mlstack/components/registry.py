@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from typing import Annotated, Optional
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints
 
-from ..types import AccountId, Spec
+from ..specs.registry import ApprovalMode, RegistrySpec
 
-__all__ = ["ApprovalMode", "RegistrySettings", "ModelRegistryArgs", "ModelRegistry"]
+__all__ = ["ModelRegistryArgs", "ModelRegistry", "cross_account_policy", "package_arn"]
 
 #: Actions a reader account needs to find a package and deploy it (CreateModel from a package).
 CROSS_ACCOUNT_GROUP_ACTIONS = ["sagemaker:DescribeModelPackageGroup"]
@@ -23,43 +22,13 @@ CROSS_ACCOUNT_PACKAGE_ACTIONS = [
 ]
 
 
-class ApprovalMode(str, Enum):
-    """How a registered model version becomes Approved."""
-
-    MANUAL = "manual"
-    """New versions wait as PendingManualApproval until `mlstack promote` (or a person) approves them."""
-    AUTOMATIC = "automatic"
-    """New versions that pass the training pipeline's gates are registered as Approved."""
-
-    @property
-    def initial_status(self) -> str:
-        """The ModelApprovalStatus a new version is registered with."""
-        return "PendingManualApproval" if self is ApprovalMode.MANUAL else "Approved"
-
-
-class RegistrySettings(Spec):
-    """How a team's models are registered and who may read them."""
-
-    approval_mode: ApprovalMode = ApprovalMode.MANUAL
-    """manual (default): versions wait for `mlstack promote`; automatic: gated versions are approved on registration."""
-    cross_account_readers: list[AccountId] = Field(default_factory=list, max_length=20)
-    """AWS accounts (e.g. the prod account) allowed to describe, list and deploy this group's model versions."""
-
-    @model_validator(mode="after")
-    def _unique_readers(self) -> "RegistrySettings":
-        dupes = sorted({a for a in self.cross_account_readers if self.cross_account_readers.count(a) > 1})
-        if dupes:
-            raise ValueError(f"crossAccountReaders lists {', '.join(dupes)} more than once; list each account once")
-        return self
-
-
 GroupName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"),
 ]
 
 
-class ModelRegistryArgs(RegistrySettings):
+class ModelRegistryArgs(RegistrySpec):
     """Inputs of :class:`ModelRegistry`."""
 
     group_name: GroupName

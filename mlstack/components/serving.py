@@ -39,7 +39,7 @@ import pulumi
 
 from .. import lookups
 from ..errors import ConfigError, Problem
-from .endpoint_spec import LATEST_APPROVED, EndpointSpec, check_deployed_instance_type, check_deployed_variants
+from ..specs.endpoint import LATEST_APPROVED, EndpointSpec, check_deployed_instance_type, check_deployed_variants
 
 __all__ = ["endpoints_from_spec", "OUTPUT_KEY", "DEFERRED_KEY", "APPROVAL_REQUIRED", "APPROVAL_STATUS_TAG"]
 

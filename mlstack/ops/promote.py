@@ -25,7 +25,8 @@ from typing import Any, Mapping, Optional
 
 from ..config import StackFile
 from ..errors import UsageError
-from ..gates import Gate, GateResult, evaluate_gates
+from ..gates import GateResult, evaluate_gates
+from ..specs.gates import GateSpec
 from .aws import Aws, MalformedResponse, OpsError, unreadable_answers
 from .metrics import PackageMetrics, read_metrics
 from .registry import (
@@ -304,7 +305,7 @@ def promote(
     except KeyError:
         known = ", ".join(m.name for m in spec.models)
         raise UsageError(f"stack {stack.stack!r} declares no model {model!r}; models: {known}") from None
-    gates: list[Gate] = list(model_spec.gates)
+    gates: list[GateSpec] = list(model_spec.gates)
     if not gates:
         index = [m.name for m in spec.models].index(model)
         raise UsageError(

@@ -95,7 +95,7 @@ class EndpointReport:
 
 def expected_from_spec(endpoint_name: str, spec: Any) -> ExpectedEndpoint:
     """What :func:`verify_endpoints` expects of one ``mlstack:endpoints`` entry
-    (a :class:`mlstack.components.endpoint_spec.EndpointSpec`) deployed as ``endpoint_name``."""
+    (a :class:`mlstack.specs.endpoint.EndpointSpec`) deployed as ``endpoint_name``."""
     backend = getattr(spec.backend, "value", spec.backend)
     if backend != "sagemaker":
         return ExpectedEndpoint(name=spec.name, endpoint_name=spec.name, backend=backend, model=spec.model)

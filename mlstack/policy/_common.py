@@ -12,7 +12,6 @@ decide what "not known yet" means for it: a KMS key ARN that is unknown is still
 from __future__ import annotations
 
 import fnmatch
-import functools
 import json
 import os
 import re
@@ -21,15 +20,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 
+from ..catalog import has_local_storage  # noqa: F401 - re-exported: instance facts live in the catalog
 from ..physical_names import name_field
 from ..lineage import ENVIRONMENT, MODEL, MODEL_VERSION, REQUIRED_KEYS
-from ..types import Environment
+from ..specs.base import Environment
 
 __all__ = [
     "UNKNOWN",
@@ -686,22 +685,6 @@ class StackIndex:
                 candidates.update(r.urn for s in strings for r in index.get(s, ()))
         return self._ordered({u for u in candidates if self.linked(user, self.by_urn[u])})
 
-
-# --- instance facts ----------------------------------------------------------------------------
-
-
-@functools.cache
-def _local_storage() -> frozenset[str]:
-    text = resources.files(__package__).joinpath("instance_storage.json").read_text(encoding="utf-8")
-    return frozenset(json.loads(text)["local_storage"])
-
-
-def has_local_storage(instance_type: str) -> bool:
-    """Whether a SageMaker instance type's volumes are local NVMe instance store: encrypted by
-    the hardware, and SageMaker rejects a customer KMS key for them (CreateEndpointConfig fails
-    with KmsKeyId set; jobs reject VolumeKmsKeyId). Facts: ``instance_storage.json``."""
-    name = instance_type.strip().lower()
-    return (name if name.startswith("ml.") else f"ml.{name}") in _local_storage()
 
 
 def model_tags(props: Mapping[str, Any]) -> tuple[Any, Any]:

@@ -7,7 +7,7 @@ directory built here holds:
 
 * ``PulumiPolicy.yaml``, ``__main__.py``, ``.gitignore`` (``venv/`` stays out of the upload);
 * ``requirements.txt`` with light PyPI requirements only (:data:`REQUIREMENTS`): pulumi runs the pack
-  (``python -m pulumi.policy``), pulumi-policy serves it, pydantic is what ``mlstack.types`` needs;
+  (``python -m pulumi.policy``), pulumi-policy serves it, pydantic is what ``mlstack.specs.base`` needs;
 * ``mlstack/``: the rules' source, exactly the modules the pack imports (found by reading their
   imports) and the data files beside them;
 * ``mlstack/policy/_pack_snapshot.json``: what the rules would ask botocore and pulumi-aws

@@ -10,7 +10,8 @@ import re
 import botocore.session
 import pytest
 
-from mlstack.gates import Gate, evaluate_gates
+from mlstack.gates import evaluate_gates
+from mlstack.specs.gates import GateSpec
 from mlstack.lookups import latest_approved_model_package
 from mlstack.ops.metrics import metrics_from_metadata, metrics_from_report
 from mlstack.ops.promote import APPROVAL_DESCRIPTION_MAX, approval_description
@@ -265,7 +266,7 @@ def test_reads_sagemaker_model_quality_and_flat_reports():
 def test_approval_description_fits_sagemakers_limit_and_keeps_every_gate():
     shape_max = botocore.session.get_session().get_service_model("sagemaker").shape_for("ApprovalDescription").metadata["max"]
     assert APPROVAL_DESCRIPTION_MAX == shape_max
-    gates = [Gate(metric=f"metric_{i:02d}", op=">=", threshold=0.5, description="x" * 200) for i in range(30)]
+    gates = [GateSpec(metric=f"metric_{i:02d}", op=">=", threshold=0.5, description="x" * 200) for i in range(30)]
     results = evaluate_gates(gates, {f"metric_{i:02d}": 0.75 for i in range(30)})
     when = dt.datetime(2026, 11, 3, 10, 0, tzinfo=dt.timezone.utc)
 

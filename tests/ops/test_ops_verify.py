@@ -179,7 +179,7 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-serving@sha256:" + "
 
 
 def test_expectations_come_from_the_endpoint_spec():
-    from mlstack.components.endpoint_spec import EndpointSpec
+    from mlstack.specs.endpoint import EndpointSpec
     from mlstack.ops.verify import expected_from_spec
 
     spec = EndpointSpec.model_validate(

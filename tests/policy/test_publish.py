@@ -279,7 +279,7 @@ def test_pack_vendors_exactly_the_modules_the_pack_imports(pack):
         ".".join(p.relative_to(pack).with_suffix("").parts).removesuffix(".__init__") for p in (pack / "mlstack").rglob("*.py")
     )
     assert vendored == loaded
-    assert (pack / "mlstack/catalog/accelerators.json").is_file() and (pack / "mlstack/policy/instance_storage.json").is_file()
+    assert (pack / "mlstack/catalog/accelerators.json").is_file() and (pack / "mlstack/catalog/instance_storage.json").is_file()
     assert not (pack / "mlstack/engine").exists() and not (pack / "mlstack/policy/check.py").exists()
 
 

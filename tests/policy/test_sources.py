@@ -21,7 +21,7 @@ def test_instance_storage_data_is_what_the_script_generates():
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     generated = json.dumps(script.build(), indent=2, sort_keys=True) + "\n"
-    assert (ROOT / "mlstack" / "policy" / "instance_storage.json").read_text() == generated
+    assert (ROOT / "mlstack" / "catalog" / "instance_storage.json").read_text() == generated
 
 
 @pytest.mark.parametrize(

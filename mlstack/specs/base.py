@@ -1,8 +1,23 @@
-"""Shared building blocks of mlstack's typed inputs.
+"""What every spec shares: the :class:`Spec` base class and the constrained types several keys use.
 
-Every component's inputs are pydantic models deriving from :class:`Spec`. The same models
-validate stack config files, generate the JSON Schema (``mlstack schema``) and are what the
-components take in Python, so there is one definition per input.
+Every ``mlstack:*`` key's model derives from :class:`Spec`. The same models validate stack files,
+generate the JSON Schema (``mlstack schema``) and are what the components take in Python, so
+there is one definition per input. The types here are written once and used wherever their value
+is checked: an ECR image (:data:`EcrImage`, :func:`parse_ecr_image`), a KMS key ARN
+(:data:`KmsKeyArn`), a VPC (:class:`VpcSpec`), an instance type per use
+(:data:`EndpointInstanceType`, :data:`TrainingInstanceType`, :data:`ProcessingInstanceType`),
+S3 URIs, slugs, tags, schedules and time zones.
+
+Example::
+
+    class CacheSpec(Spec):
+        image: EcrImage
+        vpc: Optional[VpcSpec] = None
+
+    CacheSpec.model_validate({"image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/cache:1.2"})
+
+Nothing here imports Pulumi: validating a stack file needs pydantic, and botocore only for the
+facts :mod:`mlstack.catalog` reads lazily.
 """
 
 from __future__ import annotations
@@ -11,14 +26,18 @@ import difflib
 import functools
 import re
 import unicodedata
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
+from .. import catalog
+
 __all__ = [
     "Spec",
+    "Problems",
     "Environment",
     "Slug",
     "AccountId",
@@ -28,12 +47,31 @@ __all__ = [
     "TagValue",
     "UserTags",
     "LINEAGE_PREFIX",
+    "ECR_IMAGE_PATTERN",
+    "ECR_IMAGE_SCHEMA_PATTERN",
+    "EcrImage",
+    "EcrImageRef",
+    "parse_ecr_image",
+    "ContainerImage",
+    "DIGEST_PATTERN",
+    "KMS_KEY_ARN_PATTERN",
+    "KmsKeyArn",
+    "SubnetId",
+    "SecurityGroupId",
+    "VpcSpec",
+    "EndpointInstanceType",
+    "TrainingInstanceType",
+    "ProcessingInstanceType",
     "ScheduleExpression",
     "TimeZone",
+    "did_you_mean",
     "schedule_problem",
     "time_zone_problem",
     "tag_value_problem",
 ]
+
+#: Problems a validator found, each at its key path below the model: ``[(("rollout", "size"), "message")]``.
+Problems = list[tuple[tuple, str]]
 
 LINEAGE_PREFIX = "mlstack:"
 
@@ -143,6 +181,136 @@ TaggableS3Uri = Annotated[S3Uri, AfterValidator(_taggable)]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_tag_key)]
 TagValue = Annotated[str, StringConstraints(max_length=256), AfterValidator(_tag_value)]
 UserTags = dict[TagKey, TagValue]
+
+
+# -- container images --------------------------------------------------------------------------
+#
+# SageMaker takes an ECR image as registry/repository[:tag] or registry/repository[@digest]
+# (CreateModel, CreateTrainingJob, CreateProcessingJob). The repository is written as ECR names
+# it (botocore's ECR service model, shape RepositoryName: lower-case letters and digits joined
+# by ".", "_", "__" or dashes, in "/"-separated components); a tag as Docker writes one (up to
+# 128 letters, digits, "_", "." and "-", not starting with "." or "-").
+
+ECR_IMAGE_PATTERN = (
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+"""An ECR image URI: account, region, repository, and a tag or a digest (neither: SageMaker pulls ``latest``)."""
+_ECR_IMAGE = re.compile(ECR_IMAGE_PATTERN)
+
+
+@dataclass(frozen=True)
+class EcrImageRef:
+    """An ECR image URI, taken apart by :func:`parse_ecr_image`."""
+
+    account: str
+    region: str
+    repository: str
+    tag: Optional[str] = None
+    digest: Optional[str] = None
+
+    def repository_arn(self, partition: str) -> str:
+        """The ARN of the image's repository, e.g. to scope ``ecr:BatchGetImage`` to it."""
+        return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.repository}"
+
+
+def parse_ecr_image(uri: str) -> Optional[EcrImageRef]:
+    """``uri`` taken apart (account, region, repository, tag, digest); None if it is not an ECR image.
+
+    >>> parse_ecr_image("123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn/serve:1.4").repository
+    'churn/serve'
+    """
+    match = _ECR_IMAGE.match(uri) if isinstance(uri, str) else None
+    return EcrImageRef(**match.groupdict()) if match else None
+
+
+def _ecr_image(value: str) -> str:
+    if parse_ecr_image(value) is None:
+        raise ValueError(
+            "is not an ECR image URI; write <account>.dkr.ecr.<region>.amazonaws.com/<repository>"
+            "@sha256:<digest> (or :<tag>; prod stacks pin images by digest)"
+        )
+    return value
+
+
+#: :data:`ECR_IMAGE_PATTERN` as the JSON Schema writes it: plain groups, as ECMA-262 regexes
+#: (what schema-aware editors run) have no ``(?P<name>...)``.
+ECR_IMAGE_SCHEMA_PATTERN = re.sub(r"\(\?P<\w+>", "(", ECR_IMAGE_PATTERN)
+
+EcrImage = Annotated[str, Field(json_schema_extra={"pattern": ECR_IMAGE_SCHEMA_PATTERN}), AfterValidator(_ecr_image)]
+"""An image in ECR, as SageMaker runs it (see :data:`ECR_IMAGE_PATTERN`)."""
+
+
+def _container_image(value: str) -> str:
+    # One grammar for ECR wherever mlstack reads an ECR image: the job's role may pull only
+    # from the repository parse_ecr_image finds, so an ECR URI it cannot parse would fail at run time.
+    host = value.partition("/")[0]
+    if ".dkr.ecr." in host and parse_ecr_image(value) is None:
+        return _ecr_image(value)
+    return value
+
+
+ContainerImage = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=255, pattern=r"^[a-z0-9.\-]+(:\d+)?/[a-z0-9._/\-]+(:[A-Za-z0-9._\-]+)?(@sha256:[0-9a-f]{64})?$"
+    ),
+    AfterValidator(_container_image),
+]
+"""A container image in any registry: registry/repository[:tag][@sha256:digest] (an ECR one as :data:`EcrImage`)."""
+
+DIGEST_PATTERN = r"@sha256:[0-9a-f]{64}$"
+"""How an image URI pinned by digest ends."""
+
+
+# -- KMS, VPC ----------------------------------------------------------------------------------
+
+KMS_KEY_ARN_PATTERN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
+"""A KMS key ARN (a key id or ``mrk-`` multi-Region key id, not an alias) in any partition."""
+
+PATTERN_HINTS[KMS_KEY_ARN_PATTERN] = (
+    "use the ARN of a key (not an alias), e.g. arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+)
+
+KmsKeyArn = Annotated[str, StringConstraints(pattern=KMS_KEY_ARN_PATTERN)]
+"""Bring-your-own KMS key: its ARN (aliases are not accepted: key policies and grants need the key)."""
+
+SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
+
+
+class VpcSpec(Spec):
+    """Run the jobs in a VPC (private subnets)."""
+
+    subnet_ids: list[SubnetId] = Field(min_length=1, max_length=16)
+    """Private subnets for the jobs."""
+    security_group_ids: list[SecurityGroupId] = Field(min_length=1, max_length=5)
+    """Security groups of the jobs."""
+
+
+# -- instance types ----------------------------------------------------------------------------
+
+
+def _instance_type_for(use: catalog.Use):
+    def check(value: str) -> str:
+        return catalog.validate_instance_type(value, use)
+
+    return check
+
+
+EndpointInstanceType = Annotated[str, AfterValidator(_instance_type_for(catalog.Use.ENDPOINT))]
+"""A SageMaker endpoint instance type, e.g. ml.g5.xlarge (see `mlstack catalog endpoint`)."""
+TrainingInstanceType = Annotated[str, AfterValidator(_instance_type_for(catalog.Use.TRAINING))]
+"""A SageMaker training instance type, e.g. ml.g5.2xlarge (see `mlstack catalog training`)."""
+ProcessingInstanceType = Annotated[str, AfterValidator(_instance_type_for(catalog.Use.PROCESSING))]
+"""A SageMaker processing instance type, e.g. ml.m5.xlarge (see `mlstack catalog processing`)."""
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """``"; did you mean 'x'?"`` for the known name closest to ``name``, or ``""``."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 # -- schedules -------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ Example stack file::
           dataset: {uri: s3://example-data/churn/, version: "2026-11-01"}
 
 ``mlstack schema`` prints the JSON Schema of these keys; :func:`mlstack.config.load_stack`
-validates a file and reports every problem with its file, key path and value.
+validates a file and reports every problem with its file, key path and value. Each key's model
+lives in the module of its noun (:mod:`~mlstack.specs.endpoint` for ``mlstack:endpoints``, ...);
+this module holds the stack, its models, and the rules that span several keys.
 """
 
 from __future__ import annotations
@@ -21,23 +23,23 @@ from typing import Optional, Union
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .components.endpoint_spec import EndpointSpec
-from .components.feature_store import FeatureGroupSpec
-from .components.registry import RegistrySettings
-from .components.training import TrainingSpec, check_gates
-from .components.monitor_settings import MonitorSpec, stack_monitor_problems
-from .errors import SpecProblems
-from .gates import Gate
-from .lineage import GitCommit, tag_budget_problems
-from .types import AccountId, Environment, Slug, Spec, TaggableS3Uri, TagValue, UserTags
+from ..errors import SpecProblems
+from ..lineage import GitCommit, tag_budget_problems
+from .base import AccountId, Environment, Slug, Spec, TaggableS3Uri, TagValue, UserTags
+from .endpoint import EndpointSpec
+from .features import FeatureGroupSpec, feature_group_name_problems
+from .gates import GateSpec
+from .monitor import MonitorSpec, stack_monitor_problems
+from .registry import RegistrySpec
+from .training import TrainingSpec, check_gates
 
-__all__ = ["StackSpec", "ModelSpec", "DatasetRef", "NAMESPACE"]
+__all__ = ["StackSpec", "ModelSpec", "DatasetSpec", "NAMESPACE", "kms_region_problems"]
 
 #: The Pulumi config namespace of mlstack's keys.
 NAMESPACE = "mlstack"
 
 
-class DatasetRef(Spec):
+class DatasetSpec(Spec):
     """The data a model is trained on, recorded in lineage tags."""
 
     uri: TaggableS3Uri
@@ -53,11 +55,11 @@ class ModelSpec(Spec):
     """The model's name, unique in the stack; also names its registry group (<team>-<name>)."""
     description: Optional[str] = Field(default=None, max_length=1024)
     """What the model predicts, shown in the registry."""
-    dataset: Optional[DatasetRef] = None
+    dataset: Optional[DatasetSpec] = None
     """The training dataset, recorded as mlstack:dataset and mlstack:dataset-version tags."""
-    registry: Optional[RegistrySettings] = None
+    registry: Optional[RegistrySpec] = None
     """Overrides the stack-wide registry settings for this model."""
-    gates: list[Gate] = Field(default_factory=list)
+    gates: list[GateSpec] = Field(default_factory=list)
     """Conditions a version must meet to be registered by its pipeline and approved by `mlstack promote`."""
     training: Optional[TrainingSpec] = None
     """The model's training pipeline: preprocess, train, evaluate, gate, register (see mlstack.components.training)."""
@@ -104,7 +106,7 @@ class StackSpec(Spec):
     """Overrides the detected commit of the stack repository in mlstack:git-commit: its hash as `git rev-parse HEAD` prints it (4 to 40 lower-case hex digits, or 64)."""
     account_id: Optional[AccountId] = None
     """The AWS account this stack must deploy to; a deployment with other credentials stops. Offline plans use it as the account id (default 123456789012)."""
-    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    registry: RegistrySpec = Field(default_factory=RegistrySpec)
     """Registry settings for every model (approval mode, cross-account readers)."""
     models: list[ModelSpec] = Field(min_length=1)
     """The models this stack registers (and, with later components, trains and serves)."""
@@ -211,13 +213,8 @@ class StackSpec(Spec):
 
     @model_validator(mode="after")
     def _feature_groups_declared_once_and_used_as_declared(self) -> "StackSpec":
-        problems: list[tuple[tuple[str | int, ...], str]] = []
+        problems = [(("featureGroups", *path), text) for path, text in feature_group_name_problems(self.team, self.feature_groups)]
         names = [g.name for g in self.feature_groups]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                problems.append((("featureGroups", i, "name"), f"feature group {name!r} is declared more than once; give each group its own name"))
-            if len(f"{self.team}-{name}") > 64:
-                problems.append((("featureGroups", i, "name"), f"feature group name {self.team + '-' + name!r} is over 64 characters; SageMaker allows 64: shorten it"))
         for i, model in enumerate(self.models):
             training = model.training
             if training and training.feature_group and training.feature_group not in names:
@@ -247,7 +244,7 @@ class StackSpec(Spec):
                 return model
         raise KeyError(name)
 
-    def registry_for(self, model: str) -> RegistrySettings:
+    def registry_for(self, model: str) -> RegistrySpec:
         """The registry settings that apply to ``model`` (its own, else the stack's)."""
         return self.model(model).registry or self.registry
 
@@ -263,7 +260,7 @@ class StackSpec(Spec):
 def kms_region_problems(spec: StackSpec, region: str) -> list[tuple[tuple[str | int, ...], str]]:
     """KMS keys ``spec`` names that live outside the stack's ``region`` (or partition): SageMaker,
     S3, SNS and CloudWatch Logs use a key of their own region only, and fail at deploy time."""
-    from .stack_aws import partition_of
+    from ..stack_aws import partition_of
 
     try:
         partition = partition_of(region)

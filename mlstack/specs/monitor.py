@@ -1,11 +1,23 @@
-"""The typed settings of :class:`~mlstack.components.monitor.Monitor`: alarms, notifications,
-drift, retraining, the composite alarm and the dashboard.
+"""``mlstack:monitors[]``: what a Monitor watches (alarms, drift) and what it does about it
+(notifications, retraining, a composite alarm, a dashboard), and the rules between a monitor and
+the rest of the stack (:func:`stack_monitor_problems`).
 
-The same models validate the ``mlstack:monitors`` key of a stack file and the Python
-arguments of the component (:class:`~mlstack.components.monitor.MonitorArgs` extends
-:class:`MonitorSettings`). Every alarm a monitor creates has an *mlstack name*
-(``errors-5xx``, ``feature-drift-tenure``, ...) that ``retrain.alarms`` and ``composite``
-refer to; :meth:`MonitorSettings.alarm_names` lists the names a configuration can create.
+The same models validate the ``mlstack:monitors`` key of a stack file and the Python arguments
+of the component (:class:`~mlstack.components.monitor.MonitorArgs` extends
+:class:`MonitorSettings`, the part of :class:`MonitorSpec` without the endpoint's name). Every
+alarm a monitor creates has an *mlstack name* (``errors-5xx``, ``feature-drift-tenure``, ...)
+that ``retrain.alarms`` and ``composite`` refer to; :meth:`MonitorSettings.alarm_names` lists
+the names a configuration can create.
+
+Example (a stack file)::
+
+    mlstack:monitors:
+      - endpoint: scoring
+        alarms: {latencyP99Ms: 300}
+        notifications: {emails: [oncall@example.com]}
+        drift: {features: [tenure, plan], baselineUri: s3://churn-data/baseline.csv,
+                image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mlstack@sha256:...}
+        retrain: {alarms: [features-drifted]}
 """
 
 from __future__ import annotations
@@ -16,18 +28,18 @@ from typing import Annotated, Any, Optional
 
 from pydantic import Field, StringConstraints, model_validator
 
+from .. import catalog
 from ..errors import SpecProblems
-from ..types import S3Uri, Slug, Spec
-from .training import VpcSpec
+from .base import DIGEST_PATTERN, ContainerImage, KmsKeyArn, Problems, S3Uri, Slug, Spec, VpcSpec, did_you_mean
 
 __all__ = [
     "DriftMethod",
-    "OperationalAlarms",
-    "Notifications",
-    "FeatureThreshold",
-    "DriftSettings",
-    "RetrainSettings",
-    "CompositeSettings",
+    "AlarmsSpec",
+    "NotificationsSpec",
+    "FeatureThresholdSpec",
+    "DriftSpec",
+    "RetrainSpec",
+    "CompositeSpec",
     "MonitorSettings",
     "MonitorSpec",
     "ENDPOINT_ALARMS",
@@ -76,14 +88,10 @@ AlarmRef = Annotated[str, StringConstraints(min_length=1, max_length=160)]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s]+$", max_length=2048)]
 SnsTopicArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")]
-KmsKeyArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")]
 PipelineArn = Annotated[
     str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:pipeline/[A-Za-z0-9](-*[A-Za-z0-9]){0,255}$")
 ]
-ImageUri = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[a-z0-9.\-]+(:\d+)?/[a-z0-9._/\-]+(:[A-Za-z0-9._\-]+)?(@sha256:[0-9a-f]{64})?$")]
-"""A container image: registry/repository[:tag][@sha256:digest]."""
-
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(DIGEST_PATTERN)
 
 # Fields whose values may be secrets (mlstack.config.SECRET_OK): the Monitor passes them on as
 # Pulumi secrets when mlstack:monitors holds one.
@@ -99,7 +107,7 @@ class DriftMethod(str, Enum):
     """SageMaker Model Monitor's data-quality schedule (closed to new AWS customers): feature_baseline_drift_<feature>."""
 
 
-class OperationalAlarms(Spec):
+class AlarmsSpec(Spec):
     """Alarms on the endpoint's own CloudWatch metrics. Each has a sensible default; null turns an alarm off."""
 
     errors_5xx_percent: Optional[float] = Field(default=1.0, ge=0, le=100, alias="errors5xxPercent")
@@ -122,7 +130,7 @@ class OperationalAlarms(Spec):
     """How many of those periods must breach before the alarm fires (M of N); default 3."""
 
     @model_validator(mode="after")
-    def _m_of_n(self) -> "OperationalAlarms":
+    def _m_of_n(self) -> "AlarmsSpec":
         if self.datapoints_to_alarm > self.evaluation_periods:
             raise SpecProblems(
                 [
@@ -140,7 +148,7 @@ class OperationalAlarms(Spec):
         return [name for field, name in ENDPOINT_ALARMS.items() if getattr(self, field) is not None]
 
 
-class Notifications(Spec):
+class NotificationsSpec(Spec):
     """Where alarm notifications go: a KMS-encrypted SNS topic created for the monitor, or your own topic."""
 
     emails: list[Email] = Field(default_factory=list, max_length=20, json_schema_extra=_SECRET_OK)
@@ -153,8 +161,8 @@ class Notifications(Spec):
     """Bring your own KMS key for the topic and the drift job instead of creating one (its policy must let cloudwatch.amazonaws.com use it)."""
 
     @model_validator(mode="after")
-    def _own_topic_has_no_subscriptions(self) -> "Notifications":
-        problems: list[tuple[tuple, str]] = []
+    def _own_topic_has_no_subscriptions(self) -> "NotificationsSpec":
+        problems: Problems = []
         if self.topic_arn and (self.emails or self.https):
             problems.append(
                 (
@@ -173,7 +181,7 @@ class Notifications(Spec):
         return self
 
 
-class FeatureThreshold(Spec):
+class FeatureThresholdSpec(Spec):
     """Alarm thresholds for one feature, overriding the drift-wide ones."""
 
     threshold: Optional[float] = Field(default=None, ge=0)
@@ -182,7 +190,7 @@ class FeatureThreshold(Spec):
     """Drift job only: alarm feature-kl-<feature> above this KL divergence."""
 
 
-class DriftSettings(Spec):
+class DriftSpec(Spec):
     """Data drift of the endpoint's captured requests against the training baseline.
 
     The features named here are the ones the endpoint's model takes: drift alarms, thresholds
@@ -201,7 +209,7 @@ class DriftSettings(Spec):
     """Alarm feature-drift-<feature> above this value for every feature: PSI for the job (default 0.2), baseline drift distance for Model Monitor (default 0.1)."""
     kl_threshold: Optional[float] = Field(default=None, ge=0)
     """Drift job only: alarm feature-kl-<feature> above this KL divergence for every feature (default: no KL alarms)."""
-    feature_thresholds: dict[FeatureName, FeatureThreshold] = Field(default_factory=dict)
+    feature_thresholds: dict[FeatureName, FeatureThresholdSpec] = Field(default_factory=dict)
     """Per-feature thresholds overriding threshold / klThreshold; keys must be listed in features."""
     features_drifted_threshold: Optional[int] = Field(default=None, ge=1)
     """Drift job only: alarm features-drifted when at least this many features are above threshold in one run."""
@@ -211,7 +219,7 @@ class DriftSettings(Spec):
     """Drift job: hours of captured data each run reads (default: intervalHours)."""
     stalled_alarm: bool = True
     """Drift job: alarm drift-job-stalled when no run has reported for two intervals. (The job also always alarms capture-files-corrupt when a run had to skip capture files it could not read.)"""
-    image: Optional[ImageUri] = None
+    image: Optional[ContainerImage] = None
     """Drift job: an image with mlstack installed (required; pinned by @sha256 digest in prod). Model Monitor: default is AWS's analyzer image for the region."""
     instance_type: str = "ml.m5.large"
     """Processing instance type of each run; default ml.m5.large."""
@@ -225,10 +233,8 @@ class DriftSettings(Spec):
     """Run each drift run in these private subnets (they need routes or VPC endpoints to S3, CloudWatch and ECR); default: SageMaker's network."""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DriftSettings":
-        from .. import catalog
-
-        problems: list[tuple[tuple, str]] = []
+    def _consistent(self) -> "DriftSpec":
+        problems: Problems = []
         declared = set(self.features)
         dupes = sorted({f for f in self.features if self.features.count(f) > 1})
         if dupes:
@@ -240,13 +246,13 @@ class DriftSettings(Spec):
                         ("featureThresholds", feature),
                         f"sets a drift threshold for feature {feature!r}, which the endpoint does not have; "
                         f"its features (drift.features) are {', '.join(self.features)}"
-                        + _did_you_mean(feature, self.features),
+                        + did_you_mean(feature, self.features),
                     )
                 )
         for i, feature in enumerate(self.categorical):
             if feature not in declared:
                 problems.append(
-                    (("categorical", i), f"{feature!r} is not in drift.features ({', '.join(self.features)})" + _did_you_mean(feature, self.features))
+                    (("categorical", i), f"{feature!r} is not in drift.features ({', '.join(self.features)})" + did_you_mean(feature, self.features))
                 )
         message = catalog.check_instance_type(self.instance_type, catalog.Use.PROCESSING)
         if message:
@@ -319,7 +325,7 @@ class DriftSettings(Spec):
         return names
 
 
-class RetrainSettings(Spec):
+class RetrainSpec(Spec):
     """Start a SageMaker pipeline when any of the chosen alarms enters ALARM (an EventBridge rule on the alarms' state changes)."""
 
     alarms: list[AlarmRef] = Field(min_length=1, max_length=100)
@@ -332,7 +338,7 @@ class RetrainSettings(Spec):
     """Pipeline parameters passed to the execution, e.g. {RetrainReason: drift}; the pipeline must declare them."""
 
 
-class CompositeSettings(Spec):
+class CompositeSpec(Spec):
     """A composite alarm that pages only on a business-impacting combination of alarms.
 
     Its rule is ALARM(a) AND ALARM(b) ... for allOf, AND (ALARM(x) OR ALARM(y) ...) for anyOf.
@@ -348,7 +354,7 @@ class CompositeSettings(Spec):
     """The member alarms notify nobody themselves (they still show on the dashboard and can trigger retraining); default true."""
 
     @model_validator(mode="after")
-    def _a_combination(self) -> "CompositeSettings":
+    def _a_combination(self) -> "CompositeSpec":
         members = [*self.all_of, *self.any_of]
         if len(set(members)) < 2:
             raise SpecProblems(
@@ -373,15 +379,15 @@ class CompositeSettings(Spec):
 class MonitorSettings(Spec):
     """What a Monitor watches and what it does about it."""
 
-    alarms: OperationalAlarms = Field(default_factory=OperationalAlarms)
+    alarms: AlarmsSpec = Field(default_factory=AlarmsSpec)
     """Alarms on errors, latency, traffic and GPU use, with their thresholds."""
-    notifications: Notifications = Field(default_factory=Notifications)
+    notifications: NotificationsSpec = Field(default_factory=NotificationsSpec)
     """Where alarm notifications go."""
-    drift: Optional[DriftSettings] = None
+    drift: Optional[DriftSpec] = None
     """Data drift of the captured requests against the training baseline (default: none)."""
-    retrain: Optional[RetrainSettings] = None
+    retrain: Optional[RetrainSpec] = None
     """Start a retraining pipeline when chosen alarms fire (default: none)."""
-    composite: Optional[CompositeSettings] = None
+    composite: Optional[CompositeSpec] = None
     """A composite alarm paging only on a combination of alarms (default: none)."""
     dashboard: bool = True
     """Create a CloudWatch dashboard: invocations, errors, latency, GPU use, drift per feature, alarm states; default true."""
@@ -396,7 +402,7 @@ class MonitorSettings(Spec):
     @model_validator(mode="after")
     def _known_alarm_names(self) -> "MonitorSettings":
         known = self.alarm_names()
-        problems: list[tuple[tuple, str]] = []
+        problems: Problems = []
         if self.composite:
             if self.composite.name in known:
                 problems.append((("composite", "name"), f"{self.composite.name!r} is already the name of an alarm; choose another"))
@@ -414,15 +420,8 @@ class MonitorSettings(Spec):
         return self
 
 
-def _did_you_mean(name: str, known: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 def _unknown(ref: str, known: list[str]) -> str:
-    return f"unknown alarm {ref!r}{_did_you_mean(ref, known)}; this monitor's alarms are {', '.join(known) or 'none'}"
+    return f"unknown alarm {ref!r}{did_you_mean(ref, known)}; this monitor's alarms are {', '.join(known) or 'none'}"
 
 
 class MonitorSpec(MonitorSettings):
@@ -432,12 +431,12 @@ class MonitorSpec(MonitorSettings):
     """The name of the endpoint to watch (an entry of mlstack:endpoints)."""
 
 
-def stack_monitor_problems(spec: Any) -> list[tuple[tuple, str]]:
+def stack_monitor_problems(spec: Any) -> Problems:
     """Problems between ``mlstack:monitors`` and the rest of a stack (a StackSpec): unknown or
     KServe endpoints, two monitors on one endpoint, drift without data capture, drift features
     the model's feature group does not have, an unpinned drift image in prod. Paths start at
     the stack's keys (``("monitors", 0, "endpoint")``)."""
-    problems: list[tuple[tuple, str]] = []
+    problems: Problems = []
     environment = spec.environment.value
     declared = {e.name: e for e in spec.endpoints}
     seen: dict[str, int] = {}
@@ -450,7 +449,7 @@ def stack_monitor_problems(spec: Any) -> list[tuple[tuple, str]]:
                     ("monitors", i, "endpoint"),
                     f"{mon.endpoint!r} is not an endpoint of this stack; "
                     + (f"declared in mlstack:endpoints: {', '.join(known)}" if known else "declare it in mlstack:endpoints")
-                    + _did_you_mean(mon.endpoint, known),
+                    + did_you_mean(mon.endpoint, known),
                 )
             )
         else:
@@ -480,7 +479,7 @@ def stack_monitor_problems(spec: Any) -> list[tuple[tuple, str]]:
     return problems
 
 
-def _features_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> list[tuple[tuple, str]]:
+def _features_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> Problems:
     """Drift features must be features of the feature group the endpoint's model trains on."""
     if not mon.drift:
         return []
@@ -494,14 +493,14 @@ def _features_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> list[
         (
             ("monitors", i, "drift", "features", j),
             f"{feature!r} is not a feature of model {model_name!r}: its feature group {group_name!r} has "
-            f"{', '.join(known)}{_did_you_mean(feature, known)}",
+            f"{', '.join(known)}{did_you_mean(feature, known)}",
         )
         for j, feature in enumerate(mon.drift.features)
         if feature not in known
     ]
 
 
-def _retrain_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> list[tuple[tuple, str]]:
+def _retrain_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> Problems:
     """Retraining without a pipeline ARN starts the model's TrainingPipeline: it must have one."""
     if not mon.retrain or mon.retrain.pipeline_arn:
         return []
@@ -517,9 +516,9 @@ def _retrain_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> list[t
     ]
 
 
-def _endpoint_fit(i: int, mon: MonitorSpec, endpoint: object) -> list[tuple[tuple, str]]:
+def _endpoint_fit(i: int, mon: MonitorSpec, endpoint: object) -> Problems:
     """What a monitor asks of an endpoint spec that it does not have (capture, GPUs)."""
-    problems: list[tuple[tuple, str]] = []
+    problems: Problems = []
     capture = getattr(endpoint, "data_capture", None)
     capturing = getattr(capture, "enabled", True) and getattr(endpoint, "serverless", None) is None
     if mon.drift and not capturing:

@@ -1,0 +1,84 @@
+"""Every ``mlstack:*`` key's model, one module per noun; nothing here imports Pulumi.
+
+==========================  ===========================================================
+:mod:`~.base`                the :class:`Spec` base, shared types (ECR image, KMS key ARN,
+                             VPC, instance type per use, S3 URI, slugs, tags, schedules)
+:mod:`~.stack`               :class:`StackSpec` (the stack file), ``mlstack:models``
+:mod:`~.registry`            ``mlstack:registry``
+:mod:`~.features`            ``mlstack:featureGroups``
+:mod:`~.training`            ``mlstack:models[].training``
+:mod:`~.gates`               ``mlstack:models[].gates``
+:mod:`~.endpoint`            ``mlstack:endpoints``
+:mod:`~.rollout`             ``mlstack:endpoints[].rollout``
+:mod:`~.kserve`              ``mlstack:endpoints[].kserve``
+:mod:`~.monitor`             ``mlstack:monitors``
+==========================  ===========================================================
+
+A rule that spans several keys is one pure function beside the key it guards (e.g.
+:func:`~mlstack.specs.endpoint.check_deployed_variants`), called by the spec when a stack file
+is validated and by the components and the stack program on the Python path.
+
+Example::
+
+    from mlstack.specs import EndpointSpec
+
+    spec = EndpointSpec.model_validate({"name": "scoring", "model": "churn-xgb", ...})
+
+Names load lazily: importing this package loads no spec module, so the policy pack, which
+needs only :mod:`~.base`, vendors no more than that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "Spec",
+    "Environment",
+    "VpcSpec",
+    "NAMESPACE",
+    "StackSpec",
+    "ModelSpec",
+    "DatasetSpec",
+    "ApprovalMode",
+    "RegistrySpec",
+    "FeatureGroupSpec",
+    "FeatureSpec",
+    "TrainingSpec",
+    "GateSpec",
+    "EndpointSpec",
+    "RolloutSpec",
+    "KServeSpec",
+    "MonitorSpec",
+]
+
+_LAZY = {
+    "Spec": "base",
+    "Environment": "base",
+    "VpcSpec": "base",
+    "NAMESPACE": "stack",
+    "StackSpec": "stack",
+    "ModelSpec": "stack",
+    "DatasetSpec": "stack",
+    "ApprovalMode": "registry",
+    "RegistrySpec": "registry",
+    "FeatureGroupSpec": "features",
+    "FeatureSpec": "features",
+    "TrainingSpec": "training",
+    "GateSpec": "gates",
+    "EndpointSpec": "endpoint",
+    "RolloutSpec": "rollout",
+    "KServeSpec": "kserve",
+    "MonitorSpec": "monitor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mlstack.specs' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
