@@ -432,7 +432,7 @@ def test_children_are_parented_and_named_after_the_monitor():
 
 
 def test_kserve_endpoints_are_rejected_with_a_reason():
-    with pytest.raises(ConfigError, match="KServe: its metrics are in Prometheus"):
+    with pytest.raises(ConfigError, match="monitor 'churn-xgb': endpoint: endpoint 'churn-xgb' is served by KServe, whose metrics are in Prometheus"):
         build(endpoint={"backend": "kserve"})
 
 
@@ -442,8 +442,16 @@ def test_drift_needs_the_endpoint_to_capture_requests():
 
 
 def test_retrain_needs_a_pipeline():
-    with pytest.raises(ConfigError, match="no TrainingPipeline for model 'churn-xgb'"):
+    with pytest.raises(ConfigError, match=r"monitor 'churn-xgb': retrain: model 'churn-xgb' \(served by endpoint 'churn-xgb'\) has no training pipeline to start"):
         build(retrain={"alarms": ["errors-5xx"]})
+
+
+def test_gpu_alarms_on_an_endpoint_without_gpus_are_refused_as_in_a_stack_file():
+    with pytest.raises(ConfigError) as refused:
+        build(retrain={"alarms": ["errors-5xx", "gpu-utilization"], "pipeline_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/p"})
+    assert [p.render() for p in refused.value.problems] == [
+        "monitor 'churn-xgb': retrain.alarms[1]: alarm 'gpu-utilization' exists only on GPU endpoints and endpoint 'churn-xgb' has no GPU"
+    ]
 
 
 def test_prod_drift_image_must_be_pinned_by_digest():

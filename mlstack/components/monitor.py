@@ -32,9 +32,9 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import ConfigDict, Field, field_validator
 
-from ..errors import ConfigError, Problem
+from ..errors import ConfigError, Problem, format_path
 from ..specs.base import Environment
-from ..specs.monitor import GPU_ALARMS, DriftMethod, MonitorSettings, MonitorSpec, image_problem
+from ..specs.monitor import MonitorSettings, MonitorSpec, WatchedEndpoint, monitor_endpoint_problems
 from ._monitor_drift import (
     MODEL_MONITOR_DIMENSIONS,
     MODEL_MONITOR_NAMESPACE,
@@ -205,54 +205,22 @@ class Monitor(DriftParts, pulumi.ComponentResource):
     # -- validation that needs the endpoint ---------------------------------------------------
 
     def _check(self, name: str, args: MonitorArgs) -> None:
+        # The same rules as a stack file's mlstack:monitors (mlstack.specs.monitor), read off the
+        # endpoint object instead of its spec.
         endpoint = args.endpoint
-        problems: list[Problem] = []
-        if _backend(endpoint) == "kserve":
-            problems.append(
-                Problem(
-                    f"monitor {name!r}",
-                    "endpoint is served by KServe: its metrics are in Prometheus, not CloudWatch, so a "
-                    "Monitor has nothing to alarm on",
-                    hint="monitor KServe endpoints with the cluster's Prometheus rules, or remove this monitor",
-                )
-            )
-        if args.drift and endpoint.data_capture_uri is None:
-            problems.append(
-                Problem(
-                    f"monitor {name!r}: drift",
-                    "the endpoint does not capture its requests, so there is nothing to compare with the baseline",
-                    hint="turn data capture on for the endpoint or remove drift",
-                )
-            )
-        job_image = args.drift.image if args.drift and args.drift.method is DriftMethod.JOB else None
-        image = image_problem(job_image, args.environment.value)
-        if image:
-            problems.append(Problem(f"monitor {name!r}: drift.image", image, hint="pin it, e.g. with `docker buildx imagetools inspect <image>`"))
-        gpu_only = [n for n in self._referenced() if n in GPU_ALARMS]
-        if gpu_only and not endpoint.is_gpu:
-            problems.append(
-                Problem(
-                    f"monitor {name!r}",
-                    f"{', '.join(map(repr, gpu_only))} exist only on GPU endpoints and {endpoint.instance_type} has no GPU",
-                    hint="remove them from retrain.alarms / composite",
-                )
-            )
-        if args.retrain and not args.retrain.pipeline_arn and args.retrain_pipeline is None:
-            problems.append(
-                Problem(
-                    f"monitor {name!r}: retrain",
-                    f"there is no TrainingPipeline for model {getattr(endpoint, 'model_name', '?')!r} to start",
-                    hint="declare the model's training pipeline or set retrain.pipelineArn",
-                )
-            )
+        spec = getattr(endpoint, "spec", None)
+        model = getattr(endpoint, "model_name", None) or "?"
+        watched = WatchedEndpoint(
+            name=getattr(spec, "name", None) or model,
+            model=model,
+            kserve=_backend(endpoint) == "kserve",
+            captures=endpoint.data_capture_uri is not None,
+            gpu=bool(endpoint.is_gpu),
+            retrainable=args.retrain_pipeline is not None,
+        )
+        problems = monitor_endpoint_problems(args, watched, environment=args.environment.value)
         if problems:
-            raise ConfigError(problems)
-
-    def _referenced(self) -> list[str]:
-        refs = list(self.args.retrain.alarms) if self.args.retrain else []
-        if self.args.composite:
-            refs += self.args.composite.members()
-        return refs
+            raise ConfigError([Problem(f"monitor {name!r}" + (f": {format_path(path)}" if path else ""), text) for path, text in problems])
 
     # -- notifications ------------------------------------------------------------------------
 

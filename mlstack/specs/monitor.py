@@ -23,6 +23,7 @@ Example (a stack file)::
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Optional
 
@@ -50,7 +51,9 @@ __all__ = [
     "feature_drift_alarm",
     "feature_kl_alarm",
     "image_problem",
+    "monitor_endpoint_problems",
     "stack_monitor_problems",
+    "WatchedEndpoint",
 ]
 
 #: mlstack names of the alarms on the endpoint's own metrics, by the setting that turns them on.
@@ -431,14 +434,84 @@ class MonitorSpec(MonitorSettings):
     """The name of the endpoint to watch (an entry of mlstack:endpoints)."""
 
 
+@dataclass(frozen=True)
+class WatchedEndpoint:
+    """What the rules between a monitor and its endpoint read of the endpoint: from its spec on
+    the stack file's path, from the Endpoint component on the Python path."""
+
+    name: str
+    """The endpoint's name as declared (an entry of mlstack:endpoints)."""
+    model: str
+    """The model it serves."""
+    kserve: bool = False
+    """Served by KServe (metrics in Prometheus, not CloudWatch)."""
+    captures: bool = True
+    """Captures its requests (data capture on, not serverless)."""
+    gpu: bool = False
+    """Runs on GPU instances."""
+    retrainable: bool = False
+    """The model has a training pipeline that ``retrain`` starts when it names no pipelineArn."""
+
+
+def monitor_endpoint_problems(monitor: MonitorSettings, endpoint: WatchedEndpoint, *, environment: str) -> Problems:
+    """Problems between a monitor's settings and the endpoint it watches, at paths below the
+    monitor (``("retrain", "alarms", 0)``): a KServe endpoint, drift without captured requests,
+    GPU alarms on an endpoint without GPUs, retraining with no pipeline to start, an unpinned
+    drift image in prod. The stack file's check (:func:`stack_monitor_problems`) and the Monitor
+    component both call it."""
+    problems: Problems = []
+    if endpoint.kserve:
+        problems.append(
+            (
+                ("endpoint",),
+                f"endpoint {endpoint.name!r} is served by KServe, whose metrics are in Prometheus, not "
+                "CloudWatch; a Monitor watches SageMaker endpoints only: remove this monitor and alert "
+                "with the cluster's Prometheus rules",
+            )
+        )
+    else:
+        if monitor.drift and not endpoint.captures:
+            problems.append(
+                (
+                    ("drift",),
+                    f"endpoint {endpoint.name!r} does not capture its requests (dataCapture off or serverless), so there "
+                    "is nothing to compare with the baseline; turn dataCapture on or remove drift",
+                )
+            )
+        if not endpoint.gpu:
+            refs = [(("retrain", "alarms", j), r) for j, r in enumerate(monitor.retrain.alarms)] if monitor.retrain else []
+            if monitor.composite:
+                refs += [(("composite", "allOf", j), r) for j, r in enumerate(monitor.composite.all_of)]
+                refs += [(("composite", "anyOf", j), r) for j, r in enumerate(monitor.composite.any_of)]
+            problems += [
+                (path, f"alarm {ref!r} exists only on GPU endpoints and endpoint {endpoint.name!r} has no GPU")
+                for path, ref in refs
+                if ref in GPU_ALARMS
+            ]
+        if monitor.retrain and not monitor.retrain.pipeline_arn and not endpoint.retrainable:
+            problems.append(
+                (
+                    ("retrain",),
+                    f"model {endpoint.model!r} (served by endpoint {endpoint.name!r}) has no training pipeline to start; "
+                    "declare its training in mlstack:models or set retrain.pipelineArn",
+                )
+            )
+    job_image = monitor.drift.image if monitor.drift and monitor.drift.method is DriftMethod.JOB else None
+    message = image_problem(job_image, environment)
+    if message:
+        problems.append((("drift", "image"), message))
+    return problems
+
+
 def stack_monitor_problems(spec: Any) -> Problems:
-    """Problems between ``mlstack:monitors`` and the rest of a stack (a StackSpec): unknown or
-    KServe endpoints, two monitors on one endpoint, drift without data capture, drift features
-    the model's feature group does not have, an unpinned drift image in prod. Paths start at
-    the stack's keys (``("monitors", 0, "endpoint")``)."""
+    """Problems between ``mlstack:monitors`` and the rest of a stack (a StackSpec): unknown
+    endpoints, two monitors on one endpoint, drift features the model's feature group does not
+    have, and what :func:`monitor_endpoint_problems` finds. Paths start at the stack's keys
+    (``("monitors", 0, "endpoint")``)."""
     problems: Problems = []
     environment = spec.environment.value
     declared = {e.name: e for e in spec.endpoints}
+    trained = {m.name for m in spec.models if m.training is not None}
     seen: dict[str, int] = {}
     for i, mon in enumerate(spec.monitors):
         endpoint = declared.get(mon.endpoint)
@@ -453,29 +526,27 @@ def stack_monitor_problems(spec: Any) -> Problems:
                 )
             )
         else:
-            backend = getattr(endpoint, "backend", None)
-            if str(getattr(backend, "value", backend)).lower() == "kserve":
-                problems.append(
-                    (
-                        ("monitors", i, "endpoint"),
-                        f"endpoint {mon.endpoint!r} is served by KServe, whose metrics are in Prometheus, not "
-                        "CloudWatch; a Monitor watches SageMaker endpoints only: remove this monitor and alert "
-                        "with the cluster's Prometheus rules",
-                    )
-                )
-            else:
-                problems += _endpoint_fit(i, mon, endpoint)
+            watched = WatchedEndpoint(
+                name=endpoint.name,
+                model=endpoint.model,
+                kserve=endpoint.is_kserve,
+                captures=endpoint.data_capture.enabled and endpoint.serverless is None,
+                gpu=endpoint.is_gpu,
+                retrainable=endpoint.model in trained,
+            )
+            problems += [(("monitors", i, *path), text) for path, text in monitor_endpoint_problems(mon, watched, environment=environment)]
+            if not endpoint.is_kserve:
                 problems += _features_fit(i, mon, spec, endpoint.model)
-                problems += _retrain_fit(i, mon, spec, endpoint.model)
         if mon.endpoint in seen:
             problems.append(
                 (("monitors", i, "endpoint"), f"endpoint {mon.endpoint!r} already has a monitor (mlstack:monitors[{seen[mon.endpoint]}]); merge them")
             )
         seen.setdefault(mon.endpoint, i)
-        job_image = mon.drift.image if mon.drift and mon.drift.method is DriftMethod.JOB else None
-        message = image_problem(job_image, environment)
-        if message:
-            problems.append((("monitors", i, "drift", "image"), message))
+        if endpoint is None:
+            job_image = mon.drift.image if mon.drift and mon.drift.method is DriftMethod.JOB else None
+            message = image_problem(job_image, environment)
+            if message:
+                problems.append((("monitors", i, "drift", "image"), message))
     return problems
 
 
@@ -498,48 +569,6 @@ def _features_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> Probl
         for j, feature in enumerate(mon.drift.features)
         if feature not in known
     ]
-
-
-def _retrain_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> Problems:
-    """Retraining without a pipeline ARN starts the model's TrainingPipeline: it must have one."""
-    if not mon.retrain or mon.retrain.pipeline_arn:
-        return []
-    model = next((m for m in spec.models if m.name == model_name), None)
-    if getattr(model, "training", None) is not None:
-        return []
-    return [
-        (
-            ("monitors", i, "retrain"),
-            f"model {model_name!r} (served by endpoint {mon.endpoint!r}) has no training pipeline to start; "
-            "declare its training in mlstack:models or set retrain.pipelineArn",
-        )
-    ]
-
-
-def _endpoint_fit(i: int, mon: MonitorSpec, endpoint: object) -> Problems:
-    """What a monitor asks of an endpoint spec that it does not have (capture, GPUs)."""
-    problems: Problems = []
-    capture = getattr(endpoint, "data_capture", None)
-    capturing = getattr(capture, "enabled", True) and getattr(endpoint, "serverless", None) is None
-    if mon.drift and not capturing:
-        problems.append(
-            (
-                ("monitors", i, "drift"),
-                f"endpoint {mon.endpoint!r} does not capture its requests (dataCapture off or serverless), so there "
-                "is nothing to compare with the baseline; turn dataCapture on or remove drift",
-            )
-        )
-    if not getattr(endpoint, "is_gpu", True):
-        refs = [(("retrain", "alarms", j), r) for j, r in enumerate(mon.retrain.alarms)] if mon.retrain else []
-        if mon.composite:
-            refs += [(("composite", "allOf", j), r) for j, r in enumerate(mon.composite.all_of)]
-            refs += [(("composite", "anyOf", j), r) for j, r in enumerate(mon.composite.any_of)]
-        for path, ref in refs:
-            if ref in GPU_ALARMS:
-                problems.append(
-                    (("monitors", i, *path), f"alarm {ref!r} exists only on GPU endpoints and endpoint {mon.endpoint!r} has no GPU")
-                )
-    return problems
 
 
 def image_problem(image: str | None, environment: str) -> str | None:
