@@ -1,22 +1,11 @@
 """mlstack's policy pack: one set of rules for ``pulumi preview --policy-pack policies`` and
 ``mlstack check``.
 
-Each rule is a ``pulumi_policy`` policy object defined once in a small module here, over resources
-as the engine sees them (type token, camelCase inputs, URN, parent, dependencies):
-
-==========================================  ==========================================================
-``mlstack-resource-has-lineage-tags``        :mod:`~mlstack.policy.lineage_tags`
-``mlstack-storage-encrypted-with-kms``       :mod:`~mlstack.policy.encryption`
-``mlstack-s3-bucket-blocks-public-access``   :mod:`~mlstack.policy.public_access`
-``mlstack-sagemaker-runs-in-vpc``            :mod:`~mlstack.policy.public_access`
-``mlstack-endpoint-requires-progressive-rollout``  :mod:`~mlstack.policy.rollout`
-``mlstack-endpoint-requires-monitoring``     :mod:`~mlstack.policy.monitoring`
-``mlstack-instance-types-within-limits``     :mod:`~mlstack.policy.instances`
-``mlstack-endpoint-serves-approved-package`` :mod:`~mlstack.policy.approved_models`
-``mlstack-pipeline-gates-registration``      :mod:`~mlstack.policy.training_gates`
-``mlstack-image-pinned-by-digest``           :mod:`~mlstack.policy.image_digests`
-``mlstack-model-lineage-complete``           :mod:`~mlstack.policy.lineage_complete`
-==========================================  ==========================================================
+Each rule is a ``pulumi_policy`` policy object defined once, one policy a module, in
+:mod:`mlstack.policy.rules` (``mlstack-endpoint-requires-monitoring`` is
+``rules/endpoint_requires_monitoring.py``), over resources as the engine sees them (type token,
+camelCase inputs, URN, parent, dependencies); what they share is in :mod:`mlstack.policy.kit`.
+:mod:`mlstack.policy.pack` lists them in the order they are reported (:data:`POLICIES`).
 
 Example::
 
@@ -51,17 +40,17 @@ __all__ = [
 ]
 
 _LAZY = {
-    "PACK_NAME": "pack",
-    "POLICIES": "pack",
-    "pack_arguments": "pack",
-    "check_plan": "check",
-    "check_stack": "check",
-    "Report": "check",
-    "Violation": "check",
-    "reconcile": "_config",
-    "load_config_file": "_config",
-    "config_schema": "_config",
-    "has_local_storage": "_common",
+    "PACK_NAME": "mlstack.policy.pack",
+    "POLICIES": "mlstack.policy.pack",
+    "pack_arguments": "mlstack.policy.pack",
+    "check_plan": "mlstack.policy.check",
+    "check_stack": "mlstack.policy.check",
+    "Report": "mlstack.policy.check",
+    "Violation": "mlstack.policy.check",
+    "reconcile": "mlstack.policy.kit.config",
+    "load_config_file": "mlstack.policy.kit.config",
+    "config_schema": "mlstack.policy.kit.config",
+    "has_local_storage": "mlstack.catalog",
 }
 
 
@@ -71,6 +60,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'mlstack.policy' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

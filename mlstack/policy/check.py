@@ -4,7 +4,7 @@ The policies are the very ``pulumi_policy`` objects the CrossGuard pack serves
 (:data:`mlstack.policy.pack.POLICIES`). Each is handed what the CrossGuard analyzer would hand it:
 ``ResourceValidationArgs`` per resource and one ``StackValidationArgs`` with linked
 ``PolicyResource`` objects, the properties wrapped in the SDK's read-only proxies, the config
-reconciled as the CLI does (:mod:`mlstack.policy._config`), and the stack tag
+reconciled as the CLI does (:mod:`mlstack.policy.kit.config`), and the stack tag
 ``mlstack:environment`` from the stack file. One difference is inherent: offline, every resource
 shows its *inputs*; CrossGuard's stack policies see *outputs*, which for pulumi-aws repeat the
 inputs under the same names.
@@ -34,10 +34,11 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from ..lineage import ENVIRONMENT, STACK, TEAM
-from ._common import memoising, using_stack_config
-from ._config import PolicySettings, reconcile
+from .kit.config import PolicySettings, reconcile
+from .kit.offline import OfflineTransforms, evaluating_offline
+from .kit.stack import using_stack_config
+from .kit.values import memoising
 from .pack import POLICIES
-from .transforms_evaluated import OfflineTransforms, evaluating_offline
 
 if TYPE_CHECKING:  # the engine (pulumi's mock runtime) loads only where a stack is planned
     from ..engine import Plan, ResourceRecord

@@ -41,7 +41,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ..config import stack_inputs
     from ..files import open_output
     from .check import check_stack
-    from ._config import load_config_file
+    from .kit.config import load_config_file
 
     config = load_config_file(args.config) if args.config is not None else None
     # Checked before the plan: a typo in --json fails at once, and never overwrites an input.

@@ -1,7 +1,17 @@
 """The policies of mlstack's pack, in the order they are reported.
 
 ``policies/__main__.py`` builds the CrossGuard ``PolicyPack`` from :data:`POLICIES`, and
-``mlstack check`` runs the very same objects in-process (:mod:`mlstack.policy.check`).
+``mlstack check`` runs the very same objects in-process (:mod:`mlstack.policy.check`). Each policy
+is defined in its own module of :mod:`mlstack.policy.rules`; :data:`RULES` lists those modules in
+the pack's fixed order, which is the order of violations in a report (mandatory first):
+
+1. the stack's account and environment, before anything scaled by the environment;
+2. lineage tags, encryption, public access and private networking;
+3. serving: progressive rollout, monitoring, instance limits, approved packages;
+4. training and provenance: gated registration, pinned images, complete lineage;
+5. identity and sharing: wildcard grants, trust policies, key policies, resource policies,
+   service principals, notebooks;
+6. what the offline check could not evaluate (transforms).
 
 The pack serves each policy through :func:`fail_closed`: the Pulumi CLI sends every policy its
 config with the schema defaults filled in (``Configure``), but the SDK hands a policy an empty
@@ -11,6 +21,7 @@ config when that never arrives, and a policy whose ``environments`` is empty che
 from __future__ import annotations
 
 import copy
+from types import ModuleType
 from typing import Any
 
 from pulumi_policy import (
@@ -21,54 +32,57 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from . import (
-    approved_models,
-    encryption,
-    environment_accounts,
-    image_digests,
-    instances,
-    lineage_complete,
-    lineage_tags,
-    monitoring,
-    public_access,
-    rollout,
-    training_gates,
-)
-from . import (
+# Imported by name, not discovered: `mlstack policy-pack build` vendors what this module imports.
+from .rules import (
+    endpoint_requires_monitoring,
+    endpoint_requires_progressive_rollout,
+    endpoint_serves_approved_package,
     iam_no_wildcard_grants,
-    kms_key_policy,
+    iam_trust_policy_restricted,
+    image_pinned_by_digest,
+    instance_types_within_limits,
+    kms_key_restricted_and_rotated,
+    model_lineage_complete,
     notebook_locked_down,
+    pipeline_gates_registration,
+    resource_has_lineage_tags,
     resource_policy_not_public,
-    service_principal_confused_deputy,
-    trust_policy_restricted,
+    s3_bucket_blocks_public_access,
+    sagemaker_runs_in_vpc,
+    service_principal_has_source_condition,
+    stack_environment_matches_account,
+    storage_encrypted_with_kms,
+    transforms_evaluated,
 )
-from . import transforms_evaluated
 
-__all__ = ["PACK_NAME", "POLICIES", "pack_arguments", "fail_closed"]
+__all__ = ["PACK_NAME", "RULES", "POLICIES", "pack_arguments", "fail_closed"]
 
 PACK_NAME = "mlstack"
 
-POLICIES = [
-    environment_accounts.POLICY,
-    lineage_tags.POLICY,
-    encryption.POLICY,
-    public_access.S3_POLICY,
-    public_access.VPC_POLICY,
-    rollout.POLICY,
-    monitoring.POLICY,
-    instances.POLICY,
-    approved_models.POLICY,
-    training_gates.POLICY,
-    image_digests.POLICY,
-    lineage_complete.POLICY,
-    iam_no_wildcard_grants.POLICY,
-    trust_policy_restricted.POLICY,
-    kms_key_policy.POLICY,
-    resource_policy_not_public.POLICY,
-    service_principal_confused_deputy.POLICY,
-    notebook_locked_down.POLICY,
-    transforms_evaluated.POLICY,
-]
+#: The rule modules, in the pack's order (see the module docstring).
+RULES: tuple[ModuleType, ...] = (
+    stack_environment_matches_account,
+    resource_has_lineage_tags,
+    storage_encrypted_with_kms,
+    s3_bucket_blocks_public_access,
+    sagemaker_runs_in_vpc,
+    endpoint_requires_progressive_rollout,
+    endpoint_requires_monitoring,
+    instance_types_within_limits,
+    endpoint_serves_approved_package,
+    pipeline_gates_registration,
+    image_pinned_by_digest,
+    model_lineage_complete,
+    iam_no_wildcard_grants,
+    iam_trust_policy_restricted,
+    kms_key_restricted_and_rotated,
+    resource_policy_not_public,
+    service_principal_has_source_condition,
+    notebook_locked_down,
+    transforms_evaluated,
+)
+
+POLICIES: list[Policy] = [rule.POLICY for rule in RULES]
 
 
 def pack_arguments() -> dict:

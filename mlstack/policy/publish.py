@@ -10,8 +10,8 @@ directory built here holds:
   (``python -m pulumi.policy``), pulumi-policy serves it, pydantic is what ``mlstack.specs.base`` needs;
 * ``mlstack/``: the rules' source, exactly the modules the pack imports (found by reading their
   imports) and the data files beside them;
-* ``mlstack/policy/_pack_snapshot.json``: what the rules would ask botocore and pulumi-aws
-  (:mod:`mlstack.policy._snapshot`), recorded now, so the pack installs neither;
+* ``mlstack/policy/kit/_pack_snapshot.json``: what the rules would ask botocore and pulumi-aws
+  (:mod:`mlstack.policy.kit.snapshot`), recorded now, so the pack installs neither;
 * ``.mlstack-policy-pack.json``: what this build wrote, with checksums.
 
 It writes only into a new or empty directory, or over a previous build whose files nobody has
@@ -51,7 +51,7 @@ REQUIREMENTS: dict[str, str] = {
 SNAPSHOTTED = {("mlstack.catalog", "botocore")}
 
 #: The modules the pack's ``__main__.py`` imports; everything they import comes along.
-ENTRY_MODULES = ("mlstack.policy.pack", "mlstack.policy._snapshot")
+ENTRY_MODULES = ("mlstack.policy.pack", "mlstack.policy.kit.snapshot")
 
 #: The build's record of what it wrote, in the pack directory.
 MANIFEST = ".mlstack-policy-pack.json"
@@ -62,14 +62,14 @@ _VERSION = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?")
 _MAIN = '''"""mlstack's CrossGuard policy pack {version}, built by `mlstack policy-pack build` from mlstack {mlstack}.
 
 Self-contained: the rules are vendored under mlstack/, and what they would ask botocore and
-pulumi-aws is read from mlstack/policy/_pack_snapshot.json (recorded from botocore {botocore} and
+pulumi-aws is read from mlstack/policy/kit/_pack_snapshot.json (recorded from botocore {botocore} and
 pulumi-aws {pulumi_aws}). Rebuild rather than edit.
 """
 
 from pulumi_policy import PolicyPack
 
 from mlstack.policy import pack_arguments
-from mlstack.policy._snapshot import install_bundled
+from mlstack.policy.kit.snapshot import install_bundled
 
 install_bundled()
 PolicyPack(**pack_arguments())
@@ -198,7 +198,7 @@ def _requirements(third_party: dict[str, set[str]]) -> list[str]:
 def _pack_files(version: str) -> tuple[dict[str, bytes], tuple[str, ...], list[str]]:
     import mlstack
 
-    from . import _snapshot
+    from .kit import snapshot
     from .pack import pack_arguments
 
     modules, third_party = vendored_modules()
@@ -212,12 +212,12 @@ def _pack_files(version: str) -> tuple[dict[str, bytes], tuple[str, ...], list[s
             for data in sorted(path.parent.iterdir()):
                 if data.is_file() and data.name.endswith(_DATA_SUFFIXES):
                     files[str(relative.parent / data.name)] = data.read_bytes()
-    snapshot = _snapshot.record()
-    files[f"mlstack/policy/{_snapshot.SNAPSHOT_FILE}"] = (json.dumps(snapshot, indent=1, sort_keys=True) + "\n").encode()
+    recorded_facts = snapshot.record()
+    files[f"mlstack/policy/kit/{snapshot.SNAPSHOT_FILE}"] = (json.dumps(recorded_facts, indent=1, sort_keys=True) + "\n").encode()
     files["requirements.txt"] = (
         "# The pack's only requirements: its rules are vendored under mlstack/.\n" + "\n".join(requirements) + "\n"
     ).encode()
-    recorded = snapshot["recordedFrom"]
+    recorded = recorded_facts["recordedFrom"]
     files["__main__.py"] = _MAIN.format(
         version=version, mlstack=mlstack.__version__, botocore=recorded["botocore"], pulumi_aws=recorded["pulumi-aws"]
     ).encode()

@@ -11,7 +11,7 @@ import pytest
 
 from mlstack.errors import ConfigError, UsageError
 from mlstack.policy import POLICIES, config_schema, load_config_file, reconcile
-from mlstack.policy.instances import DEFAULT_MAX_GPUS
+from mlstack.policy.rules.instance_types_within_limits import DEFAULT_MAX_GPUS
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = "mlstack-instance-types-within-limits"

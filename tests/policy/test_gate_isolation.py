@@ -293,7 +293,7 @@ def test_transforms_policy_has_nothing_to_report_under_crossguard():
     g.get("scoring-endpoint").transforms = ["stack"]
     assert {v.policy for v in g.check().violations} == {TRANSFORMS}
     # CrossGuard hands the policy the transformed resources and no offline record: nothing to say.
-    from mlstack.policy import transforms_evaluated
+    from mlstack.policy.rules import transforms_evaluated
 
     reports: list[str] = []
     args = type("Args", (), {"resources": [], "stack_tags": {}, "get_config": lambda self: {"environments": ["prod"]}})()

@@ -213,7 +213,7 @@ def test_dev_stack_without_account_presumes_the_one_it_names_but_not_two():
 
 
 def test_store_check_reports_every_store_type_it_lists():
-    from mlstack.policy._stores import STORES
+    from mlstack.policy.kit.stores import STORES
 
     g = iam_baseline("dev")
     bare = {f"bare-store-{i}": type_ for i, type_ in enumerate(STORES)}

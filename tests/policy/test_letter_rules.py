@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import pytest
 
-from mlstack.policy._alarms import ASYNC_TIMEOUT_SECONDS, KL_MAX, PSI_MAX, REALTIME_TIMEOUT_SECONDS
+from mlstack.policy.kit.alarms import ASYNC_TIMEOUT_SECONDS, KL_MAX, PSI_MAX, REALTIME_TIMEOUT_SECONDS
 
 from .graphs import ACCOUNT, DIGEST, ECR, ENDPOINT_NAME, KEY_ARN, VPC_JOB, Graph, baseline, tags
 
@@ -354,7 +354,7 @@ def test_drift_bounds_are_what_the_drift_job_can_publish():
     from mlstack.drift import stats
 
     assert stats.EPSILON == pytest.approx(1e-6)
-    from mlstack.policy import _alarms
+    from mlstack.policy.kit import alarms as _alarms
 
     assert _alarms.EPSILON == stats.EPSILON
     # The extreme: all production data in one bucket, all baseline data in another.

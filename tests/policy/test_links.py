@@ -3,7 +3,7 @@
 A bucket is encrypted or blocked by the configuration whose ``bucket`` input names it (the
 value, or where the value is not known yet, the input's property dependency), the way AWS
 applies it; a configuration that merely depends on a second bucket configures nothing there.
-The same holds for every link of the pack (:data:`mlstack.policy._common.LINKS`).
+The same holds for every link of the pack (:data:`mlstack.policy.kit.index.LINKS`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOp
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from mlstack.physical_names import name_field
-from mlstack.policy._common import LINKS, StackIndex, _alarm_rule_alarms, _model_package_groups, _scaling_resource_endpoints
+from mlstack.policy.kit.index import LINKS, StackIndex, _alarm_rule_alarms, _model_package_groups, _scaling_resource_endpoints
 
 from .graphs import Graph, baseline, tags
 

@@ -30,7 +30,8 @@ from mlstack import catalog
 from mlstack.cli import main
 from mlstack.lineage import is_taggable
 from mlstack.policy import POLICIES, reconcile
-from mlstack.policy import _snapshot, publish
+from mlstack.policy import publish
+from mlstack.policy.kit import snapshot as pack_snapshot
 from mlstack.policy.check import stack_tags_for
 from mlstack.policy.publish import MANIFEST, build_pack
 from venv_closure import Venv, make_venv, read_requirements
@@ -271,7 +272,7 @@ def test_requirements_are_light_bounded_and_cover_every_import_of_the_vendored_c
 
 def test_pack_vendors_exactly_the_modules_the_pack_imports(pack):
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, mlstack.policy.pack, mlstack.policy._snapshot; "
+        [sys.executable, "-c", "import sys, mlstack.policy.pack, mlstack.policy.kit.snapshot; "
          "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] == 'mlstack')))"],
         capture_output=True, text=True, check=True,
     ).stdout.split()  # fmt: skip
@@ -284,7 +285,7 @@ def test_pack_vendors_exactly_the_modules_the_pack_imports(pack):
 
 
 def test_snapshot_answers_as_the_live_lookups_do(pack):
-    snapshot = json.loads((pack / "mlstack/policy" / _snapshot.SNAPSHOT_FILE).read_text())
+    snapshot = json.loads((pack / "mlstack/policy/kit" / pack_snapshot.SNAPSHOT_FILE).read_text())
     assert {use: set(types) for use, types in snapshot["instanceTypes"].items()} == {
         use.value: set(catalog.instance_types(use)) for use in catalog.Use
     }
@@ -299,8 +300,8 @@ def test_snapshot_answers_as_the_live_lookups_do(pack):
 
 def test_snapshot_replaces_the_lookups_in_the_process_that_installs_it():
     code = (
-        "import sys, json; from mlstack.policy import _snapshot; from mlstack import catalog, lineage; "
-        "_snapshot.install({'instanceTypes': {u.value: ['ml.x.large'] for u in catalog.Use}, 'taggableTypes': ['aws:x/y:Y']}); "
+        "import sys, json; from mlstack.policy.kit import snapshot; from mlstack import catalog, lineage; "
+        "snapshot.install({'instanceTypes': {u.value: ['ml.x.large'] for u in catalog.Use}, 'taggableTypes': ['aws:x/y:Y']}); "
         "print(json.dumps([sorted(catalog.instance_types('endpoint')), lineage.is_taggable('aws:x/y:Y'), "
         "lineage.is_taggable('aws:s3/bucket:Bucket'), 'botocore' in sys.modules, 'pulumi_aws' in sys.modules]))"
     )
@@ -325,7 +326,7 @@ def test_policy_import_path_never_imports_heavy_packages():
 def quick_snapshot(monkeypatch):
     """Directory handling does not need the real snapshot (reading pulumi-aws takes a second)."""
     fake = {"instanceTypes": {u.value: ["ml.m5.large"] for u in catalog.Use}, "taggableTypes": [], "recordedFrom": {"botocore": "0", "pulumi-aws": "0"}}
-    monkeypatch.setattr(_snapshot, "record", lambda: fake)
+    monkeypatch.setattr(pack_snapshot, "record", lambda: fake)
 
 
 def test_cli_builds_into_a_new_directory(tmp_path, quick_snapshot, capsys):

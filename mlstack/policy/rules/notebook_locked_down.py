@@ -1,5 +1,5 @@
-"""``mlstack-notebook-locked-down``: notebooks reach the network through the stack's VPC and give
-their users no root.
+"""Checks that notebooks reach the network through the stack's VPC and give their users no root
+(``mlstack-notebook-locked-down``).
 
 * SageMaker notebook instances (``aws.sagemaker.NotebookInstance``) must set
   ``direct_internet_access="Disabled"`` (with ``subnet_id`` and ``security_groups``: traffic then
@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from ._common import ENVIRONMENTS, UNKNOWN, applies, environment_of, environments_property, get, is_set
+from ..kit.settings import applies, environments_property
+from ..kit.stack import ENVIRONMENTS, environment_of
+from ..kit.values import UNKNOWN, get, is_set
 
-__all__ = ["POLICY"]
+__all__ = ["POLICY", "NAME"]
 
 NAME = "mlstack-notebook-locked-down"
 NOTEBOOK = "aws:sagemaker/notebookInstance:NotebookInstance"
@@ -72,6 +74,7 @@ POLICY = ResourceValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["network", "iam"],
     display_name="Notebooks have no internet or root access",
     config_schema=PolicyConfigSchema(
         properties={"environments": environments_property(ENVIRONMENTS, "notebooks must have no direct internet and no root access")}

@@ -1,11 +1,12 @@
-"""``mlstack-iam-trust-policy-restricted``: only declared principals may assume a stack's roles.
+"""Checks that only declared principals may assume a stack's roles
+(``mlstack-iam-trust-policy-restricted``).
 
 A role's trust policy (``assumeRolePolicy``) must not let anyone assume it — ``Principal: "*"``,
 ``{"AWS": "*"}`` or ``NotPrincipal`` in an Allow, unless a condition on ``aws:PrincipalAccount``,
 ``aws:PrincipalArn`` or ``aws:SourceAccount`` limits callers to declared accounts — and its AWS
 principals must belong to declared accounts: the stack's own (``mlstack:accountId``), its
-``crossAccountReaders`` and the policy's ``trustedAccounts`` (see :func:`mlstack.policy._iam.stack_accounts`
-for stacks that do not declare their account). Web-identity (OIDC) principals must pin the
+``crossAccountReaders`` and the policy's ``trustedAccounts`` (see
+:func:`mlstack.policy.kit.accounts.stack_accounts` for stacks that do not declare their account). Web-identity (OIDC) principals must pin the
 token's subject (``<provider>:sub``), SAML principals ``SAML:aud``, Cognito
 ``cognito-identity.amazonaws.com:aud``: without it every user of the identity provider (every
 GitHub repository, for ``token.actions.githubusercontent.com``) may assume the role.
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity, ReportViolation, StackValidationArgs, StackValidationPolicy
 
-from ._common import ENVIRONMENTS, environments_property
-from ._iam import TRUST, Accounts, Statement, account_properties, documents_of, principal_account, principal_problems, stack_prelude
+from ..kit.accounts import Accounts, account_properties, principal_problems, stack_prelude
+from ..kit.iam import TRUST, Statement, documents_of, principal_account
+from ..kit.settings import environments_property
+from ..kit.stack import ENVIRONMENTS
 
-__all__ = ["POLICY", "federated_problems"]
+__all__ = ["POLICY", "NAME", "federated_problems"]
 
 NAME = "mlstack-iam-trust-policy-restricted"
 
@@ -95,6 +98,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
+    tags=["iam", "accounts"],
     display_name="Role trust names only declared principals",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,13 +1,16 @@
-"""``mlstack-resource-has-lineage-tags``: every taggable AWS resource says where it came from."""
+"""Checks that every taggable AWS resource says where it came from: non-empty lineage tags that name
+its own stack's environment (``mlstack-resource-has-lineage-tags``)."""
 
 from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
-from ..lineage import ENVIRONMENT, REQUIRED_KEYS, is_taggable
-from ._common import ENVIRONMENTS, UNKNOWN, applies, environment_of, environments_property, tags_of
+from ...lineage import ENVIRONMENT, REQUIRED_KEYS, is_taggable
+from ..kit.settings import applies, environments_property
+from ..kit.stack import ENVIRONMENTS, environment_of
+from ..kit.values import UNKNOWN, tags_of
 
-__all__ = ["POLICY"]
+__all__ = ["POLICY", "NAME"]
 
 NAME = "mlstack-resource-has-lineage-tags"
 
@@ -54,6 +57,7 @@ POLICY = ResourceValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
+    tags=["lineage"],
     display_name="Resources carry lineage tags",
     config_schema=PolicyConfigSchema(
         properties={

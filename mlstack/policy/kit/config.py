@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Problem
+from ...errors import ConfigError, Problem
 
 __all__ = ["LEVELS", "PolicySettings", "reconcile", "load_config_file", "config_schema"]
 
@@ -85,7 +85,7 @@ def config_schema(policies: Sequence[Any]) -> dict[str, Any]:
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a policy pack config file (JSON, the CLI's format)."""
-    from ..files import read_text
+    from ...files import read_text
 
     path = Path(path)
     text = read_text(path, what="the policy pack config")

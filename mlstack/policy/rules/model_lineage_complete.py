@@ -1,5 +1,5 @@
-"""``mlstack-model-lineage-complete``: every served model traces back to a registry and to the
-pipeline that trains it (or a declared external source)."""
+"""Checks that every served model traces back to a registry and to the pipeline that trains it (or a
+declared external source) (``mlstack-model-lineage-complete``)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,18 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
-from ..lineage import MODEL
-from ._common import (
-    ENVIRONMENTS,
-    KSERVE_TYPE,
-    UNKNOWN,
-    StackIndex,
-    applies,
-    environments_property,
-    get,
-    glob_match,
-    model_package_version,
-    physical_name,
-    plain,
-    stack_environment,
-    tags_of,
-)
-from .approved_models import MODEL_TYPE
-from .training_gates import PIPELINE_TYPE, is_training_pipeline
+from ...lineage import MODEL
+from ..kit.index import StackIndex, physical_name
+from ..kit.models import model_package_version
+from ..kit.pipelines import is_training_pipeline
+from ..kit.resource_types import GROUP_TYPE, KSERVE_TYPE, MODEL_TYPE, PIPELINE_TYPE
+from ..kit.settings import applies, environments_property, glob_match
+from ..kit.stack import ENVIRONMENTS, stack_environment
+from ..kit.values import UNKNOWN, get, plain, tags_of
 
-__all__ = ["POLICY", "SOURCE_TAG"]
+__all__ = ["POLICY", "NAME", "SOURCE_TAG"]
 
 NAME = "mlstack-model-lineage-complete"
-GROUP_TYPE = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
 #: Tag declaring that a model is trained outside this stack, and where (e.g. a vendor or another team's stack).
 SOURCE_TAG = "mlstack:source"
 #: Prefix of the labels on which KServe services carry lineage (mlstack:model -> mlstack.dev/model).
@@ -136,6 +125,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
+    tags=["lineage", "registry"],
     display_name="Served models have complete lineage",
     config_schema=PolicyConfigSchema(
         properties={

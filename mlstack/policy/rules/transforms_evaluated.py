@@ -1,4 +1,4 @@
-"""``mlstack-transforms-evaluated``: every resource was judged as it will be deployed.
+"""Checks that every resource was judged as it will be deployed (``mlstack-transforms-evaluated``).
 
 Pulumi's engine runs a resource's new-style transforms between the program and the provider:
 the resource's own (the ``transforms=`` option), those of each of its ancestors, then the
@@ -10,24 +10,21 @@ CrossGuard sees resources after the engine transformed them: under ``pulumi prev
 ``pulumi up`` this policy has nothing to report. ``mlstack check`` plans offline on Pulumi's
 mock runtime, which records transforms but never runs them (there is no engine to call them
 back), so it judges the inputs the program wrote; it tells this policy which resources had
-transforms (:func:`unevaluated_transforms`), and each is reported: the verdict on them is not
-the verdict on what deploys. Stack invoke transforms (``register_invoke_transform``), which
+transforms (:mod:`mlstack.policy.kit.offline`), and each is reported: the verdict on them is
+not the verdict on what deploys. Stack invoke transforms (``register_invoke_transform``), which
 may change what a lookup returns, are reported once for the stack. Old-style
 ``transformations=`` run inside the program, offline too, and need no report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy
 
-from ._common import ENVIRONMENTS, applies, environments_property, stack_environment
+from ..kit.offline import unevaluated_transforms
+from ..kit.settings import applies, environments_property
+from ..kit.stack import ENVIRONMENTS, stack_environment
 
-__all__ = ["POLICY", "NAME", "OfflineTransforms", "evaluating_offline", "unevaluated_transforms"]
+__all__ = ["POLICY", "NAME"]
 
 NAME = "mlstack-transforms-evaluated"
 
@@ -36,33 +33,6 @@ _WHERE = {
     "parent": "a transforms= option of a component it belongs to",
     "stack": "a stack transform (pulumi.runtime.register_resource_transform)",
 }
-
-
-@dataclass(frozen=True)
-class OfflineTransforms:
-    """What an offline plan recorded but could not run: transforms per resource URN (where they
-    come from: ``resource``, ``parent``, ``stack``) and the number of stack invoke transforms."""
-
-    by_urn: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    invoke_transforms: int = 0
-
-
-_OFFLINE: ContextVar[OfflineTransforms | None] = ContextVar("mlstack_offline_transforms", default=None)
-
-
-@contextmanager
-def evaluating_offline(transforms: OfflineTransforms) -> Iterator[None]:
-    """Tell the policy, for one ``mlstack check`` evaluation, which transforms were not run."""
-    token = _OFFLINE.set(transforms)
-    try:
-        yield
-    finally:
-        _OFFLINE.reset(token)
-
-
-def unevaluated_transforms() -> OfflineTransforms:
-    """The transforms of the plan being checked that were not run (none under CrossGuard)."""
-    return _OFFLINE.get() or OfflineTransforms()
 
 
 def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -103,6 +73,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["offline-check"],
     display_name="Transforms evaluated before judging",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,5 +1,5 @@
-"""``mlstack-endpoint-requires-progressive-rollout``: new model versions reach traffic gradually,
-with automatic rollback."""
+"""Checks that new model versions reach traffic gradually, with automatic rollback
+(``mlstack-endpoint-requires-progressive-rollout``)."""
 
 from __future__ import annotations
 
@@ -7,31 +7,18 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
-from ._alarms import ASYNC_TIMEOUT_SECONDS, REALTIME_TIMEOUT_SECONDS, never_fires, window_seconds
-from ._common import (
-    KSERVE_TYPE,
-    UNKNOWN,
-    StackIndex,
-    environments_property,
-    for_env,
-    get,
-    is_set,
-    number,
-    per_environment,
-    physical_name,
-    plain,
-    stack_environment,
-)
+from ..kit.alarms import latency_ceiling_us, never_fires, window_seconds
+from ..kit.index import StackIndex, physical_name
+from ..kit.resource_types import ALARM_TYPES, ENDPOINT_TYPE, KSERVE_TYPE, METRIC_ALARM
+from ..kit.settings import environments_property, for_env, per_environment
+from ..kit.stack import stack_environment
+from ..kit.values import UNKNOWN, get, is_set, number, plain
 
-__all__ = ["POLICY", "ENDPOINT_TYPE", "ALARM_TYPES", "DEFAULT_MIN_WAIT", "latency_ceiling_us"]
+__all__ = ["POLICY", "NAME", "DEFAULT_MIN_WAIT"]
 
 NAME = "mlstack-endpoint-requires-progressive-rollout"
-ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
-ALARM_TYPES = ("aws:cloudwatch/metricAlarm:MetricAlarm", "aws:cloudwatch/compositeAlarm:CompositeAlarm")
 PROGRESSIVE = ("CANARY", "LINEAR")
 DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
-ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 #: Seconds a new version must bake (rollback alarms watched) after each traffic shift. Staging:
 #: the two one-minute datapoints mlstack's own rollback alarms need; prod: five minutes, the
 #: endpoint spec's default, which leaves CloudWatch time to publish the datapoints too.
@@ -42,20 +29,6 @@ ROLLOUT_FIX = (
     "{type: 'CANARY', canary_size: {type: 'CAPACITY_PERCENT', value: 10}, wait_interval_in_seconds: 600} "
     "(or LINEAR with linear_step_size)"
 )
-
-
-def latency_ceiling_us(endpoint_names: set[str], index: StackIndex) -> float:
-    """The longest ModelLatency an endpoint named in ``endpoint_names`` can report, in
-    microseconds: 60 s for real-time and serverless, 3600 s when it is asynchronous or not in the
-    stack (only what certainly cannot be reached is judged)."""
-    endpoints = [e for e in index.of_type(ENDPOINT_TYPE) if index.names(e) & endpoint_names]
-    if not endpoints:
-        return ASYNC_TIMEOUT_SECONDS * 1e6
-    for endpoint in endpoints:
-        configs = index.used_by(endpoint, ENDPOINT_CONFIG)
-        if not configs or any(is_set(get(c.props, "asyncInferenceConfig")) for c in configs):
-            return ASYNC_TIMEOUT_SECONDS * 1e6
-    return REALTIME_TIMEOUT_SECONDS * 1e6
 
 
 def _bake_seconds(config: Any) -> Any:
@@ -209,6 +182,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["rollout"],
     display_name="Endpoints roll out progressively",
     config_schema=PolicyConfigSchema(
         properties={

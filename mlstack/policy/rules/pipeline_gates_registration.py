@@ -1,5 +1,5 @@
-"""``mlstack-pipeline-gates-registration``: a training pipeline registers a model version only
-after conditions on every declared metric pass."""
+"""Checks that a training pipeline registers a model version only after conditions on every declared
+metric pass (``mlstack-pipeline-gates-registration``)."""
 
 from __future__ import annotations
 
@@ -10,41 +10,26 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
-from ..lineage import MODEL
-from ._common import (
-    ENVIRONMENTS,
-    UNKNOWN,
-    applies,
-    config_value,
-    environment_of,
-    environments_property,
-    for_env,
-    get,
-    is_set,
-    number,
-    per_environment,
-    pipeline_parameters,
-    resolve,
-    tags_of,
-)
+from ...lineage import MODEL
+from ..kit.documents import pipeline_parameters, resolve
+from ..kit.pipelines import REGISTER_TYPES, is_training_pipeline, steps
+from ..kit.resource_types import GROUP_TYPE, PIPELINE_TYPE
+from ..kit.settings import applies, environments_property, for_env, per_environment
+from ..kit.stack import ENVIRONMENTS, config_value, environment_of
+from ..kit.values import UNKNOWN, get, is_set, number, tags_of
 
 __all__ = [
     "POLICY",
-    "PIPELINE_TYPE",
-    "GROUP_TYPE",
+    "NAME",
     "GATES_TAG",
     "APPROVAL_MODE_TAG",
     "DEFAULT_METRIC_RANGES",
     "DEFAULT_MAX_TOLERANCE",
-    "steps",
     "registration_gates",
     "declared_metrics",
-    "is_training_pipeline",
 ]
 
 NAME = "mlstack-pipeline-gates-registration"
-PIPELINE_TYPE = "aws:sagemaker/pipeline:Pipeline"
-GROUP_TYPE = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
 #: The tag on which a model package group records its approval mode (ModelRegistry sets it).
 APPROVAL_MODE_TAG = "mlstack:approval-mode"
 _UNIT = {"minimum": 0, "maximum": 1}
@@ -69,24 +54,7 @@ _OPS = {
 _FLIP = {">=": "<=", ">": "<", "<=": ">=", "<": ">", "==": "=="}
 #: The tag on which a training pipeline declares the metrics its registration is gated on.
 GATES_TAG = "mlstack:gate-metrics"
-REGISTER_TYPES = ("RegisterModel",)
 _STEP_REF = re.compile(r"^Steps\.([^.\[]+)")
-
-
-def steps(definition: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], list[tuple[dict[str, Any], str]]]]:
-    """Every step of a pipeline definition with the (condition step, branch) pairs it is nested in."""
-
-    def walk(items: Any, nesting: list[tuple[dict[str, Any], str]]) -> Iterator[tuple[dict[str, Any], list]]:
-        for step in items or []:
-            if not isinstance(step, dict):
-                continue
-            yield step, nesting
-            if step.get("Type") == "Condition":
-                arguments = step.get("Arguments") or {}
-                for branch in ("IfSteps", "ElseSteps"):
-                    yield from walk(arguments.get(branch), [*nesting, (step, branch)])
-
-    yield from walk(definition.get("Steps"), [])
 
 
 def _references(value: Any) -> set[str]:
@@ -332,20 +300,6 @@ def declared_metrics(props: Any) -> list[str] | Any:
     return list(dict.fromkeys(declared))
 
 
-def is_training_pipeline(props: Any) -> bool:
-    """Whether a SageMaker pipeline trains or registers models (not, e.g., a drift check)."""
-    raw = get(props, "pipelineDefinition")
-    if not isinstance(raw, str):
-        return raw is UNKNOWN
-    try:
-        definition = json.loads(raw)
-    except ValueError:
-        return False
-    return isinstance(definition, dict) and any(
-        s.get("Type") in ("Training", "Tuning", *REGISTER_TYPES) for s, _ in steps(definition)
-    )
-
-
 def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type not in (PIPELINE_TYPE, GROUP_TYPE):
         return
@@ -418,6 +372,7 @@ POLICY = ResourceValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["registry", "training"],
     display_name="Pipelines gate model registration",
     config_schema=PolicyConfigSchema(
         properties={

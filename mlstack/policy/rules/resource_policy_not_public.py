@@ -1,5 +1,5 @@
-"""``mlstack-resource-policy-not-public``: a stack's resource policies share only with declared
-accounts.
+"""Checks that a stack's resource policies share only with declared accounts
+(``mlstack-resource-policy-not-public``).
 
 Judged in the resource policies of what a stack exposes: S3 bucket policies, SNS topic policies,
 SageMaker model package group policies, SQS queue policies, ECR repository policies, Secrets
@@ -21,22 +21,21 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity, ReportViolation, StackValidationArgs, StackValidationPolicy
 
-from ._common import ENVIRONMENTS, environments_property, get
-from ._iam import (
+from ..kit.accounts import Accounts, account_properties, principal_problems, stack_prelude
+from ..kit.iam import (
     LAMBDA_PERMISSION,
     RESOURCE_POLICIES,
-    Accounts,
-    account_properties,
     arn_account,
     documents_of,
     kind_name,
     principal_account,
-    principal_problems,
-    stack_prelude,
     statement_place,
 )
+from ..kit.settings import environments_property
+from ..kit.stack import ENVIRONMENTS
+from ..kit.values import get
 
-__all__ = ["POLICY", "lambda_permission_problems"]
+__all__ = ["POLICY", "NAME", "lambda_permission_problems"]
 
 NAME = "mlstack-resource-policy-not-public"
 
@@ -101,6 +100,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
+    tags=["iam", "network", "accounts"],
     display_name="Resource policies are not public",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,4 +1,4 @@
-"""``mlstack-endpoint-serves-approved-package``: prod serves what the registry approved."""
+"""Checks that prod serves what the registry approved (``mlstack-endpoint-serves-approved-package``)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
-from ..lineage import MODEL_VERSION
-from ._common import KSERVE_TYPE, UNKNOWN, applies, environment_of, environments_property, get, is_set, model_package_version, plain, tags_of
+from ...lineage import MODEL_VERSION
+from ..kit.models import model_package_version
+from ..kit.resource_types import KSERVE_TYPE, MODEL_TYPE
+from ..kit.settings import applies, environments_property
+from ..kit.stack import environment_of
+from ..kit.values import UNKNOWN, get, is_set, plain, tags_of
 
-__all__ = ["POLICY", "MODEL_TYPE", "APPROVAL_STATUS", "APPROVAL_LABEL"]
+__all__ = ["POLICY", "NAME", "APPROVAL_STATUS", "APPROVAL_LABEL"]
 
 NAME = "mlstack-endpoint-serves-approved-package"
-MODEL_TYPE = "aws:sagemaker/model:Model"
 #: The label on which a KServe service records the registry version it serves.
 VERSION_LABEL = "mlstack.dev/model-version"
 #: The lineage tag on which the stack program records the approval status it verified in the
@@ -146,6 +149,7 @@ POLICY = ResourceValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["registry"],
     display_name="Endpoints serve approved model packages",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,5 +1,5 @@
-"""``mlstack-iam-no-wildcard-grants``: identity policies grant named actions, not administrator
-or service-wide access.
+"""Checks that identity policies grant named actions, not administrator or service-wide access
+(``mlstack-iam-no-wildcard-grants``).
 
 Judged in every identity policy a stack writes (role inline policies, ``RolePolicy``, ``Policy``,
 ``UserPolicy``, ``GroupPolicy``) and every managed policy it attaches:
@@ -26,10 +26,12 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from ._common import ENVIRONMENTS, UNKNOWN, applies, environment_of, environments_property, get, plain
-from ._iam import Parsed, Statement, parse
+from ..kit.iam import Parsed, Statement, parse
+from ..kit.settings import applies, environments_property
+from ..kit.stack import ENVIRONMENTS, environment_of
+from ..kit.values import UNKNOWN, get, plain
 
-__all__ = ["POLICY", "grant_problems", "broad_managed_policy"]
+__all__ = ["POLICY", "NAME", "grant_problems", "broad_managed_policy"]
 
 NAME = "mlstack-iam-no-wildcard-grants"
 
@@ -228,6 +230,7 @@ POLICY = ResourceValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
+    tags=["iam"],
     display_name="IAM grants name actions, not admin or wildcards",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,4 +1,5 @@
-"""``mlstack-image-pinned-by-digest``: prod runs exactly the container images that were reviewed."""
+"""Checks that prod runs exactly the container images that were reviewed: every image is pinned by
+digest (``mlstack-image-pinned-by-digest``)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
-from ._common import KSERVE_TYPE, UNKNOWN, applies, documents, environment_of, environments_property, pipeline_parameters, plain, resolve
+from ..kit.documents import documents, pipeline_parameters, resolve
+from ..kit.resource_types import KSERVE_TYPE
+from ..kit.settings import applies, environments_property
+from ..kit.stack import environment_of
+from ..kit.values import UNKNOWN, plain
 
-__all__ = ["POLICY", "images", "DIGEST"]
+__all__ = ["POLICY", "NAME", "images", "DIGEST"]
 
 NAME = "mlstack-image-pinned-by-digest"
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
@@ -60,6 +65,7 @@ POLICY = ResourceValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["supply-chain"],
     display_name="Container images pinned by digest",
     config_schema=PolicyConfigSchema(
         properties={"environments": environments_property(["prod"], "container images must be pinned by digest")}

@@ -1,5 +1,5 @@
-"""``mlstack-stack-environment-matches-account``: a stack's declared environment is the one its
-AWS account is bound to.
+"""Checks that a stack's declared environment is the one its AWS account is bound to
+(``mlstack-stack-environment-matches-account``).
 
 The environment is self-declared (the stack tag or ``mlstack:environment``), and every other
 policy scales its rules by it: a prod account's stack declared ``dev`` would get dev rules. The
@@ -35,7 +35,9 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
-from ._common import ENVIRONMENTS, applies, config_value, environments_property, get, per_environment, stack_environment
+from ..kit.settings import applies, environments_property, per_environment
+from ..kit.stack import ENVIRONMENTS, config_value, stack_environment
+from ..kit.values import get
 
 __all__ = ["POLICY", "NAME", "stack_accounts", "PLACEHOLDER_ACCOUNT"]
 
@@ -140,6 +142,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
+    tags=["accounts"],
     display_name="Stack environment matches its account",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,104 +1,28 @@
-"""No public access: ``mlstack-s3-bucket-blocks-public-access`` and ``mlstack-sagemaker-runs-in-vpc``."""
+"""Checks that SageMaker endpoints and jobs run inside a VPC, and that models and training jobs run
+network-isolated (both in prod by default; ``mlstack-sagemaker-runs-in-vpc``).
+
+Models are judged by their ``vpc_config`` and ``enable_network_isolation``; training and
+processing jobs wherever a JSON document in the properties describes one (a pipeline
+definition, a scheduled request) by its ``VpcConfig`` / ``NetworkConfig.VpcConfig`` and
+``EnableNetworkIsolation``. Processing jobs (the drift job) call S3 and CloudWatch, so they are
+not held to network isolation.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
-from ._common import (
-    ENVIRONMENTS,
-    UNKNOWN,
-    StackIndex,
-    applies,
-    documents,
-    environment_of,
-    environments_property,
-    get,
-    is_set,
-    nodes,
-    stack_environment,
-)
-from .encryption import BUCKET_TYPES
+from ..kit.documents import documents, nodes
+from ..kit.resource_types import MODEL_TYPE
+from ..kit.settings import applies, environments_property
+from ..kit.stack import environment_of
+from ..kit.values import UNKNOWN, get, is_set
 
-__all__ = ["S3_POLICY", "VPC_POLICY"]
+__all__ = ["POLICY", "NAME"]
 
-PAB_TYPE = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-ACCOUNT_PAB_TYPE = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
-ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
-PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
-PAB_FIX = (
-    "add aws.s3.BucketPublicAccessBlock(bucket=<bucket>.id, block_public_acls=True, block_public_policy=True, "
-    "ignore_public_acls=True, restrict_public_buckets=True)"
-)
-
-
-def _open_flags(props: Any) -> list[str]:
-    return [flag for flag in PAB_FLAGS if get(props, flag) is not True and get(props, flag) is not UNKNOWN]
-
-
-def validate_s3(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    if not applies(args.get_config(), stack_environment(args.resources, args.stack_tags)):
-        return
-    index = StackIndex(args.resources)
-    blocks = index.of_type(PAB_TYPE)
-    for block in blocks:
-        flags = _open_flags(block.props)
-        if flags:
-            report_violation(
-                f"public access block {block.name!r} must set all four flags to true; {', '.join(flags)} "
-                f"{'is' if len(flags) == 1 else 'are'} not. Set {', '.join(flags)} to True.",
-                block.urn,
-            )
-    account_wide = any(not _open_flags(a.props) for a in index.of_type(ACCOUNT_PAB_TYPE))
-    for bucket in index.of_type(*BUCKET_TYPES):
-        acl = get(bucket.props, "acl")
-        if acl in PUBLIC_ACLS:
-            report_violation(
-                f"S3 bucket {bucket.name!r} must not grant public access, but its acl is {acl!r}; remove acl "
-                "(buckets are private by default) and grant access with IAM policies scoped to roles.",
-                bucket.urn,
-            )
-        if account_wide or any(index.linked(block, bucket) for block in blocks):
-            continue
-        report_violation(f"S3 bucket {bucket.name!r} must block every kind of public access; {PAB_FIX}.", bucket.urn)
-    for acl_resource in index.of_type(*ACL_TYPES):
-        acl = get(acl_resource.props, "acl")
-        if acl in PUBLIC_ACLS:
-            report_violation(
-                f"bucket ACL {acl_resource.name!r} must not grant public access (acl is {acl!r}); remove it or use "
-                "'private'.",
-                acl_resource.urn,
-            )
-
-
-S3_POLICY = StackValidationPolicy(
-    name="mlstack-s3-bucket-blocks-public-access",
-    description=(
-        "Checks that every S3 bucket has a public access block with all four flags on and no public canned ACL."
-    ),
-    validate=validate_s3,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.CRITICAL,
-    display_name="S3 buckets block public access",
-    config_schema=PolicyConfigSchema(
-        properties={"environments": environments_property(ENVIRONMENTS, "S3 buckets must block public access")}
-    ),
-    remediation_steps="Give every bucket an aws.s3.BucketPublicAccessBlock with all four flags set to True.",
-)
-
-
-MODEL_TYPE = "aws:sagemaker/model:Model"
+NAME = "mlstack-sagemaker-runs-in-vpc"
 VPC_FIX = "pass the stack's private subnets and a security group (vpc_config / network_config) so traffic stays off the internet"
 
 
@@ -113,7 +37,7 @@ def _isolation_problem(value: Any) -> bool:
     return value is not True and value is not UNKNOWN
 
 
-def validate_vpc(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if not args.resource_type.startswith("aws:"):
         return
     config = args.get_config()
@@ -160,15 +84,16 @@ def validate_vpc(args: ResourceValidationArgs, report_violation: ReportViolation
                     )
 
 
-VPC_POLICY = ResourceValidationPolicy(
-    name="mlstack-sagemaker-runs-in-vpc",
+POLICY = ResourceValidationPolicy(
+    name=NAME,
     description=(
         "Checks that SageMaker endpoints (their models) and training and processing jobs run inside a VPC, and that "
         "models and training jobs run network-isolated (prod)."
     ),
-    validate=validate_vpc,
+    validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["network"],
     display_name="SageMaker runs in a VPC, network-isolated",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,5 +1,5 @@
-"""``mlstack-kms-key-restricted-and-rotated``: a stack's KMS keys are usable only by declared
-accounts, and rotate.
+"""Checks that a stack's KMS keys are usable only by declared accounts, and rotate
+(``mlstack-kms-key-restricted-and-rotated``).
 
 * A key policy (``aws.kms.Key(policy=...)``, ``aws.kms.KeyPolicy``, replica keys) must not open
   the key to ``*``: ``Principal: "*"`` / ``{"AWS": "*"}`` / ``NotPrincipal`` in an Allow needs a
@@ -19,10 +19,13 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity, ReportViolation, StackValidationArgs, StackValidationPolicy
 
-from ._common import ENVIRONMENTS, UNKNOWN, environments_property, get, is_set
-from ._iam import KEY_POLICIES, account_properties, documents_of, kind_name, principal_problems, stack_prelude
+from ..kit.accounts import account_properties, principal_problems, stack_prelude
+from ..kit.iam import KEY_POLICIES, documents_of, kind_name
+from ..kit.settings import environments_property
+from ..kit.stack import ENVIRONMENTS
+from ..kit.values import UNKNOWN, get, is_set
 
-__all__ = ["POLICY"]
+__all__ = ["POLICY", "NAME"]
 
 NAME = "mlstack-kms-key-restricted-and-rotated"
 KEY = "aws:kms/key:Key"
@@ -75,6 +78,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["encryption", "iam", "accounts"],
     display_name="KMS keys restricted to declared accounts and rotated",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,5 +1,5 @@
-"""``mlstack-service-principal-has-source-condition``: an AWS service acts for this account's
-resources only (no confused deputy).
+"""Checks that an AWS service acts for this account's resources only (no confused deputy)
+(``mlstack-service-principal-has-source-condition``).
 
 A statement that lets a service principal (``sagemaker.amazonaws.com``) assume a role or use a
 key, topic, bucket or queue lets *any* account's resources make that service do so, unless a
@@ -38,24 +38,24 @@ from collections.abc import Sequence
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, Severity, ReportViolation, StackValidationArgs, StackValidationPolicy
 
-from ._common import ENVIRONMENTS, environments_property, get
-from ._iam import (
+from ..kit.accounts import Accounts, account_properties, stack_prelude
+from ..kit.iam import (
     KEY_POLICIES,
     LAMBDA_PERMISSION,
     RESOURCE_POLICIES,
     SOURCE_KEYS,
     TRUST,
-    Accounts,
     Statement,
-    account_properties,
     arn_account,
     documents_of,
     kind_name,
-    stack_prelude,
     statement_place,
 )
+from ..kit.settings import environments_property
+from ..kit.stack import ENVIRONMENTS
+from ..kit.values import get
 
-__all__ = ["POLICY", "unscoped_services"]
+__all__ = ["POLICY", "NAME", "unscoped_services"]
 
 NAME = "mlstack-service-principal-has-source-condition"
 DEFAULT_EXEMPT = ["lambda.amazonaws.com", "lambda.amazonaws.com.cn"]
@@ -127,6 +127,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["iam", "accounts"],
     display_name="Service principals carry source conditions",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,5 +1,5 @@
-"""``mlstack-instance-types-within-limits``: instance types exist for their use, fit the
-environment's allowlist, and endpoints stay under the environment's GPU cap."""
+"""Checks that instance types exist for their use, fit the environment's allowlist, and that endpoints
+and training jobs stay under the environment's GPU caps (``mlstack-instance-types-within-limits``)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,16 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
-from .. import catalog
-from ._common import (
-    ENVIRONMENTS,
-    KSERVE_TYPE,
-    UNKNOWN,
-    StackIndex,
-    applies,
-    documents,
-    environments_property,
-    for_env,
-    get,
-    glob_match,
-    number,
-    per_environment,
-    physical_name,
-    pipeline_parameters,
-    plain,
-    resolve,
-    stack_environment,
-)
-from .encryption import ENDPOINT_CONFIG, jobs
-from .rollout import ENDPOINT_TYPE
+from ... import catalog
+from ..kit.documents import documents, pipeline_parameters, resolve
+from ..kit.index import StackIndex, physical_name
+from ..kit.pipelines import jobs
+from ..kit.resource_types import ENDPOINT_CONFIG, ENDPOINT_TYPE, KSERVE_TYPE
+from ..kit.settings import applies, environments_property, for_env, glob_match, per_environment
+from ..kit.stack import ENVIRONMENTS, stack_environment
+from ..kit.values import UNKNOWN, get, number, plain
 
-__all__ = ["POLICY", "DEFAULT_DENIED", "DEFAULT_MAX_GPUS", "DEFAULT_MAX_TRAINING_GPUS", "training_gpus", "kserve_node_types"]
+__all__ = ["POLICY", "NAME", "DEFAULT_DENIED", "DEFAULT_MAX_GPUS", "DEFAULT_MAX_TRAINING_GPUS", "training_gpus", "kserve_node_types"]
 
 NAME = "mlstack-instance-types-within-limits"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
@@ -285,6 +271,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.MEDIUM,
+    tags=["capacity"],
     display_name="Instance types within limits",
     config_schema=PolicyConfigSchema(
         properties={

@@ -1,43 +1,31 @@
-"""``mlstack-storage-encrypted-with-kms``: data at rest is encrypted with a KMS key."""
+"""Checks that data at rest is encrypted with a customer KMS key
+(``mlstack-storage-encrypted-with-kms``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .. import catalog
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
-from ._stores import customer_key_problem, store_problems
-from ._common import (
-    ENVIRONMENTS,
-    UNKNOWN,
-    StackIndex,
-    applies,
-    documents,
-    environments_property,
-    get,
-    has_local_storage,
-    is_set,
-    memo,
-    nodes,
-    pipeline_parameters,
-    plain,
-    resolve,
-    stack_environment,
-)
+from ... import catalog
+from ...catalog import has_local_storage
+from ..kit.index import StackIndex
+from ..kit.pipelines import jobs
+from ..kit.resource_types import BUCKET_TYPES, ENDPOINT_CONFIG
+from ..kit.settings import applies, environments_property
+from ..kit.stack import ENVIRONMENTS, stack_environment
+from ..kit.stores import customer_key_problem, store_problems
+from ..kit.values import UNKNOWN, get, is_set, plain
 
-__all__ = ["POLICY", "BUCKET_TYPES", "SSE_TYPES", "job_volumes", "jobs"]
+__all__ = ["POLICY", "NAME", "SSE_TYPES"]
 
 NAME = "mlstack-storage-encrypted-with-kms"
 
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE_TYPES = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
-ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 FEATURE_GROUP = "aws:sagemaker/featureGroup:FeatureGroup"
 TOPIC = "aws:sns/topic:Topic"
 
@@ -45,32 +33,6 @@ SSE_FIX = (
     "add aws.s3.BucketServerSideEncryptionConfiguration(bucket=<bucket>.id, rules=[{'apply_server_side_encryption_by_default': "
     "{'sse_algorithm': 'aws:kms', 'kms_master_key_id': <key>.arn}, 'bucket_key_enabled': True}])"
 )
-
-#: Where each kind of SageMaker job keeps its compute resources in a request (or pipeline step).
-_JOB_RESOURCES = {
-    ("ResourceConfig",): "training",
-    ("ProcessingResources", "ClusterConfig"): "processing",
-    ("TransformResources",): "transform",
-}
-
-
-def job_volumes(document: Any) -> Iterator[tuple[str, str, Mapping[str, Any], dict[str, Any]]]:
-    """(path, use, resources block, pipeline parameters) of every training, processing and
-    transform job in a JSON document (a pipeline definition, a scheduled CreateProcessingJob)."""
-    yield from memo(document, "job_volumes", lambda: list(_job_volumes(document)))
-
-
-def _job_volumes(document: Any) -> Iterator[tuple[str, str, Mapping[str, Any], dict[str, Any]]]:
-    params = pipeline_parameters(document)
-    for path, node in nodes(document):
-        for keys, use in _JOB_RESOURCES.items():
-            block = node.get(keys[0])
-            if len(keys) > 1 and type(block) is dict:
-                block = block.get(keys[1])
-            if type(block) is dict:
-                where = ".".join(keys)
-                yield f"{path}.{where}" if path else where, use, block, params
-
 
 def _sse_rule_problems(rules: Any) -> list[str]:
     rules = plain(rules)
@@ -170,24 +132,6 @@ def _check_feature_group(resource: Any, report: ReportViolation) -> None:
         )
 
 
-#: Typed SageMaker job definitions: where their compute resources are, and their use.
-_JOB_DEFINITIONS = {"aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition": (("jobResources", "clusterConfig"), "processing")}
-
-
-def jobs(resource: Any) -> Iterator[tuple[str, str, Any, Any]]:
-    """(where, use, instance type, volume KMS key) of every SageMaker job a resource defines: in
-    JSON documents (pipeline definitions, scheduled requests) and typed job definitions."""
-    for prop, document in documents(resource.props):
-        for path, use, block, params in job_volumes(document):
-            yield f"{prop} {path}", use, resolve(block.get("InstanceType"), params), resolve(block.get("VolumeKmsKeyId"), params)
-    typed = _JOB_DEFINITIONS.get(resource.resource_type)
-    if typed:
-        keys, use = typed
-        block = get(resource.props, *keys)
-        if block is not None and block is not UNKNOWN:
-            yield ".".join(keys), use, get(block, "instanceType"), get(block, "volumeKmsKeyId")
-
-
 def _check_job_volumes(resource: Any, report: ReportViolation) -> None:
     for where, use, itype, key in jobs(resource):
         if isinstance(itype, str) and not _known_type(itype):
@@ -243,6 +187,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["encryption"],
     display_name="Storage is encrypted with customer KMS keys",
     config_schema=PolicyConfigSchema(
         properties={"environments": environments_property(ENVIRONMENTS, "data at rest must be encrypted with KMS")}

@@ -69,13 +69,13 @@ def taggable_types() -> list[str]:
         path = root / package / f"{snake}.py"
         if path.is_file() and _args_takes_tags(path.read_text(encoding="utf-8"), name):
             found.add(token)
-    from ..lineage import is_taggable
+    from ...lineage import is_taggable
 
     wrong = [t for t in _SENTINELS if (t in found) != is_taggable(t)]
     if not tokens or wrong:
         raise RuntimeError(
             f"reading taggable resource types from {root} disagrees with mlstack.lineage.is_taggable for {wrong or 'every type'}; "
-            "the pulumi-aws SDK's source layout changed: update mlstack.policy._snapshot.taggable_types"
+            "the pulumi-aws SDK's source layout changed: update mlstack.policy.kit.snapshot.taggable_types"
         )
     return sorted(found)
 
@@ -84,7 +84,7 @@ def record() -> dict[str, Any]:
     """The facts a built pack needs, from the botocore and pulumi-aws installed here."""
     from importlib.metadata import version
 
-    from .. import catalog
+    from ... import catalog
 
     return {
         "instanceTypes": {use.value: sorted(catalog.instance_types(use)) for use in catalog.Use},
@@ -101,7 +101,7 @@ def _replace(module: Any, name: str, function: Callable[[str], Any]) -> None:
 
 def install(snapshot: Mapping[str, Any]) -> None:
     """Make the two lookups answer from ``snapshot`` (see :func:`record`) for the rest of the process."""
-    from .. import catalog, lineage
+    from ... import catalog, lineage
 
     by_use = {catalog.Use(use): frozenset(types) for use, types in snapshot["instanceTypes"].items()}
     by_shape = {shape: by_use[use] for use, shape in catalog._ENUM_SHAPES.items()}
@@ -114,5 +114,5 @@ def install_bundled() -> None:
     """:func:`install` the snapshot a pack build wrote beside this module."""
     bundled = resources.files(__package__).joinpath(SNAPSHOT_FILE)
     if not bundled.is_file():
-        raise RuntimeError(f"{SNAPSHOT_FILE} is missing from mlstack/policy/: build the pack with `mlstack policy-pack build`")
+        raise RuntimeError(f"{SNAPSHOT_FILE} is missing from mlstack/policy/kit/: build the pack with `mlstack policy-pack build`")
     install(json.loads(bundled.read_text(encoding="utf-8")))

@@ -30,8 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..drift import METRIC_FEATURES_DRIFTED, METRIC_KL, METRIC_PSI, NAMESPACE as DRIFT_NAMESPACE
-from ._common import UNKNOWN, number, plain
+from ...drift import METRIC_FEATURES_DRIFTED, METRIC_KL, METRIC_PSI, NAMESPACE as DRIFT_NAMESPACE
+from .index import StackIndex
+from .resource_types import ENDPOINT_CONFIG, ENDPOINT_TYPE
+from .values import UNKNOWN, get, is_set, number, plain
 
 __all__ = [
     "EPSILON",
@@ -43,6 +45,7 @@ __all__ = [
     "watched",
     "never_fires",
     "window_seconds",
+    "latency_ceiling_us",
 ]
 
 #: The drift job's smoothing (mlstack.drift.stats.EPSILON; a test keeps the two equal).
@@ -194,3 +197,17 @@ def window_seconds(alarm: Any) -> float | None:
     if not known or not points:
         return None
     return max(known) * points
+
+
+def latency_ceiling_us(endpoint_names: set[str], index: StackIndex) -> float:
+    """The longest ModelLatency an endpoint named in ``endpoint_names`` can report, in
+    microseconds: 60 s for real-time and serverless, 3600 s when it is asynchronous or not in the
+    stack (only what certainly cannot be reached is judged)."""
+    endpoints = [e for e in index.of_type(ENDPOINT_TYPE) if index.names(e) & endpoint_names]
+    if not endpoints:
+        return ASYNC_TIMEOUT_SECONDS * 1e6
+    for endpoint in endpoints:
+        configs = index.used_by(endpoint, ENDPOINT_CONFIG)
+        if not configs or any(is_set(get(c.props, "asyncInferenceConfig")) for c in configs):
+            return ASYNC_TIMEOUT_SECONDS * 1e6
+    return REALTIME_TIMEOUT_SECONDS * 1e6

@@ -1,5 +1,5 @@
-"""``mlstack-endpoint-requires-monitoring``: every endpoint captures data and is watched for drift
-and errors."""
+"""Checks that every endpoint captures data and is watched for drift and errors
+(``mlstack-endpoint-requires-monitoring``)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,17 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, StackValidationArgs, StackValidationPolicy, Severity
 
-from ._alarms import never_fires
-from ._common import (
-    ENVIRONMENTS,
-    KSERVE_TYPE,
-    UNKNOWN,
-    StackIndex,
-    applies,
-    config_value,
-    documents,
-    environments_property,
-    get,
-    is_set,
-    nodes,
-    number,
-    physical_name,
-    plain,
-    stack_environment,
-)
-from .encryption import ENDPOINT_CONFIG
-from .rollout import ENDPOINT_TYPE, latency_ceiling_us
+from ..kit.alarms import latency_ceiling_us, never_fires
+from ..kit.documents import documents, nodes
+from ..kit.index import StackIndex, physical_name
+from ..kit.resource_types import ENDPOINT_CONFIG, ENDPOINT_TYPE, KSERVE_TYPE, METRIC_ALARM
+from ..kit.settings import applies, environments_property
+from ..kit.stack import ENVIRONMENTS, config_value, stack_environment
+from ..kit.values import UNKNOWN, get, is_set, number, plain
 
-__all__ = ["POLICY", "alarm_metrics", "endpoint_config_of"]
+__all__ = ["POLICY", "NAME", "alarm_metrics", "endpoint_config_of"]
 
 NAME = "mlstack-endpoint-requires-monitoring"
-METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 DRIFT_NAMESPACES = ["mlstack/Drift", "aws/sagemaker/Endpoints/data-metrics"]
 ERROR_METRICS = ["Invocation5XXErrors", "Invocation4XXErrors", "InvocationModelErrors", "ModelErrors", "ErrorRate"]
 ENDPOINT_DIMENSIONS = ("EndpointName", "endpoint_name", "InferenceService", "Endpoint")
@@ -132,7 +118,7 @@ def drift_feature_counts(index: StackIndex) -> dict[str, int]:
 
 
 def _check_alarms_can_fire(index: StackIndex, report_violation: ReportViolation) -> None:
-    """Every alarm of a Monitor must be able to enter ALARM (see :mod:`._alarms`)."""
+    """Every alarm of a Monitor must be able to enter ALARM (see :mod:`mlstack.policy.kit.alarms`)."""
     features = drift_feature_counts(index)
     for alarm in index.of_type(METRIC_ALARM):
         if not in_monitor(alarm):
@@ -215,6 +201,7 @@ POLICY = StackValidationPolicy(
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
+    tags=["monitoring"],
     display_name="Endpoints are monitored",
     config_schema=PolicyConfigSchema(
         properties={

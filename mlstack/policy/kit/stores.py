@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ._common import UNKNOWN, get, is_set, plain
-from ._iam import is_aws_managed_key
+from .values import UNKNOWN, get, is_set, plain
+from .iam import is_aws_managed_key
 
 __all__ = ["STORES", "store_problems", "customer_key_problem"]
 
