@@ -25,7 +25,6 @@ from mlstack.engine.graph import Plan
 from mlstack.engine.planfile import PlanFileError, loads, plan_from_json
 from mlstack.engine.records import ResourceRecord
 
-from .graphs import baseline
 
 S3_PUBLIC = "mlstack-s3-bucket-blocks-public-access"
 TRANSFORMS = "mlstack-transforms-evaluated"
@@ -286,16 +285,3 @@ def test_resources_with_transforms_are_reported_because_offline_cannot_run_them(
     assert "a stack transform" in reported["alerts"]
     assert "1 invoke transform(s)" in reported[None]
     assert "open-bucket" not in reported  # registered before any transform: judged as it deploys
-
-
-def test_transforms_policy_has_nothing_to_report_under_crossguard():
-    g = baseline("prod")
-    g.get("scoring-endpoint").transforms = ["stack"]
-    assert {v.policy for v in g.check().violations} == {TRANSFORMS}
-    # CrossGuard hands the policy the transformed resources and no offline record: nothing to say.
-    from mlstack.policy.rules import transforms_evaluated
-
-    reports: list[str] = []
-    args = type("Args", (), {"resources": [], "stack_tags": {}, "get_config": lambda self: {"environments": ["prod"]}})()
-    transforms_evaluated.validate(args, lambda message, urn=None: reports.append(message))
-    assert reports == []

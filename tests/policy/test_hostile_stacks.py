@@ -24,7 +24,8 @@ import yaml
 
 from conftest import ROOT
 
-from .graphs import ACCOUNT, KEY_ARN, Graph, baseline
+from .graphs import ACCOUNT, KEY_ARN, Graph, baseline, iam_baseline
+from .hostile_stacks import HOSTILE as HOSTILE_IAM
 
 VPC = "mlstack-sagemaker-runs-in-vpc"
 ROLLOUT = "mlstack-endpoint-requires-progressive-rollout"
@@ -261,3 +262,9 @@ def test_a_hostile_graph_is_still_caught(case, env, change, config, extra, expec
     report = g.check(config(g) if config else None, stack_config={**g.stack_config(), **extra})
     assert found(report) == expected, texts(report)
     assert not report.passed
+
+
+@pytest.mark.parametrize("case, env, change, expected", HOSTILE_IAM, ids=[c[0] for c in HOSTILE_IAM])
+def test_a_hostile_iam_document_is_still_caught(case, env, change, expected):
+    report = change(iam_baseline(env)).check()
+    assert found(report) == expected, texts(report)

@@ -7,6 +7,7 @@ policies/__main__.py is never imported as is: PolicyPack() starts a gRPC server 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import runpy
 from pathlib import Path
@@ -21,7 +22,9 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 from mlstack.policy import PACK_NAME, POLICIES, pack_arguments, reconcile
 from mlstack.policy.check import stack_tags_for
 
-from .graphs import KEY_ARN, baseline
+from .cases import DEPUTY, KMS_POLICY, NOTEBOOK, RESOURCE, TRUST, WILDCARD
+from .graphs import FOREIGN, KEY_ARN, baseline, iam_baseline, policy_json, set_statements
+from .hostile_stacks import grant, key_statement, trust_statement
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "policies"
@@ -101,6 +104,9 @@ def test_sdk_accepts_the_pack_metadata():
     assert kinds["mlstack-resource-has-lineage-tags"] == analyzer_pb2.POLICY_TYPE_RESOURCE
     assert kinds["mlstack-model-lineage-complete"] == analyzer_pb2.POLICY_TYPE_STACK
     assert pack_arguments()["name"] == PACK_NAME
+    # Topics travel with each policy as its tags, as the CLI and Pulumi Cloud receive them.
+    assert {p.name: list(p.tags) for p in info.policies} == {p.name: p.tags for p in POLICIES}
+    assert dict((p.name, list(p.tags)) for p in info.policies)["mlstack-kms-key-restricted-and-rotated"] == ["encryption", "iam", "accounts"]
 
 
 # --- CrossGuard parity ---------------------------------------------------------------------------
@@ -193,3 +199,19 @@ def test_pack_runs_every_policy_with_its_defaults_when_configure_never_arrives()
     assert _crossguard(g, None) == defaults
     # The bare rule objects under the SDK alone: an empty config, so no environment applies.
     assert _crossguard(g, None, policies=list(POLICIES)) == set()
+
+
+def test_crossguard_reads_the_account_from_pulumi_config_and_reports_the_same(monkeypatch):
+    """Under `pulumi preview --policy-pack`, the stack config reaches the pack as PULUMI_CONFIG."""
+    g = iam_baseline("prod")
+    grant({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})(g)
+    trust_statement({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{FOREIGN}:root"}, "Action": "sts:AssumeRole"})(g)
+    key_statement({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt"], "Resource": "*"})(g)
+    public_read = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::churn-artifacts/*"}
+    set_statements(g, "churn-xgb-training-artifacts-policy", "policy", [public_read])
+    events = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    g.set("monitor-retrain-role", "assumeRolePolicy", policy_json(events)).drop("feature-store-notebook", "rootAccess")
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(g.stack_config()))
+    ours = violations(g.check({}))
+    assert {v[0] for v in ours} == {WILDCARD, TRUST, KMS_POLICY, RESOURCE, DEPUTY, NOTEBOOK}
+    assert _crossguard(g, {}) == ours

@@ -17,10 +17,9 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from mlstack.physical_names import name_field
 from mlstack.policy.kit.index import LINKS, StackIndex, _alarm_rule_alarms, _model_package_groups, _scaling_resource_endpoints
 
-from .graphs import Graph, baseline, tags
+from ..cases import KMS, S3_PUBLIC
+from ..graphs import Graph, baseline, tags
 
-KMS = "mlstack-storage-encrypted-with-kms"
-S3_PUBLIC = "mlstack-s3-bucket-blocks-public-access"
 ARTIFACTS = "churn-xgb-training-artifacts"
 ENCRYPTION = "churn-xgb-training-artifacts-encryption"
 PUBLIC_ACCESS = "churn-xgb-training-artifacts-public-access"

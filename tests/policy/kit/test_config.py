@@ -13,7 +13,7 @@ from mlstack.errors import ConfigError, UsageError
 from mlstack.policy import POLICIES, config_schema, load_config_file, reconcile
 from mlstack.policy.rules.instance_types_within_limits import DEFAULT_MAX_GPUS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 INSTANCES = "mlstack-instance-types-within-limits"
 VPC = "mlstack-sagemaker-runs-in-vpc"
 
