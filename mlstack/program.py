@@ -23,6 +23,7 @@ import pulumi
 
 from .config import spec_from_config
 from .errors import ConfigError, Problem
+from .engine.declared import declare
 from .lineage import Lineage, detect_git_commit
 from .lookups import current_offline_answers, lookups_are_live, using_settings
 from .stack_aws import AwsSettingsError, StackAwsSettings
@@ -237,7 +238,7 @@ def _build(ctx: StackContext) -> TeamStack:
     _check_account(ctx)
     team = TeamStack(context=ctx)
     with _readable_errors():
-        for model in spec.models:
+        for i, model in enumerate(spec.models):
             settings = spec.registry_for(model.name)
             dataset = model.dataset
             team.registries[model.name] = ModelRegistry(
@@ -256,6 +257,7 @@ def _build(ctx: StackContext) -> TeamStack:
                 ),
                 opts=ctx.options(),
             )
+            declare(team.registries[model.name], f"mlstack:models[{i}]")
     pulumi.export(
         "registries",
         {name: {"groupName": r.group_name, "arn": r.arn, "approvalMode": r.approval_mode.value} for name, r in team.registries.items()},

@@ -525,6 +525,8 @@ def monitors_from_spec(ctx: Any, team: Any) -> dict[str, Monitor]:
     # The engine marks the whole key secret when any value in it is (pulumi config set
     # --secret --path mlstack:monitors[0]...): every subscription endpoint is then kept secret.
     secret = pulumi.runtime.is_config_secret("mlstack:monitors")
+    from ..engine.declared import declare
+
     for i, mon in enumerate(spec.monitors):
         endpoint = endpoints.get(mon.endpoint)
         if endpoint is None and mon.endpoint in deferred:
@@ -568,6 +570,7 @@ def monitors_from_spec(ctx: Any, team: Any) -> dict[str, Monitor]:
             ),
             opts=ctx.options() if hasattr(ctx, "options") else None,
         )
+        declare(monitors[mon.endpoint], f"mlstack:monitors[{i}]")
     if problems:
         raise ConfigError(problems)
     return monitors

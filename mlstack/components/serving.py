@@ -38,6 +38,7 @@ from typing import Any
 import pulumi
 
 from .. import lookups
+from ..engine.declared import declare
 from ..errors import ConfigError, Problem
 from ..specs.endpoint import LATEST_APPROVED, EndpointSpec, check_deployed_instance_type, check_deployed_variants
 
@@ -154,6 +155,7 @@ def endpoints_from_spec(ctx, team) -> dict[str, Any]:
                 InferenceServiceArgs(spec=endpoint, namespace=namespace, tags=tags),
                 opts=pulumi.ResourceOptions(provider=provider),
             )
+            declare(built[endpoint.name], f"mlstack:endpoints[{i}]")
             continue
         from .endpoint import Endpoint, EndpointArgs
 
@@ -182,6 +184,7 @@ def endpoints_from_spec(ctx, team) -> dict[str, Any]:
             ),
             opts=ctx.options() if hasattr(ctx, "options") else None,
         )
+        declare(built[endpoint.name], f"mlstack:endpoints[{i}]")
     pulumi.export(OUTPUT_KEY, {name: _outputs(component) for name, component in built.items()})
     team.deferred_endpoints = deferred
     for name, why in deferred.items():

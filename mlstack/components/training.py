@@ -526,6 +526,7 @@ def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
     model with ``training``, into ``team.feature_store``, ``team.feature_groups`` and
     ``team.pipelines``; export their names and ARNs. Called by :func:`mlstack.program.build`
     after the registries."""
+    from ..engine.declared import declare
     from .feature_store import FeatureStore, FeatureStoreArgs
 
     spec = ctx.spec
@@ -536,13 +537,14 @@ def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
             FeatureStoreArgs(name_prefix=spec.team, groups=list(spec.feature_groups), tags=ctx.lineage.tags()),
             opts=_options(ctx),
         )
+        declare(store, "mlstack:featureGroups")
         team.feature_store = store
         team.feature_groups = dict(store.groups)
         pulumi.export(
             "featureGroups",
             {name: {"featureGroupName": g.feature_group_name, "arn": g.arn} for name, g in store.groups.items()},
         )
-    for model in spec.models:
+    for i, model in enumerate(spec.models):
         training = model.training
         if training is None:
             continue
@@ -576,6 +578,7 @@ def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
             ),
             opts=_options(ctx),
         )
+        declare(team.pipelines[model.name], f"mlstack:models[{i}].training")
     if team.pipelines:
         pulumi.export(
             "pipelines",

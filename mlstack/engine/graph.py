@@ -40,6 +40,10 @@ class Plan:
     invoke_transforms: int = 0
     """Stack invoke transforms the program registered (``register_invoke_transform``): the
     offline engine does not run them, so lookups answered offline ignore them."""
+    declared_at: dict[str, str] = field(default_factory=dict)
+    """The stack-file entry each component came from, by URN (``mlstack:endpoints[0]``): what the
+    program told :func:`mlstack.engine.declared.declare`. A resource under a component belongs
+    to the component's entry."""
 
     def __iter__(self) -> Iterator[ResourceRecord]:
         return iter(self.resources)
@@ -68,6 +72,7 @@ class Plan:
             "project": self.project,
             "resources": [r.to_json() for r in self.resources],
             "invokeTransforms": self.invoke_transforms,
+            "declaredAt": self.declared_at,
         }
 
     def dumps(self) -> str:

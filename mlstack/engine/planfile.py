@@ -4,7 +4,9 @@
 (a Python program could replace the policies there). The program runs in a worker process
 (:mod:`mlstack.engine.worker`), which writes the plan as JSON; the judging process reads it
 here as untrusted data: strictly typed, bounded in size and depth, each resource in the plan
-graph shape of :meth:`Plan.to_json`. Anything else is an error (exit 2), never a plan.
+graph shape of :meth:`Plan.to_json`, and what the program said each component was declared by
+(``declaredAt``: URNs of the plan to key paths of :mod:`mlstack.engine.declared`). Anything else
+is an error (exit 2), never a plan.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UsageError
+from .declared import MAX_KEY_PATH, is_key_path
 from .graph import Plan
 from .records import TRANSFORM_SOURCES, ResourceRecord
 
@@ -38,7 +41,7 @@ _RECORD_KEYS: dict[str, tuple[type, ...]] = {
 }
 _OPTIONAL_RECORD_KEYS: dict[str, tuple[type, ...]] = {"propertyDependencies": (dict,), "transforms": (list,)}
 _PLAN_KEYS = {"stack", "project", "resources"}
-_OPTIONAL_PLAN_KEYS = {"invokeTransforms"}
+_OPTIONAL_PLAN_KEYS = {"invokeTransforms", "declaredAt"}
 
 
 class PlanFileError(UsageError):
@@ -196,4 +199,16 @@ def plan_from_json(data: Any, *, source: str, stack: str, project: str) -> Plan:
     for i, record in enumerate(records):
         if record.parent is not None and record.parent not in seen:
             raise bad(f"resources[{i}].parent", "must be the URN of a resource of the plan", record.parent)
-    return Plan(project=project, stack=stack, resources=records, invoke_transforms=invoke_transforms)
+    declared_at = data.get("declaredAt", {})
+    if not isinstance(declared_at, dict):
+        raise bad("declaredAt", "must be an object", declared_at)
+    for urn, key_path in declared_at.items():
+        if urn not in seen:
+            raise bad("declaredAt", "must be keyed by URNs of resources of the plan", urn)
+        if not is_key_path(key_path):
+            raise bad(
+                f"declaredAt[{_short(repr(urn), 120)}]",
+                f"must be a stack-file key path such as mlstack:endpoints[0] (at most {MAX_KEY_PATH} characters)",
+                key_path,
+            )
+    return Plan(project=project, stack=stack, resources=records, invoke_transforms=invoke_transforms, declared_at=dict(declared_at))

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 
 from ..lookups import OfflineAnswers, offline
 from .cloud import OfflineCloud
+from .declared import recording
 from .graph import Plan
 from .monitor import RecordingMonitor, ResourceRecord
 
@@ -78,7 +79,7 @@ def _run(program, project, stack, config, answers, secret_keys, root_directory) 
             )
         )
         target = _as_callable(program)
-        with offline(answers), warnings.catch_warnings():
+        with offline(answers), warnings.catch_warnings(), recording() as declared_at:
             warnings.simplefilter("ignore", DeprecationWarning)
             loop.run_until_complete(run_in_stack(target))
     finally:
@@ -88,6 +89,7 @@ def _run(program, project, stack, config, answers, secret_keys, root_directory) 
             asyncio.set_event_loop(None)
             loop.close()
     del pulumi
+    recorded = {r.urn for r in monitor.records}
     return Plan(
         project=project,
         stack=stack,
@@ -95,6 +97,7 @@ def _run(program, project, stack, config, answers, secret_keys, root_directory) 
         outputs=monitor.stack_outputs,
         warnings=engine.warnings,
         invoke_transforms=monitor.invoke_transforms,
+        declared_at={urn: key for urn, key in declared_at.items() if urn in recorded},
     )
 
 
