@@ -41,14 +41,34 @@ from .kit.values import memoising
 from .pack import POLICIES
 
 if TYPE_CHECKING:  # the engine (pulumi's mock runtime) loads only where a stack is planned
+    from ..config import StackFile
     from ..engine import Plan, ResourceRecord
 
-__all__ = ["Violation", "Report", "check_plan", "check_stack", "stack_tags_for"]
+__all__ = ["Violation", "Declared", "Report", "check_plan", "check_stack", "stack_tags_for", "shown_path"]
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What the user wrote that a violated resource came from: the stack-file entry of its
+    component (``mlstack:endpoints[0]``), and where that entry is (file and line, when known)."""
+
+    key: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else self.file
+        return f"{where} {self.key}" if where else self.key
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "key": self.key}
 
 
 @dataclass(frozen=True)
 class Violation:
-    """One policy violation: which policy, how enforced, which resource, what should be true."""
+    """One policy violation: which policy, how enforced, which resource, what should be true, and
+    the stack-file entry the resource was declared by (None for the stack, or a resource no entry
+    declared, such as one a Python program adds itself)."""
 
     policy: str
     level: str
@@ -57,6 +77,7 @@ class Violation:
     urn: str | None = None
     resource_type: str | None = None
     resource_name: str | None = None
+    declared_at: Declared | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +86,7 @@ class Violation:
             "urn": self.urn,
             "type": self.resource_type,
             "name": self.resource_name,
+            "declaredAt": self.declared_at.to_json() if self.declared_at else None,
             "message": self.message,
             "description": self.description,
         }
@@ -158,6 +180,50 @@ def stack_tags_for(environment: str, *, team: str | None = None, stack: str | No
     return tags
 
 
+def shown_path(path: str | Path) -> str:
+    """A stack file's path as mlstack shows it: relative to the working directory where it can be."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def _locator(plan: Plan, stack_file: StackFile | None):
+    """``urn -> Declared | None``: the stack-file entry of the nearest of a resource and its
+    ancestors that the plan says was declared by one, with its line in ``stack_file``."""
+    from ..engine.declared import declaring_entry, key_parts
+
+    declared_at = getattr(plan, "declared_at", None) or {}
+    parent_of = {r.urn: r.parent for r in plan.resources}
+    lines = stack_file.lines if stack_file is not None else {}
+    file = shown_path(stack_file.path) if stack_file is not None else None
+    # A key written without its namespace (`endpoints:` in a project named mlstack) is the same key.
+    bare = stack_file is not None and stack_file.project_name == "mlstack"
+    found: dict[str, Declared] = {}
+
+    def line_of(key: str) -> int | None:
+        parts = key_parts(key)
+        for head in (parts[0], parts[0].split(":", 1)[1]) if bare else (parts[0],):
+            path = ("config", head, *parts[1:])
+            while len(path) > 1:
+                if path in lines:
+                    return lines[path]
+                path = path[:-1]
+        return None
+
+    def locate(urn: str | None) -> Declared | None:
+        entry = declaring_entry(urn, declared_at, parent_of) if urn and declared_at else None
+        if entry is None:
+            return None
+        component, key = entry
+        if component not in found:
+            found[component] = Declared(key=key, file=file, line=line_of(key))
+        return found[component]
+
+    return locate
+
+
 def check_plan(
     plan: Plan,
     *,
@@ -166,22 +232,26 @@ def check_plan(
     stack_tags: Mapping[str, str] | None = None,
     stack_config: Mapping[str, Any] | None = None,
     policies: Sequence[Any] | None = None,
+    stack_file: StackFile | None = None,
 ) -> Report:
     """Evaluate ``policies`` (default: the whole pack) over a recorded plan.
 
     ``stack_tags`` and ``stack_config`` are what CrossGuard hands a pack: the stack's tags and
     its config (``namespace:key`` -> string, objects as JSON; see ``StackFile.pulumi_config``).
     Transforms the plan recorded but could not run are handed to ``mlstack-transforms-evaluated``.
+    ``stack_file``: the file the plan was made from, whose line map places each violation's
+    stack-file entry (``Plan.declared_at``) at its line.
     """
     offline = OfflineTransforms(
         by_urn={r.urn: tuple(r.transforms) for r in plan.resources if getattr(r, "transforms", None)},
         invoke_transforms=getattr(plan, "invoke_transforms", 0),
     )
+    locate = _locator(plan, stack_file)
     with using_stack_config(stack_config or {}), evaluating_offline(offline), memoising(), _gc_paused():
-        return _check(plan, config, config_file, stack_tags, list(POLICIES if policies is None else policies))
+        return _check(plan, config, config_file, stack_tags, list(POLICIES if policies is None else policies), locate)
 
 
-def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping[str, str] | None, policies: list[Any]) -> Report:
+def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping[str, str] | None, policies: list[Any], locate: Any) -> Report:
     settings = reconcile(policies, config, file=config_file)
     tags = dict(stack_tags or {})
     report = Report(
@@ -209,6 +279,7 @@ def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping
                     urn=(record.urn if record is not None else urn) or None,
                     resource_type=target.type if target else None,
                     resource_name=target.name if target else None,
+                    declared_at=locate(target.urn) if target else None,
                 )
             )
 
@@ -271,4 +342,6 @@ def check_stack(
     # The stack's program runs in a worker process; only its plan, as data, comes back here.
     plan = plan_in_worker(stack_file, cwd=cwd)
     tags = stack_tags_for(spec.environment.value, team=spec.team, stack=stack_file.stack)
-    return check_plan(plan, config=config, config_file=config_file, stack_tags=tags, stack_config=stack_file.pulumi_config())
+    return check_plan(
+        plan, config=config, config_file=config_file, stack_tags=tags, stack_config=stack_file.pulumi_config(), stack_file=stack_file
+    )

@@ -64,12 +64,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _stack_file(stack: str) -> str:
     """The stack file to annotate, relative to the working directory where possible."""
     from ..config import resolve_stack_file
+    from .check import shown_path
 
     path, _ = resolve_stack_file(stack)
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    return shown_path(path)
 
 
 def _summary(report: Any) -> str:
@@ -84,11 +82,15 @@ def _summary(report: Any) -> str:
 
 
 def render_text(report: Any) -> str:
-    """Each violation with its level, policy, resource and message; then a summary line."""
+    """Each violation with its level, policy, resource, the stack-file entry the resource was
+    declared by (``declared at: stacks/Pulumi.x.yaml:41 mlstack:endpoints[0]``) and message;
+    then a summary line."""
     lines = []
     for v in report.violations:
         lines.append(f"[{v.level}] {v.policy}")
         lines.append(f"  resource: {v.urn or '(the stack)'}")
+        if v.declared_at is not None:
+            lines.append(f"  declared at: {v.declared_at}")
         lines.append(f"  {v.message}")
         lines.append("")
     lines.append(_summary(report))
@@ -105,12 +107,17 @@ def _escape_property(text: str) -> str:
 
 def render_github(report: Any, stack_file: str) -> str:
     """GitHub Actions workflow commands: an error per mandatory violation, a warning per advisory
-    one, on the stack file; then the summary."""
+    one, on the stack file — at the line of the entry the resource was declared by, when there is
+    one; then the summary."""
     lines = []
     for v in report.violations:
         command = "error" if v.level == "mandatory" else "warning"
         title = _escape_property(f"{v.policy} ({v.level})")
-        body = _escape_data(f"{v.message}\nresource: {v.urn or '(the stack)'}")
-        lines.append(f"::{command} file={_escape_property(stack_file)},title={title}::{body}")
+        declared = v.declared_at
+        where = f"file={_escape_property(declared.file if declared and declared.file else stack_file)}"
+        if declared is not None and declared.line:
+            where += f",line={declared.line}"
+        text = f"{v.message}\nresource: {v.urn or '(the stack)'}" + (f"\ndeclared at: {declared.key}" if declared else "")
+        lines.append(f"::{command} {where},title={title}::{_escape_data(text)}")
     lines.append(_summary(report))
     return "\n".join(lines)

@@ -45,7 +45,7 @@ def test_bad_stack_fails_with_the_expected_policies(cli, tmp_path):
     assert out.splitlines()[-1].endswith("FAILED")
 
 
-def test_github_format_annotates_the_stack_file(cli, tmp_path):
+def test_github_format_annotates_the_stack_file_at_the_entry(cli, tmp_path):
     config = tmp_path / "vpc-advisory.json"
     config.write_text(json.dumps({"mlstack-sagemaker-runs-in-vpc": "advisory"}))
     code, out, _ = cli("check", BAD, "--format", "github", "--config", str(config))
@@ -55,7 +55,7 @@ def test_github_format_annotates_the_stack_file(cli, tmp_path):
     assert {line.split("title=", 1)[1].split(" (", 1)[0] for line in errors} == BAD_POLICIES - {"mlstack-sagemaker-runs-in-vpc"}
     assert warnings and all("mlstack-sagemaker-runs-in-vpc (advisory)" in w for w in warnings)
     for line in errors:
-        assert line.startswith(f"::error file={BAD},title=")
+        assert line.startswith(f"::error file={BAD},line=13,title=")  # the line of mlstack:endpoints[0]
         assert "\n" not in line and "%0Aresource: urn%3Apulumi" not in line and "%0Aresource: urn:pulumi:bad-prod" in line
 
 

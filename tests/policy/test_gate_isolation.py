@@ -238,6 +238,33 @@ def test_a_malformed_resource_is_refused_naming_the_field(changes, message):
     assert message in str(err.value)
 
 
+def test_a_plan_carries_where_its_components_were_declared():
+    data = plan_data()
+    data["declaredAt"] = {BUCKET_URN: "mlstack:models[0].training"}
+    assert read(json.loads(json.dumps(data))).declared_at == {BUCKET_URN: "mlstack:models[0].training"}
+    del data["declaredAt"]
+    assert read(data).declared_at == {}  # optional: a plan without it has no entries
+
+
+@pytest.mark.parametrize(
+    "declared, message",
+    [
+        ([], "declaredAt must be an object"),
+        ({"urn:pulumi:churn-dev::hostile::x:y:Z::elsewhere": "mlstack:endpoints[0]"}, "declaredAt must be keyed by URNs of resources of the plan"),
+        ({BUCKET_URN: "endpoints[0]"}, "must be a stack-file key path such as mlstack:endpoints[0]"),
+        ({BUCKET_URN: "mlstack:endpoints[0]\n::error file=x::forged"}, "must be a stack-file key path"),
+        ({BUCKET_URN: "mlstack:" + "a" * 300}, "at most 200 characters"),
+        ({BUCKET_URN: 7}, "must be a stack-file key path"),
+    ],
+)
+def test_a_malformed_declared_at_is_refused_naming_the_field(declared, message):
+    data = plan_data()
+    data["declaredAt"] = declared
+    with pytest.raises(PlanFileError) as err:
+        read(data)
+    assert message in str(err.value)
+
+
 def test_duplicate_urns_and_keys_and_deep_nesting_are_refused():
     data = plan_data()
     data["resources"].append(dict(data["resources"][0]))
