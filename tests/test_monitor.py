@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mlstack.components.monitor import Monitor, MonitorArgs
+from mlstack.components import ComponentError, Monitor, MonitorArgs
 from mlstack.specs.monitor import MonitorSpec
 from mlstack.engine import run_program
-from mlstack.errors import ConfigError
 from mlstack.lineage import REQUIRED_KEYS
 from mlstack.lookups import OfflineAnswers
 from monitor_doubles import EndpointDouble, PipelineDouble
@@ -432,35 +431,50 @@ def test_children_are_parented_and_named_after_the_monitor():
 
 
 def test_kserve_endpoints_are_rejected_with_a_reason():
-    with pytest.raises(ConfigError, match="monitor 'churn-xgb': endpoint: endpoint 'churn-xgb' is served by KServe, whose metrics are in Prometheus"):
+    with pytest.raises(ComponentError, match="Monitor 'churn-xgb': argument endpoint: endpoint 'churn-xgb' is served by KServe, whose metrics are in Prometheus"):
         build(endpoint={"backend": "kserve"})
 
 
 def test_drift_needs_the_endpoint_to_capture_requests():
-    with pytest.raises(ConfigError, match="does not capture its requests"):
+    with pytest.raises(ComponentError, match="does not capture its requests"):
         build(endpoint={"capture_uri": None}, drift=JOB_DRIFT)
 
 
 def test_retrain_needs_a_pipeline():
-    with pytest.raises(ConfigError, match=r"monitor 'churn-xgb': retrain: model 'churn-xgb' \(served by endpoint 'churn-xgb'\) has no training pipeline to start"):
+    with pytest.raises(ComponentError, match=r"Monitor 'churn-xgb': argument retrain: model 'churn-xgb' \(served by endpoint 'churn-xgb'\) has no training pipeline to start"):
         build(retrain={"alarms": ["errors-5xx"]})
 
 
 def test_gpu_alarms_on_an_endpoint_without_gpus_are_refused_as_in_a_stack_file():
-    with pytest.raises(ConfigError) as refused:
+    with pytest.raises(ComponentError) as refused:
         build(retrain={"alarms": ["errors-5xx", "gpu-utilization"], "pipeline_arn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/p"})
-    assert [p.render() for p in refused.value.problems] == [
-        "monitor 'churn-xgb': retrain.alarms[1]: alarm 'gpu-utilization' exists only on GPU endpoints and endpoint 'churn-xgb' has no GPU"
-    ]
+    assert str(refused.value) == (
+        "Monitor 'churn-xgb': argument retrain.alarms[1]: alarm 'gpu-utilization' exists only on GPU endpoints and endpoint 'churn-xgb' has no GPU"
+    )
+
+
+def test_a_refused_monitor_registers_nothing():
+    registered = []
+
+    def program() -> None:
+        from monitor_doubles import EndpointDouble
+
+        try:
+            Monitor("churn-xgb", MonitorArgs(endpoint=EndpointDouble(backend="kserve"), alarm_prefix=PREFIX, tags=TAGS))
+        except ComponentError as exc:
+            registered.append(exc)
+
+    graph = run_program(program, project="p", stack="s", config={}, answers=OfflineAnswers(account_id=ACCOUNT, region=REGION))
+    assert registered and graph.by_type("mlstack:index:Monitor") == []
 
 
 def test_prod_drift_image_must_be_pinned_by_digest():
-    with pytest.raises(ConfigError, match="not pinned by digest"):
+    with pytest.raises(ComponentError, match="not pinned by digest"):
         build(drift={**JOB_DRIFT, "image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/mlstack:latest"})
 
 
 def test_args_reject_an_object_without_the_endpoint_contract():
-    with pytest.raises(ValidationError, match="must be an mlstack Endpoint"):
+    with pytest.raises(ComponentError, match="Monitor: argument endpoint: endpoint must be an mlstack Endpoint; object lacks"):
         MonitorArgs(endpoint=object(), alarm_prefix="p")
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pydantic import ValidationError
-
+from mlstack.components import ComponentError
 from mlstack.components.registry import ModelRegistry, ModelRegistryArgs, package_arn
 from mlstack.specs.registry import ApprovalMode
 from mlstack.engine import run_program
@@ -78,13 +77,22 @@ def test_package_arn_of_a_version():
 @pytest.mark.parametrize(
     "args, needle",
     [
-        ({"group_name": "bad_name"}, "group_name"),
-        ({"group_name": "g" * 64}, "group_name"),
-        ({"group_name": "g", "approval_mode": "sometimes"}, "approval_mode"),
-        ({"group_name": "g", "cross_account_readers": ["123"]}, "cross_account_readers"),
-        ({"group_name": "g", "cross_account_readers": ["123456789012", "123456789012"]}, "more than once"),
+        ({"group_name": "bad_name"}, ("group_name", "should match pattern")),
+        ({"group_name": "g" * 64}, ("group_name", "at most 63 characters")),
+        ({"group_name": "g", "approval_mode": "sometimes"}, ("approval_mode", "'manual' or 'automatic'")),
+        ({"group_name": "g", "cross_account_readers": ["123"]}, ("cross_account_readers[0]", "should match pattern")),
+        ({"group_name": "g", "cross_account_readers": ["123456789012", "123456789012"]}, (None, "more than once")),
     ],
 )
-def test_rejects_bad_args(args, needle):
-    with pytest.raises(ValidationError, match=needle):
+def test_rejects_bad_args_with_one_error_naming_the_argument(args, needle):
+    with pytest.raises(ComponentError) as refused:
         ModelRegistryArgs(**args)
+    argument, phrase = needle
+    assert (refused.value.component, refused.value.argument) == ("ModelRegistry", argument)
+    assert phrase in refused.value.message
+
+
+def test_a_misspelt_argument_is_refused_with_the_one_meant():
+    with pytest.raises(ComponentError) as refused:
+        ModelRegistryArgs(group_name="g", aproval_mode="manual")
+    assert str(refused.value) == "ModelRegistry: argument aproval_mode: is not an argument here; did you mean approval_mode?"

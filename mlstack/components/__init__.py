@@ -8,14 +8,17 @@ from ..specs.endpoint import EndpointSpec
 from ..specs.features import FeatureGroupSpec
 from ..specs.registry import ApprovalMode, RegistrySpec
 from ..specs.training import TrainingSpec
+from .base import ComponentError
 from .endpoint import Endpoint, EndpointArgs
 from .feature_store import FeatureStore, FeatureStoreArgs
 from .kserve import InferenceService, InferenceServiceArgs
+from .monitor import Monitor, MonitorArgs
 from .registry import ModelRegistry, ModelRegistryArgs
 from .training import TrainingPipeline, TrainingPipelineArgs
 
 __all__ = [
     "ApprovalMode",
+    "ComponentError",
     "Endpoint",
     "EndpointArgs",
     "EndpointSpec",
@@ -25,6 +28,8 @@ __all__ = [
     "InferenceService",
     "InferenceServiceArgs",
     "ModelRegistry",
+    "Monitor",
+    "MonitorArgs",
     "ModelRegistryArgs",
     "RegistrySpec",
     "TrainingPipeline",

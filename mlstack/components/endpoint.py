@@ -55,10 +55,11 @@ import pulumi_aws as aws
 from pydantic import ConfigDict, Field, StringConstraints
 
 from .. import catalog
-from ..specs.base import Spec, parse_ecr_image
+from ..specs.base import parse_ecr_image
 from ..specs.endpoint import EndpointSpec, check_deployed_variants
 from ..specs.rollout import PROVIDER_WAIT_SECONDS, RolloutType
 from ._secure import EncryptedBucket, create_key, encrypted_bucket, service_role
+from .base import ArgumentProblem, Component, ComponentArgs, ComponentError
 
 __all__ = ["Endpoint", "EndpointArgs", "rollback_alarm_names"]
 
@@ -71,7 +72,7 @@ ASYNC_FAILURE_PREFIX = "async-failures"
 EndpointName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
 
 
-class EndpointArgs(Spec):
+class EndpointArgs(ComponentArgs):
     """Inputs of :class:`Endpoint`: the validated spec plus what the stack program resolved."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -103,7 +104,7 @@ def rollback_alarm_names(endpoint_name: str, latency_statistic: str = "p99") -> 
     return [f"{endpoint_name}-5xx-error-rate", f"{endpoint_name}-{latency_statistic}-model-latency"]
 
 
-class Endpoint(pulumi.ComponentResource):
+class Endpoint(Component, token="mlstack:index:Endpoint"):
     """A SageMaker endpoint serving one model version, rolled out blue/green (ALL_AT_ONCE,
     CANARY, LINEAR) or rolling, rolled back automatically when an alarm fires.
 
@@ -136,21 +137,9 @@ class Endpoint(pulumi.ComponentResource):
     model_name: str
 
     def __init__(self, name: str, args: EndpointArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("mlstack:index:Endpoint", name, None, opts)
+        _check(args)  # before anything is registered
+        super().__init__(name, opts)
         spec = args.spec
-        if spec.is_kserve:
-            raise ValueError(f"endpoint {spec.name!r} has backend kserve: build it with mlstack.components.kserve.InferenceService")
-        problems = check_deployed_variants(spec, args.deployed_variants or [])
-        if problems:
-            raise ValueError("; ".join(problems))
-        if spec.serves_registry_version and args.model_package_arn is None:
-            raise ValueError(f"endpoint {spec.name!r} serves a registry version: pass model_package_arn")
-        if spec.image is None and args.serving_image is None and (spec.serves_registry_version or spec.shadow is not None):
-            raise ValueError(f"endpoint {spec.name!r}: give spec.image or serving_image (the image its registered versions use)")
-        if spec.serves_registry_version and spec.artifacts_uri is None and args.artifacts_bucket_arn is None:
-            raise ValueError(f"endpoint {spec.name!r}: give spec.artifacts_uri or artifacts_bucket_arn (where its registered versions' artifacts are)")
-        if spec.shadow is not None and spec.shadow.model_data_url is None and args.shadow_package_arn is None:
-            raise ValueError(f"endpoint {spec.name!r} has a registry shadow: pass shadow_package_arn")
 
         self.args = args
         self.spec = spec
@@ -581,6 +570,24 @@ class Endpoint(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _check(args: EndpointArgs) -> None:
+    """Every rule between the arguments, raised at once."""
+    spec = args.spec
+    if spec.is_kserve:
+        raise ComponentError.bad("spec.backend", f"endpoint {spec.name!r} has backend kserve", fix="build it with mlstack.components.InferenceService")
+    problems = [ArgumentProblem("deployed_variants", text) for text in check_deployed_variants(spec, args.deployed_variants or [])]
+    if spec.serves_registry_version and args.model_package_arn is None:
+        problems.append(ArgumentProblem("model_package_arn", f"endpoint {spec.name!r} serves a registry version", "pass model_package_arn"))
+    if spec.image is None and args.serving_image is None and (spec.serves_registry_version or spec.shadow is not None):
+        problems.append(ArgumentProblem("serving_image", "is needed without spec.image", "give spec.image or serving_image (the image its registered versions use)"))
+    if spec.serves_registry_version and spec.artifacts_uri is None and args.artifacts_bucket_arn is None:
+        problems.append(ArgumentProblem("artifacts_bucket_arn", "is needed without spec.artifacts_uri", "give spec.artifacts_uri or artifacts_bucket_arn (where its registered versions' artifacts are)"))
+    if spec.shadow is not None and spec.shadow.model_data_url is None and args.shadow_package_arn is None:
+        problems.append(ArgumentProblem("shadow_package_arn", f"endpoint {spec.name!r} has a registry shadow", "pass shadow_package_arn"))
+    if problems:
+        raise ComponentError.of(problems)
 
 
 def _container(image, model_data_url, package_arn, environment):

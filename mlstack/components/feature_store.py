@@ -12,8 +12,10 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, model_validator
 
-from ..specs.base import KmsKeyArn, Slug, Spec
+from ..errors import SpecProblems
+from ..specs.base import KmsKeyArn, Slug
 from ..specs.features import FeatureGroupSpec, feature_group_name_problems
+from .base import Component, ComponentArgs
 from ._secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
 
 __all__ = ["FeatureStoreArgs", "FeatureStore", "GLUE_DATABASE"]
@@ -22,7 +24,7 @@ __all__ = ["FeatureStoreArgs", "FeatureStore", "GLUE_DATABASE"]
 GLUE_DATABASE = "sagemaker_featurestore"
 
 
-class FeatureStoreArgs(Spec):
+class FeatureStoreArgs(ComponentArgs):
     """Inputs of :class:`FeatureStore`."""
 
     name_prefix: Slug
@@ -38,11 +40,11 @@ class FeatureStoreArgs(Spec):
     def _names(self) -> "FeatureStoreArgs":
         problems = feature_group_name_problems(self.name_prefix, self.groups)
         if problems:
-            raise ValueError("; ".join(text for _, text in problems))
+            raise SpecProblems([(("groups", *path), text) for path, text in problems])
         return self
 
 
-class FeatureStore(pulumi.ComponentResource):
+class FeatureStore(Component, token="mlstack:index:FeatureStore"):
     """SageMaker feature groups with KMS-encrypted online and offline stores.
 
     Example::
@@ -67,7 +69,7 @@ class FeatureStore(pulumi.ComponentResource):
     groups: dict[str, aws.sagemaker.FeatureGroup]
 
     def __init__(self, name: str, args: FeatureStoreArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("mlstack:index:FeatureStore", name, None, opts)
+        super().__init__(name, opts)
         self.args = args
         tags = dict(args.tags)
 

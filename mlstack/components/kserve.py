@@ -43,10 +43,10 @@ import pulumi
 from pydantic import ConfigDict, Field
 
 from ..errors import ConfigError, Problem
-from ..specs.base import Spec
 from ..specs.endpoint import EndpointSpec
 from ..specs.kserve import LABEL_VALUE
 from ..specs.rollout import RolloutType
+from .base import ArgumentProblem, Component, ComponentArgs, ComponentError
 
 __all__ = ["InferenceService", "InferenceServiceArgs", "inference_service", "validate_inference_service", "SCHEMA_PATH"]
 
@@ -59,7 +59,7 @@ INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 LABEL_PREFIX = "mlstack.dev/"
 
 
-class InferenceServiceArgs(Spec):
+class InferenceServiceArgs(ComponentArgs):
     """Inputs of :class:`InferenceService`."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -72,7 +72,7 @@ class InferenceServiceArgs(Spec):
     """Lineage tags; the mlstack:* ones become mlstack.dev/* labels (the commit an annotation)."""
 
 
-class InferenceService(pulumi.ComponentResource):
+class InferenceService(Component, token="mlstack:index:InferenceService"):
     """A KServe InferenceService for one model, with canary rollout and GPUs from the spec.
 
     Example::
@@ -96,17 +96,20 @@ class InferenceService(pulumi.ComponentResource):
     model_name: str
 
     def __init__(self, name: str, args: InferenceServiceArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("mlstack:index:InferenceService", name, None, opts)
         spec = args.spec
         if not spec.is_kserve:
-            raise ValueError(f"endpoint {spec.name!r} has backend sagemaker: build it with mlstack.components.endpoint.Endpoint")
+            raise ComponentError.bad("spec.backend", f"endpoint {spec.name!r} has backend sagemaker", fix="build it with mlstack.components.Endpoint")
+        document = inference_service(spec, namespace=args.namespace, tags=args.tags)
+        try:
+            validate_inference_service(document)  # before anything is registered
+        except ConfigError as exc:
+            raise ComponentError.of([ArgumentProblem("spec", p.render()) for p in exc.problems]) from None
+        super().__init__(name, opts)
         self.spec = spec
         self.model_name = spec.model
         self.service_name = spec.name
         self.namespace = args.namespace
         self.is_gpu = spec.is_gpu
-        document = inference_service(spec, namespace=args.namespace, tags=args.tags)
-        validate_inference_service(document)
         self.manifest = document
         from pulumi_kubernetes.apiextensions import CustomResource
 

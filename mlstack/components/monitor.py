@@ -35,6 +35,7 @@ from pydantic import ConfigDict, Field, field_validator
 from ..errors import ConfigError, Problem, format_path
 from ..specs.base import Environment
 from ..specs.monitor import MonitorSettings, MonitorSpec, WatchedEndpoint, monitor_endpoint_problems
+from .base import ArgumentProblem, Component, ComponentArgs, ComponentError
 from ._monitor_drift import (
     MODEL_MONITOR_DIMENSIONS,
     MODEL_MONITOR_NAMESPACE,
@@ -85,7 +86,7 @@ class RetrainPipeline(Protocol):
     trigger_role_arn: pulumi.Output[str]
 
 
-class MonitorArgs(MonitorSettings):
+class MonitorArgs(ComponentArgs, MonitorSettings):
     """Inputs of :class:`Monitor`: the settings of ``mlstack:monitors`` plus the objects they name."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -127,7 +128,7 @@ def _backend(endpoint: Any) -> str:
     return str(getattr(backend, "value", backend)).lower()
 
 
-class Monitor(DriftParts, pulumi.ComponentResource):
+class Monitor(DriftParts, Component, token="mlstack:index:Monitor"):
     """Alarms, drift detection, a dashboard and drift-triggered retraining for one endpoint.
 
     Example::
@@ -157,12 +158,12 @@ class Monitor(DriftParts, pulumi.ComponentResource):
     """Physical alarm name by mlstack name."""
 
     def __init__(self, name: str, args: MonitorArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("mlstack:index:Monitor", name, None, opts)
+        _check(args)  # before anything is registered
+        super().__init__(name, opts)
         self.args = args
         self.endpoint = args.endpoint
         self._name = name
         self._child = pulumi.ResourceOptions(parent=self)
-        self._check(name, args)
 
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self._region = aws.get_region_output(opts=invoke).region
@@ -201,26 +202,6 @@ class Monitor(DriftParts, pulumi.ComponentResource):
                 "retrain_rule_arn": self.retrain_rule.arn if self.retrain_rule else None,
             }
         )
-
-    # -- validation that needs the endpoint ---------------------------------------------------
-
-    def _check(self, name: str, args: MonitorArgs) -> None:
-        # The same rules as a stack file's mlstack:monitors (mlstack.specs.monitor), read off the
-        # endpoint object instead of its spec.
-        endpoint = args.endpoint
-        spec = getattr(endpoint, "spec", None)
-        model = getattr(endpoint, "model_name", None) or "?"
-        watched = WatchedEndpoint(
-            name=getattr(spec, "name", None) or model,
-            model=model,
-            kserve=_backend(endpoint) == "kserve",
-            captures=endpoint.data_capture_uri is not None,
-            gpu=bool(endpoint.is_gpu),
-            retrainable=args.retrain_pipeline is not None,
-        )
-        problems = monitor_endpoint_problems(args, watched, environment=args.environment.value)
-        if problems:
-            raise ConfigError([Problem(f"monitor {name!r}" + (f": {format_path(path)}" if path else ""), text) for path, text in problems])
 
     # -- notifications ------------------------------------------------------------------------
 
@@ -502,6 +483,32 @@ class Monitor(DriftParts, pulumi.ComponentResource):
             dashboard_body=body,
             opts=self._child,
         )
+
+
+def _check(args: MonitorArgs) -> None:
+    """The same rules as a stack file's mlstack:monitors (mlstack.specs.monitor), read off the
+    endpoint object instead of its spec."""
+    endpoint = args.endpoint
+    spec = getattr(endpoint, "spec", None)
+    model = getattr(endpoint, "model_name", None) or "?"
+    watched = WatchedEndpoint(
+        name=getattr(spec, "name", None) or model,
+        model=model,
+        kserve=_backend(endpoint) == "kserve",
+        captures=endpoint.data_capture_uri is not None,
+        gpu=bool(endpoint.is_gpu),
+        retrainable=args.retrain_pipeline is not None,
+    )
+    problems = monitor_endpoint_problems(args, watched, environment=args.environment.value)
+    if problems:
+        raise ComponentError.of([ArgumentProblem(_python_path(path), text) for path, text in problems])
+
+
+def _python_path(path: tuple) -> str | None:
+    """A key path below the monitor (``("retrain", "alarms", 1)``) as its Python argument ``retrain.alarms[1]``."""
+    from pydantic.alias_generators import to_snake
+
+    return format_path([to_snake(p) if isinstance(p, str) else p for p in path]) or None
 
 
 def _composite_description(all_of: list[str], any_of: list[str]) -> str:

@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from pydantic import Field, StringConstraints
 
 from ..specs.registry import ApprovalMode, RegistrySpec
+from .base import Component, ComponentArgs
 
 __all__ = ["ModelRegistryArgs", "ModelRegistry", "cross_account_policy", "package_arn"]
 
@@ -28,7 +29,7 @@ GroupName = Annotated[
 ]
 
 
-class ModelRegistryArgs(RegistrySpec):
+class ModelRegistryArgs(ComponentArgs, RegistrySpec):
     """Inputs of :class:`ModelRegistry`."""
 
     group_name: GroupName
@@ -39,7 +40,7 @@ class ModelRegistryArgs(RegistrySpec):
     """Tags for the group, lineage tags included (see mlstack.lineage)."""
 
 
-class ModelRegistry(pulumi.ComponentResource):
+class ModelRegistry(Component, token="mlstack:index:ModelRegistry"):
     """A SageMaker model package group for one model, with lineage tags and optional
     cross-account read access for promotion to other (prod) accounts.
 
@@ -63,7 +64,7 @@ class ModelRegistry(pulumi.ComponentResource):
     approval_mode: ApprovalMode
 
     def __init__(self, name: str, args: ModelRegistryArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("mlstack:index:ModelRegistry", name, None, opts)
+        super().__init__(name, opts)
         self.args = args
         self.approval_mode = args.approval_mode
         child = pulumi.ResourceOptions(parent=self)

@@ -40,12 +40,14 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import ConfigDict, Field, model_validator
 
+from ..errors import SpecProblems
 from ..stack_aws import dns_suffix
 from ..specs.base import Slug, Spec, parse_ecr_image
 from ..specs.gates import GateSpec
 from ..specs.training import TrainingSpec, check_gates
-from ._pipeline_definition import DefinitionInputs, build_definition, require_sdk
+from ._pipeline_definition import SDK_EXTRA, DefinitionInputs, build_definition, require_sdk, sdk_missing
 from ._secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
+from .base import Component, ComponentArgs, ComponentError
 from .registry import ModelRegistry
 
 __all__ = ["TrainingPipelineArgs", "TrainingPipeline"]
@@ -54,7 +56,7 @@ __all__ = ["TrainingPipelineArgs", "TrainingPipeline"]
 PIPELINE_JOB_PREFIX = "pipelines-"
 
 
-class TrainingPipelineArgs(Spec):
+class TrainingPipelineArgs(ComponentArgs):
     """Inputs of :class:`TrainingPipeline`."""
 
     model_config = ConfigDict(**{**Spec.model_config, "arbitrary_types_allowed": True})
@@ -82,11 +84,11 @@ class TrainingPipelineArgs(Spec):
 
     @model_validator(mode="after")
     def _gates_and_input(self) -> "TrainingPipelineArgs":
-        problems = [message for _, message in check_gates(self.gates, self.training)]
+        problems = check_gates(self.gates, self.training)
         if not (self.training.input or self.input_uri):
-            problems.append(f"model {self.model!r}: training needs data: set training.input, training.featureGroup or the model's dataset.uri")
+            problems.append((("input_uri",), f"model {self.model!r}: training needs data: set training.input, training.featureGroup or the model's dataset.uri"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise SpecProblems(problems)
         return self
 
 
@@ -113,7 +115,7 @@ def _s3_read_statements(uri: str, partition: str, sid: str) -> list[dict[str, An
     return statements
 
 
-class TrainingPipeline(pulumi.ComponentResource):
+class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
     """A SageMaker training pipeline for one model, feeding its ModelRegistry.
 
     Example::
@@ -142,8 +144,10 @@ class TrainingPipeline(pulumi.ComponentResource):
     model_name: str
 
     def __init__(self, name: str, args: TrainingPipelineArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        require_sdk([("", f"TrainingPipeline {name!r}")])  # before registering anything
-        super().__init__("mlstack:index:TrainingPipeline", name, None, opts)
+        missing = sdk_missing()
+        if missing:  # before registering anything
+            raise ComponentError.bad(None, f"trains with a SageMaker pipeline, but {missing}", fix=f"run: {SDK_EXTRA}")
+        super().__init__(name, opts)
         self.args = args
         self.model_name = args.model
         training = args.training
