@@ -86,7 +86,7 @@ def test_plan_json_has_the_documented_shape(cli, plan, tmp_path):
     assert graph["stack"] == "churn-prod"
     assert [r["urn"] for r in graph["resources"]] == [r.urn for r in plan("churn-prod")]
     documented = {"urn", "type", "name", "parent", "dependencies", "custom", "inputs"}
-    optional = {"propertyDependencies", "transforms"}  # what the plan reader also accepts
+    optional = {"propertyDependencies", "transforms", "aliases"}  # what the plan reader also accepts
     for resource in graph["resources"]:
         assert documented <= set(resource) <= documented | optional
         assert resource["urn"].startswith("urn:pulumi:churn-prod::mlstack::")

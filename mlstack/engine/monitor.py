@@ -55,8 +55,15 @@ def _asset_json(value: Any) -> dict[str, Any]:
 
 
 class RecordingMonitor(MockMonitor):
-    """Records URN (engine form), type, name, parent, dependencies and inputs of every
-    registration, and the root stack's outputs."""
+    """Records URN (engine form), type, name, parent, dependencies, inputs and alias URNs of
+    every registration, and the root stack's outputs.
+
+    Aliases: the monitor says it does not support alias specs, so the Python SDK computes each
+    alias's URN itself (``pulumi.runtime.resource.prepare_aliases`` -> ``all_aliases``, from the
+    parent's URN as this monitor made it) and sends them as ``aliasURNs``: the URNs the engine
+    derives from the same specs (``stepGenerator.collapseAliasToUrn`` in pulumi/pulumi
+    pkg/resource/deploy/step_generator.go).
+    """
 
     def __init__(self, cloud: OfflineCloud) -> None:
         super().__init__(cloud)
@@ -69,6 +76,16 @@ class RecordingMonitor(MockMonitor):
         self.stack_transforms = 0
         self.invoke_transforms = 0
         self._transformed: set[str] = set()
+
+    def GetDeploymentInfo(self, request):
+        info = super().GetDeploymentInfo(request)
+        features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
+
+    def SupportsFeature(self, request):
+        if request.id == "aliasSpecs":
+            return type("SupportsFeatureResponse", (object,), {"hasSupport": False})
+        return super().SupportsFeature(request)
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine leaves the root stack's type out of its children's qualified types.
@@ -113,6 +130,7 @@ class RecordingMonitor(MockMonitor):
                 property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items()},
                 custom_timeouts=_custom_timeouts(request),
                 transforms=transforms,
+                aliases=sorted(set(request.aliasURNs)),
             )
         )
         resource_id, state = self.cloud.outputs(request.type, request.name, urn, raw_inputs, bool(request.custom))

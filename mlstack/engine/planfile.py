@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,8 +40,11 @@ _RECORD_KEYS: dict[str, tuple[type, ...]] = {
     "custom": (bool,),
     "inputs": (dict,),
 }
-_OPTIONAL_RECORD_KEYS: dict[str, tuple[type, ...]] = {"propertyDependencies": (dict,), "transforms": (list,)}
+_OPTIONAL_RECORD_KEYS: dict[str, tuple[type, ...]] = {"propertyDependencies": (dict,), "transforms": (list,), "aliases": (list,)}
 _PLAN_KEYS = {"stack", "project", "resources"}
+#: A URN as the engine writes one (stack, project, qualified type, name; at most 4 KiB, one line).
+_URN = re.compile(r"urn:pulumi:[^:\s]+::[^:\s]+::[^\s]*?::[^\n\r]+", re.ASCII)
+_MAX_URN = 4096
 _OPTIONAL_PLAN_KEYS = {"invokeTransforms", "declaredAt"}
 
 
@@ -183,6 +187,12 @@ def plan_from_json(data: Any, *, source: str, stack: str, project: str) -> Plan:
         transforms = item.get("transforms", [])
         if not all(t in TRANSFORM_SOURCES for t in transforms):
             raise bad(f"{at}.transforms", f"must list some of {list(TRANSFORM_SOURCES)}", transforms)
+        aliases = item.get("aliases", [])
+        for alias in aliases:
+            # A URN the resource had before (another parent, name, type, even stack or project:
+            # all are valid Pulumi aliases), never its own.
+            if not (isinstance(alias, str) and len(alias) <= _MAX_URN and _URN.fullmatch(alias)) or alias == urn:
+                raise bad(f"{at}.aliases", "must be an array of earlier URNs (urn:pulumi:<stack>::<project>::<type>::<name>) of this resource", alias)
         records.append(
             ResourceRecord(
                 urn=urn,
@@ -194,6 +204,7 @@ def plan_from_json(data: Any, *, source: str, stack: str, project: str) -> Plan:
                 inputs=item["inputs"],
                 property_dependencies={k: list(v) for k, v in property_dependencies.items()},
                 transforms=list(transforms),
+                aliases=list(aliases),
             )
         )
     for i, record in enumerate(records):

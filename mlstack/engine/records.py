@@ -32,9 +32,13 @@ class ResourceRecord:
     transforms: list[str] = field(default_factory=list)
     """Where the transforms that apply to this resource come from (:data:`TRANSFORM_SOURCES`);
     the offline engine does not run them, so ``inputs`` are what the program passed."""
+    aliases: list[str] = field(default_factory=list)
+    """The URNs this resource had before (its ``aliases`` option, and those inherited from
+    aliased parents), as the engine computes them: a deployment that finds a resource under one
+    of them updates it in place instead of replacing it."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "urn": self.urn,
             "type": self.type,
             "name": self.name,
@@ -45,3 +49,6 @@ class ResourceRecord:
             "inputs": self.inputs,
             "transforms": self.transforms,
         }
+        if self.aliases:  # only resources that moved carry the key
+            data["aliases"] = self.aliases
+        return data
