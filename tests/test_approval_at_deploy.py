@@ -167,7 +167,7 @@ def test_kserve_prod_pin_is_checked_too(write_stack, cli):
 
 
 def test_the_tag_the_program_writes_is_the_one_the_policy_reads():
-    from mlstack.components.serving import APPROVAL_STATUS_TAG
+    from mlstack.program.serving import APPROVAL_STATUS_TAG
     from mlstack.policy.rules.endpoint_serves_approved_package import APPROVAL_LABEL, APPROVAL_STATUS
 
     assert APPROVAL_STATUS_TAG == APPROVAL_STATUS

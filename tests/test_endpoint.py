@@ -558,3 +558,65 @@ def test_duplicate_endpoint_names_are_rejected(cli, write_stack):
     path = write_stack({"mlstack:endpoints": [endpoint(), endpoint()]})
     code, _, err = cli("plan", str(path))
     assert code == 2 and "mlstack:endpoints[1].name: endpoint 'scoring' is declared more than once" in err
+
+
+# ---- the registry and the pipeline are passed as objects ----------------------------------------
+
+
+def _with_objects(spec_changes=None, **args):
+    """Plan an Endpoint built in Python from a ModelRegistry and a TrainingPipeline-like object."""
+    from mlstack.components import ModelRegistry, ModelRegistryArgs
+
+    holder = {}
+
+    class Pipeline:  # the TrainingPipeline contract an Endpoint reads
+        def __init__(self, aws):
+            self.artifacts_bucket_arn = aws.s3.Bucket("artifacts").arn
+            self.artifacts_bucket_arn.apply(lambda arn: holder.setdefault("artifacts", arn))
+            self.key_arn = "arn:aws:kms:eu-west-1:210987654321:key/pipeline"
+            self.serving_image = IMAGE
+
+    def program():
+        import pulumi_aws as aws
+
+        registry = ModelRegistry("churn-xgb", ModelRegistryArgs(group_name="churn-churn-xgb"))
+        spec = EndpointSpec.model_validate({k: v for k, v in endpoint(**(spec_changes or {})).items() if k not in ("image", "artifactsUri")})
+        holder["endpoint"] = Endpoint("scoring", EndpointArgs(spec=spec, endpoint_name="churn-scoring", registry=registry,
+                                                             pipeline=Pipeline(aws), **args))
+
+    graph = run_program(program, project="p", stack="churn-prod", config={}, answers=OfflineAnswers(account_id="210987654321", region="eu-west-1"))
+    return graph, graph.by_type(COMPONENT)[0], holder
+
+
+def test_serves_the_version_of_the_registry_object_and_reads_the_pipelines_artifacts():
+    graph, component, made = _with_objects(model_version=7)
+    model = child(graph, component, MODEL)
+    assert model.inputs["primaryContainer"] == {"modelPackageName": "arn:aws:sagemaker:eu-west-1:210987654321:model-package/churn-churn-xgb/7"}
+    statements = policy_statements(graph, component)
+    assert made["artifacts"].startswith("arn:aws:s3:::artifacts")
+    assert statements["ReadModelArtifacts"]["Resource"] == [made["artifacts"] + "/*"]
+    assert statements["DecryptModelArtifacts"]["Resource"] == "arn:aws:kms:eu-west-1:210987654321:key/pipeline"
+    assert statements["PullServingImage"]["Resource"] == ["arn:aws:ecr:eu-west-1:123456789012:repository/churn-serve"]
+
+
+def test_a_version_pinned_in_the_spec_is_served_without_model_version():
+    graph, component, _ = _with_objects({"modelVersion": 4})
+    assert child(graph, component, MODEL).inputs["primaryContainer"]["modelPackageName"].endswith("/churn-churn-xgb/4")
+
+
+@pytest.mark.parametrize(
+    "args, argument, phrase",
+    [
+        ({}, "model_version", "which the stack program resolves at deploy time"),
+        ({"model_version": 3, "model_package_arn": "arn:aws:sagemaker:eu-west-1:1:model-package/g/3"}, "model_package_arn", "pass registry or model_package_arn, not both"),
+        ({"model_version": 3, "serving_image": IMAGE}, "serving_image", "pass pipeline or serving_image, not both"),
+    ],
+)
+def test_objects_and_their_bring_your_own_arns_are_checked(args, argument, phrase):
+    from mlstack.components import ComponentError
+
+    with pytest.raises(ComponentError) as refused:
+        _with_objects(**args)
+    assert (refused.value.component, refused.value.name) == ("Endpoint", "scoring")
+    assert [p.argument for p in refused.value.problems] == [argument]
+    assert phrase in str(refused.value)

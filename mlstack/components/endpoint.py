@@ -73,7 +73,13 @@ EndpointName = Annotated[str, StringConstraints(min_length=1, max_length=63, pat
 
 
 class EndpointArgs(ComponentArgs):
-    """Inputs of :class:`Endpoint`: the validated spec plus what the stack program resolved."""
+    """Inputs of :class:`Endpoint`: the validated spec, the model's registry and pipeline as
+    objects, and what the stack program resolved at deploy time.
+
+    A registry version is served from ``registry`` (a ModelRegistry); its artifacts and image
+    come from ``pipeline`` (the model's TrainingPipeline) unless the spec names them. The
+    ``*_arn`` and ``serving_image`` fields are the bring-your-own alternative for a registry or
+    pipeline this program does not build (another stack's)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -81,22 +87,60 @@ class EndpointArgs(ComponentArgs):
     """The endpoint as declared in mlstack:endpoints."""
     endpoint_name: EndpointName
     """The SageMaker endpoint's name (<team>-<endpoint name>)."""
-    model_package_arn: Optional[Any] = None
-    """pulumi.Input[str]: the model package served (required unless the spec gives modelDataUrl)."""
-    shadow_package_arn: Optional[Any] = None
-    """pulumi.Input[str]: the shadow's model package (required for a registry shadow)."""
+    registry: Optional[Any] = None
+    """The model's ModelRegistry: serves version model_version of its group (and a registry shadow's spec.shadow.modelVersion)."""
     model_version: Optional[int] = None
-    """The resolved registry version, recorded as mlstack:model-version."""
+    """The registry version served, recorded as mlstack:model-version (default: spec.modelVersion when pinned)."""
+    pipeline: Optional[Any] = None
+    """The model's TrainingPipeline: its artifacts bucket and key (read access) and inference image, where the spec names none."""
     deployed_variants: Optional[list[str]] = None
     """The production variant names of the deployed endpoint (None: not deployed yet)."""
+    model_package_arn: Optional[Any] = None
+    """Bring your own, instead of registry: pulumi.Input[str], the model package served."""
+    shadow_package_arn: Optional[Any] = None
+    """Bring your own, instead of registry: pulumi.Input[str], the registry shadow's model package."""
     serving_image: Optional[str] = None
-    """With a registry version and no spec.image: the image its packages use (the model's training.inference.image); scopes ECR pulls."""
+    """Bring your own, instead of pipeline: the image the registered versions use (scopes ECR pulls)."""
     artifacts_bucket_arn: Optional[Any] = None
-    """pulumi.Input[str]: with no spec.artifactsUri, the bucket holding the packages' artifacts (the training pipeline's)."""
+    """Bring your own, instead of pipeline: pulumi.Input[str], the bucket holding the versions' artifacts."""
     artifacts_key_arn: Optional[Any] = None
-    """pulumi.Input[str]: the KMS key the artifacts are encrypted with (the training pipeline's), for kms:Decrypt."""
+    """Bring your own, instead of pipeline: pulumi.Input[str], the KMS key of those artifacts, for kms:Decrypt."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Tags for every child, lineage tags included (see mlstack.lineage)."""
+
+    def version(self) -> Optional[int]:
+        """The registry version served: model_version, else a version the spec pins."""
+        if self.model_version is not None:
+            return self.model_version
+        return self.spec.model_version if isinstance(self.spec.model_version, int) else None
+
+    def package_arn(self) -> Any:
+        """The model package served (None when the spec gives modelDataUrl)."""
+        if not self.spec.serves_registry_version:
+            return None
+        if self.model_package_arn is not None:
+            return self.model_package_arn
+        version = self.version()
+        return self.registry.model_package_arn(version) if self.registry is not None and version is not None else None
+
+    def shadow_arn(self) -> Any:
+        """The registry shadow's model package (None without one)."""
+        shadow = self.spec.shadow
+        if shadow is None or shadow.model_data_url is not None:
+            return None
+        if self.shadow_package_arn is not None:
+            return self.shadow_package_arn
+        return self.registry.model_package_arn(shadow.model_version) if self.registry is not None else None
+
+    def image(self) -> Optional[str]:
+        """The image of the registered versions (serving_image, else the pipeline's inference image)."""
+        return self.serving_image or (self.pipeline.serving_image if self.pipeline is not None else None)
+
+    def artifacts_bucket(self) -> Any:
+        return self.artifacts_bucket_arn if self.artifacts_bucket_arn is not None else (self.pipeline.artifacts_bucket_arn if self.pipeline is not None else None)
+
+    def artifacts_key(self) -> Any:
+        return self.artifacts_key_arn if self.artifacts_key_arn is not None else (self.pipeline.key_arn if self.pipeline is not None else None)
 
 
 def rollback_alarm_names(endpoint_name: str, latency_statistic: str = "p99") -> list[str]:
@@ -111,13 +155,12 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
     Example::
 
         endpoint = Endpoint("scoring", EndpointArgs(
-            spec=EndpointSpec(name="scoring", model="churn-xgb", instance_type="ml.g5.xlarge",
-                              instance_count=2, image="2109....dkr.ecr.eu-west-1.amazonaws.com/churn@sha256:...",
-                              artifacts_uri="s3://churn-models/churn-xgb/",
+            spec=EndpointSpec(name="scoring", model="churn-xgb", instance_type="ml.g5.xlarge", instance_count=2,
                               rollout={"type": "CANARY", "size": {"type": "CAPACITY_PERCENT", "value": 10}}),
             endpoint_name="churn-scoring",
-            model_package_arn=registry.model_package_arn(7),
+            registry=registry,                # a ModelRegistry: serves version 7 of its group
             model_version=7,
+            pipeline=pipeline,                # a TrainingPipeline: its artifacts and inference image
             tags=lineage.tags(model="churn-xgb", model_version="7"),
         ))
         aws.cloudwatch.MetricAlarm("p99", threshold=250_000, comparison_operator="GreaterThanThreshold",
@@ -213,7 +256,7 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy",
             role=self.role.id,
-            policy=pulumi.Output.all(self._env, key_arn, args.artifacts_bucket_arn, args.artifacts_key_arn, *writes).apply(
+            policy=pulumi.Output.all(self._env, key_arn, args.artifacts_bucket(), args.artifacts_key(), *writes).apply(
                 lambda values: execution_policy(
                     spec,
                     endpoint_name=args.endpoint_name,
@@ -223,7 +266,7 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
                     key_arn=values[1],
                     artifacts_bucket_arn=values[2],
                     artifacts_key_arn=values[3],
-                    serving_image=args.serving_image,
+                    serving_image=args.image(),
                     write_uris=list(values[4:]),
                     alarm_names=self.alarm_names,
                 )
@@ -237,7 +280,7 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
             f"{name}-model",
             execution_role_arn=self.role.arn,
             enable_network_isolation=spec.network_isolation,
-            primary_container=_container(spec.image, spec.model_data_url, args.model_package_arn, spec.environment),
+            primary_container=_container(spec.image, spec.model_data_url, args.package_arn(), spec.environment),
             vpc_config=_vpc(spec),
             tags=tags,
             opts=model_opts,
@@ -249,7 +292,7 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
                 f"{name}-shadow-model",
                 execution_role_arn=self.role.arn,
                 enable_network_isolation=spec.network_isolation,
-                primary_container=_container(shadow.image or spec.image, shadow.model_data_url, args.shadow_package_arn, spec.environment),
+                primary_container=_container(shadow.image or spec.image, shadow.model_data_url, args.shadow_arn(), spec.environment),
                 vpc_config=_vpc(spec),
                 tags=tags,
                 opts=model_opts,
@@ -578,14 +621,24 @@ def _check(args: EndpointArgs) -> None:
     if spec.is_kserve:
         raise ComponentError.bad("spec.backend", f"endpoint {spec.name!r} has backend kserve", fix="build it with mlstack.components.InferenceService")
     problems = [ArgumentProblem("deployed_variants", text) for text in check_deployed_variants(spec, args.deployed_variants or [])]
-    if spec.serves_registry_version and args.model_package_arn is None:
-        problems.append(ArgumentProblem("model_package_arn", f"endpoint {spec.name!r} serves a registry version", "pass model_package_arn"))
-    if spec.image is None and args.serving_image is None and (spec.serves_registry_version or spec.shadow is not None):
-        problems.append(ArgumentProblem("serving_image", "is needed without spec.image", "give spec.image or serving_image (the image its registered versions use)"))
-    if spec.serves_registry_version and spec.artifacts_uri is None and args.artifacts_bucket_arn is None:
-        problems.append(ArgumentProblem("artifacts_bucket_arn", "is needed without spec.artifacts_uri", "give spec.artifacts_uri or artifacts_bucket_arn (where its registered versions' artifacts are)"))
-    if spec.shadow is not None and spec.shadow.model_data_url is None and args.shadow_package_arn is None:
-        problems.append(ArgumentProblem("shadow_package_arn", f"endpoint {spec.name!r} has a registry shadow", "pass shadow_package_arn"))
+    for given, alternative in (("model_package_arn", "registry"), ("shadow_package_arn", "registry"), ("serving_image", "pipeline"),
+                               ("artifacts_bucket_arn", "pipeline"), ("artifacts_key_arn", "pipeline")):
+        if getattr(args, given) is not None and getattr(args, alternative) is not None:
+            problems.append(ArgumentProblem(given, f"is given with {alternative}, which provides it", f"pass {alternative} or {given}, not both"))
+    if spec.serves_registry_version and args.package_arn() is None:
+        if args.registry is None:
+            problems.append(ArgumentProblem("registry", f"endpoint {spec.name!r} serves a registry version", "pass the model's ModelRegistry (or model_package_arn)"))
+        else:
+            problems.append(
+                ArgumentProblem("model_version", f"is needed: spec.model_version is {spec.model_version!r}, which the stack program resolves at deploy time",
+                                "pass the Approved version to serve (mlstack.lookups.latest_approved_model_package finds it)")
+            )
+    if spec.shadow is not None and spec.shadow.model_data_url is None and args.shadow_arn() is None:
+        problems.append(ArgumentProblem("registry", f"endpoint {spec.name!r} has a registry shadow", "pass the model's ModelRegistry (or shadow_package_arn)"))
+    if spec.image is None and args.image() is None and (spec.serves_registry_version or spec.shadow is not None):
+        problems.append(ArgumentProblem("pipeline", "is needed without spec.image", "pass the model's TrainingPipeline (its inference image), give spec.image, or serving_image"))
+    if spec.serves_registry_version and spec.artifacts_uri is None and args.artifacts_bucket() is None:
+        problems.append(ArgumentProblem("pipeline", "is needed without spec.artifacts_uri", "pass the model's TrainingPipeline (its artifacts bucket), give spec.artifacts_uri, or artifacts_bucket_arn"))
     if problems:
         raise ComponentError.of(problems)
 

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Mapping, Optional, Protocol, runtime_checkable
+from typing import Any, Optional, Protocol, runtime_checkable
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import ConfigDict, Field, field_validator
 
-from ..errors import ConfigError, Problem, format_path
+from ..errors import format_path
 from ..specs.base import Environment
 from ..specs.monitor import MonitorSettings, MonitorSpec, WatchedEndpoint, monitor_endpoint_problems
 from .base import ArgumentProblem, Component, ComponentArgs, ComponentError
@@ -53,7 +53,6 @@ __all__ = [
     "MODEL_MONITOR_NAMESPACE",
     "MODEL_MONITOR_DIMENSIONS",
     "model_monitor_metric",
-    "monitors_from_spec",
 ]
 
 
@@ -518,66 +517,3 @@ def _composite_description(all_of: list[str], any_of: list[str]) -> str:
     if any_of:
         parts.append(f"any of {', '.join(any_of)}" if len(any_of) > 1 else any_of[0])
     return f"Pages only when {' and '.join(parts)} are in ALARM."
-
-
-def monitors_from_spec(ctx: Any, team: Any) -> dict[str, Monitor]:
-    """Build the monitors of ``mlstack:monitors`` (called by :func:`mlstack.program.build` after
-    endpoints and pipelines)."""
-    spec = ctx.spec
-    endpoints: Mapping[str, Any] = getattr(team, "endpoints", {}) or {}
-    pipelines: Mapping[str, Any] = getattr(team, "pipelines", {}) or {}
-    monitors: dict[str, Monitor] = {}
-    problems: list[Problem] = []
-    deferred: Mapping[str, Any] = getattr(team, "deferred_endpoints", {}) or {}
-    # The engine marks the whole key secret when any value in it is (pulumi config set
-    # --secret --path mlstack:monitors[0]...): every subscription endpoint is then kept secret.
-    secret = pulumi.runtime.is_config_secret("mlstack:monitors")
-    from ..engine.declared import declare
-
-    for i, mon in enumerate(spec.monitors):
-        endpoint = endpoints.get(mon.endpoint)
-        if endpoint is None and mon.endpoint in deferred:
-            # Comes up with its endpoint, on the `pulumi up` after the first approval.
-            continue
-        if endpoint is None:
-            problems.append(
-                Problem(f"mlstack:monitors[{i}].endpoint", "names an endpoint this stack does not build", value=mon.endpoint, hint="declare it in mlstack:endpoints")
-            )
-            continue
-        model = getattr(endpoint, "model_name", None)
-        pipeline = pipelines.get(model) if mon.retrain and not mon.retrain.pipeline_arn else None
-        if mon.retrain and not mon.retrain.pipeline_arn and pipeline is None:
-            problems.append(
-                Problem(
-                    f"mlstack:monitors[{i}].retrain",
-                    f"the stack has no TrainingPipeline for model {model!r} (endpoint {mon.endpoint!r}) to start",
-                    hint="declare the model's training pipeline or set retrain.pipelineArn",
-                )
-            )
-            continue
-        dataset = None
-        try:
-            dataset = spec.model(model).dataset if model else None
-        except KeyError:
-            pass
-        monitors[mon.endpoint] = Monitor(
-            mon.endpoint,
-            MonitorArgs.from_spec(
-                mon,
-                endpoint=endpoint,
-                retrain_pipeline=pipeline,
-                alarm_prefix=f"{ctx.stack}-{mon.endpoint}",
-                environment=spec.environment.value,
-                secret_notifications=secret,
-                tags=ctx.lineage.tags(
-                    model=model,
-                    dataset=dataset.uri if dataset else None,
-                    dataset_version=dataset.version if dataset else None,
-                ),
-            ),
-            opts=ctx.options() if hasattr(ctx, "options") else None,
-        )
-        declare(monitors[mon.endpoint], f"mlstack:monitors[{i}]")
-    if problems:
-        raise ConfigError(problems)
-    return monitors

@@ -50,7 +50,7 @@ from ._secure import create_key, encrypted_bucket, key_use_statements, policy_js
 from .base import Component, ComponentArgs, ComponentError
 from .registry import ModelRegistry
 
-__all__ = ["TrainingPipelineArgs", "TrainingPipeline"]
+__all__ = ["TrainingPipelineArgs", "TrainingPipeline", "require_sdk"]
 
 #: Jobs a pipeline starts are named pipelines-<execution>-<step>-<suffix>.
 PIPELINE_JOB_PREFIX = "pipelines-"
@@ -69,10 +69,12 @@ class TrainingPipelineArgs(ComponentArgs):
     """The model's registry: versions are registered in its group with the status its approval mode implies."""
     gates: list[GateSpec] = Field(default_factory=list)
     """Promotion gates: each becomes a condition before registration."""
+    feature_store: Any = None
+    """The FeatureStore holding training.featureGroup: the pipeline reads that group's offline store, and may."""
     input_uri: Any = None
-    """(pulumi.Input[str]) Input data of preprocessing when training.input is not set (a dataset URI or a feature group's offline store)."""
+    """(pulumi.Input[str]) Input data of preprocessing when neither training.input nor a feature group is set (the model's dataset URI)."""
     input_read_statements: Any = None
-    """(pulumi.Input[list[dict]]) IAM statements that let the pipeline read input_uri when it is not an S3 URI the pipeline can scope itself (e.g. FeatureStore.offline_read_statements)."""
+    """(pulumi.Input[list[dict]]) Bring your own: IAM statements that let the pipeline read input_uri when it is not an S3 URI the pipeline can scope itself."""
     dataset_version: str = "unversioned"
     """Dataset version recorded with every registered version (the DatasetVersion parameter's default)."""
     git_commit: str = "unknown"
@@ -85,7 +87,12 @@ class TrainingPipelineArgs(ComponentArgs):
     @model_validator(mode="after")
     def _gates_and_input(self) -> "TrainingPipelineArgs":
         problems = check_gates(self.gates, self.training)
-        if not (self.training.input or self.input_uri):
+        group = self.training.feature_group
+        if group and self.feature_store is None and self.input_uri is None:
+            problems.append((("feature_store",), f"model {self.model!r} trains on feature group {group!r}: pass the FeatureStore that holds it"))
+        elif group and self.feature_store is not None and group not in self.feature_store.groups:
+            problems.append((("feature_store",), f"has no feature group {group!r} (it has {', '.join(sorted(self.feature_store.groups)) or 'none'})"))
+        if not (self.training.input or group or self.input_uri):
             problems.append((("input_uri",), f"model {self.model!r}: training needs data: set training.input, training.featureGroup or the model's dataset.uri"))
         if problems:
             raise SpecProblems(problems)
@@ -125,7 +132,7 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
             training=TrainingSpec.model_validate({...}),
             gates=[GateSpec(metric="accuracy", op=">=", threshold="last-approved")],
             registry=registry,                       # a ModelRegistry
-            input_uri="s3://churn-data/features/v3/",
+            input_uri="s3://churn-data/features/v3/",  # or feature_store=store with training.featureGroup
             tags=lineage.tags(model="churn-xgb"),
         ))
         pipeline.arn, pipeline.trigger_role_arn     # what a retraining trigger needs
@@ -142,6 +149,12 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
     arn: pulumi.Output[str]
     trigger_role_arn: pulumi.Output[str]
     model_name: str
+    artifacts_bucket_arn: pulumi.Output[str]
+    """The bucket its jobs write the models to (an Endpoint serving its versions reads them)."""
+    key_arn: pulumi.Output[str]
+    """The KMS key of the bucket, volumes and logs."""
+    serving_image: str
+    """The image its registered versions are served with (training.inference.image)."""
 
     def __init__(self, name: str, args: TrainingPipelineArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         missing = sdk_missing()
@@ -178,6 +191,8 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
         self.key_arn = key_arn
 
         self.bucket = encrypted_bucket(f"{name}-artifacts", key_arn=key_arn, tags=tags, parent=self)
+        self.artifacts_bucket_arn = self.bucket.arn
+        self.serving_image = training.inference.image
 
         self.role = service_role(
             name,
@@ -189,6 +204,10 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
         )
 
         input_uri: pulumi.Input[str] = training.input or args.input_uri  # type: ignore[assignment]
+        input_read = args.input_read_statements
+        store, group = args.feature_store, training.feature_group
+        if group and store is not None and not training.input:
+            input_uri, input_read = store.offline_uri(group), store.offline_read_statements(group)
 
         self.baseline_function: Optional[aws.lambda_.Function] = None
         if relative:
@@ -205,7 +224,7 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
                 key_arn=key_arn,
                 group_arn=registry.arn,
                 input_uri=input_uri,
-                extra=args.input_read_statements or [],
+                extra=input_read or [],
                 baseline=baseline_arn,
             ).apply(lambda a: _pipeline_role_policy(training, **a)),
             opts=child,
@@ -514,86 +533,3 @@ def _pipeline_role_policy(
             },
         ]
     return policy_json(statements)
-
-
-def require_pipeline_sdk(spec: Any) -> None:
-    """Stop a stack whose models declare ``training`` when the sagemaker SDK that builds their
-    pipeline definitions is not installed (:func:`mlstack.program.build` calls it before
-    registering anything, so a deployment never stops half-way for it)."""
-    where = [(f"mlstack:models[{i}].training", f"model {m.name!r}") for i, m in enumerate(spec.models) if m.training is not None]
-    if where:
-        require_sdk(where)
-
-
-def feature_store_and_pipelines_from_spec(ctx: Any, team: Any) -> None:
-    """Build the stack's FeatureStore (mlstack:featureGroups) and a TrainingPipeline for every
-    model with ``training``, into ``team.feature_store``, ``team.feature_groups`` and
-    ``team.pipelines``; export their names and ARNs. Called by :func:`mlstack.program.build`
-    after the registries."""
-    from ..engine.declared import declare
-    from .feature_store import FeatureStore, FeatureStoreArgs
-
-    spec = ctx.spec
-    store = None
-    if spec.feature_groups:
-        store = FeatureStore(
-            "feature-store",
-            FeatureStoreArgs(name_prefix=spec.team, groups=list(spec.feature_groups), tags=ctx.lineage.tags()),
-            opts=_options(ctx),
-        )
-        declare(store, "mlstack:featureGroups")
-        team.feature_store = store
-        team.feature_groups = dict(store.groups)
-        pulumi.export(
-            "featureGroups",
-            {name: {"featureGroupName": g.feature_group_name, "arn": g.arn} for name, g in store.groups.items()},
-        )
-    for i, model in enumerate(spec.models):
-        training = model.training
-        if training is None:
-            continue
-        dataset = model.dataset
-        input_uri: Any = None
-        read: Any = None
-        dataset_version = (dataset.version if dataset else None) or "unversioned"
-        if training.feature_group:
-            assert store is not None  # the spec checks that the group is declared
-            input_uri = store.offline_uri(training.feature_group)
-            read = store.offline_read_statements(training.feature_group)
-            dataset_version = "feature-group:" + training.feature_group
-        elif not training.input and dataset:
-            input_uri = dataset.uri
-        team.pipelines[model.name] = TrainingPipeline(
-            f"{model.name}-training",
-            TrainingPipelineArgs(
-                model=model.name,
-                training=training,
-                registry=team.registries[model.name],
-                gates=list(model.gates),
-                input_uri=input_uri,
-                input_read_statements=read,
-                dataset_version=dataset_version,
-                git_commit=ctx.lineage.git_commit,
-                tags=ctx.lineage.tags(
-                    model=model.name,
-                    dataset=training.input or (dataset.uri if dataset and not training.feature_group else None),
-                    dataset_version=dataset_version,
-                ),
-            ),
-            opts=_options(ctx),
-        )
-        declare(team.pipelines[model.name], f"mlstack:models[{i}].training")
-    if team.pipelines:
-        pulumi.export(
-            "pipelines",
-            {
-                name: {"pipelineName": p.pipeline_name, "arn": p.arn, "triggerRoleArn": p.trigger_role_arn}
-                for name, p in team.pipelines.items()
-            },
-        )
-
-
-def _options(ctx: Any) -> Any:
-    """The stack's explicit AWS provider, if its program passed one (a Python stack)."""
-    options = getattr(ctx, "options", None)
-    return options() if callable(options) else None

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from ..components.serving import DEFERRED_KEY, OUTPUT_KEY  # the stack outputs naming each endpoint's live config, and the deferred ones
+from ..program.exports import DEFERRED_KEY, OUTPUT_KEY  # the stack outputs naming each endpoint's live config, and the deferred ones
 from ..config import StackFile
 from ..errors import UsageError
 from ..lineage import GIT_COMMIT, MODEL_VERSION, STACK, UNKNOWN_COMMIT, detect_git_commit
