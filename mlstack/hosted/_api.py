@@ -1,0 +1,32 @@
+"""The five components and their Python arguments, as the component package builds them.
+
+Everything the package needs of :mod:`mlstack.components` is imported here, through its public
+exports, so a change of layout there touches one file here.
+"""
+
+from mlstack.components import (
+    Endpoint,
+    EndpointArgs,
+    FeatureStore,
+    FeatureStoreArgs,
+    ModelRegistry,
+    ModelRegistryArgs,
+    TrainingPipeline,
+    TrainingPipelineArgs,
+)
+
+# mlstack.components does not export Monitor yet; its own module does.
+from mlstack.components.monitor import Monitor, MonitorArgs
+
+__all__ = [
+    "Endpoint",
+    "EndpointArgs",
+    "FeatureStore",
+    "FeatureStoreArgs",
+    "ModelRegistry",
+    "ModelRegistryArgs",
+    "Monitor",
+    "MonitorArgs",
+    "TrainingPipeline",
+    "TrainingPipelineArgs",
+]
