@@ -11,12 +11,11 @@ from mlstack.components import (
     FeatureStoreArgs,
     ModelRegistry,
     ModelRegistryArgs,
+    Monitor,
+    MonitorArgs,
     TrainingPipeline,
     TrainingPipelineArgs,
 )
-
-# mlstack.components does not export Monitor yet; its own module does.
-from mlstack.components.monitor import Monitor, MonitorArgs
 
 __all__ = [
     "Endpoint",
