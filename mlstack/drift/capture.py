@@ -72,6 +72,7 @@ from typing import Any
 import numpy as np
 
 from mlstack.drift.stats import CATEGORICAL, NUMERIC, to_category, to_float
+from mlstack.drift.tables import fit_rows, parse_csv_table
 
 log = logging.getLogger(__name__)
 
@@ -222,53 +223,6 @@ def read_bytes(uri: str, s3_client: Any = None) -> bytes:
     path = local_path(uri)
     with open(path, "rb") as fh:
         return _maybe_gunzip(path, fh.read())
-
-
-# --------------------------------------------------------------------------
-# CSV tables
-
-
-def parse_csv_table(text: str, *, header: bool = True) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Parse CSV text into ``(header, columns)`` (each column a tuple of strings).
-
-    Blank lines are skipped; short rows are padded with empty strings (missing).
-    Without a header, names are ``"0"``, ``"1"``, ...
-    """
-    rows = [r for r in csv.reader(io.StringIO(text)) if r]
-    if header:
-        if not rows:
-            raise ValueError("the CSV has no header row")
-        names = [h.strip() for h in rows[0]]
-        rows = rows[1:]
-        if any(not n for n in names) or len(set(names)) != len(names):
-            raise ValueError("the CSV header must name every column, each once")
-    else:
-        names = [str(i) for i in range(max((len(r) for r in rows), default=0))]
-    width = len(names)
-    rows, _ = _fit_rows(rows, width, filler="")
-    if not rows:
-        return names, [() for _ in names]
-    return names, list(zip(*rows))
-
-
-def _fit_rows(rows: list[Sequence[Any]], width: int, filler: Any) -> tuple[list[Sequence[Any]], int]:
-    """Rows padded to ``width``; longer rows dropped. Returns ``(rows, dropped)``."""
-    if not rows:
-        return rows, 0
-    lengths = set(map(len, rows))
-    if lengths == {width}:
-        return rows, 0
-    fitted = []
-    dropped = 0
-    for row in rows:
-        n = len(row)
-        if n == width:
-            fitted.append(row)
-        elif n < width:
-            fitted.append(list(row) + [filler] * (width - n))
-        else:
-            dropped += 1
-    return fitted, dropped
 
 
 def _empty_as_nan(text: str) -> str:
@@ -567,12 +521,12 @@ class CaptureParser:
                 rows += n
             else:
                 csv_rows = self._csv_rows(text)
-                csv_rows, dropped = _fit_rows(csv_rows, width, "")
+                csv_rows, dropped = fit_rows(csv_rows, width, "")
                 self.malformed += dropped
                 rows += self._add_positional(chunks, csv_rows)
 
         if self._json_rows:
-            json_rows, dropped = _fit_rows(self._json_rows, width, None)
+            json_rows, dropped = fit_rows(self._json_rows, width, None)
             self.malformed += dropped
             rows += self._add_positional(chunks, json_rows)
 

@@ -577,7 +577,7 @@ class BaselineProfile:
 
         Keyword arguments are those of :meth:`from_columns`.
         """
-        from mlstack.drift.capture import parse_csv_table
+        from mlstack.drift.tables import parse_csv_table
 
         if isinstance(source, bytes):
             text = source.decode("utf-8-sig")
