@@ -327,7 +327,7 @@ def test_readme_commands_that_plan_check_or_test_stacks_with_training_install_th
     [(None, "is not installed"), ("2.232.1", "sagemaker 2.232.1 is installed; pipeline definitions are built with sagemaker>=3,<4"), ("3.27.0", None)],
 )
 def test_sdk_check_reads_the_installed_version_without_importing_it(monkeypatch: pytest.MonkeyPatch, installed: str | None, reason: str | None) -> None:
-    from mlstack.components import _pipeline_definition as definition
+    from mlstack.components.training import sdk as definition
 
     def version(name: str) -> str:
         assert name == "sagemaker"

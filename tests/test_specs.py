@@ -155,7 +155,7 @@ def test_every_kms_key_arn_and_ecr_image_in_the_schema_has_the_one_pattern():
 
 def test_the_policy_pack_and_the_components_read_one_local_storage_fact():
     from mlstack import catalog, policy
-    from mlstack.components import _pipeline_definition  # noqa: F401 - imports the same function lazily
+    from mlstack.components.training import definition  # noqa: F401 - imports the same function lazily
 
     assert policy.has_local_storage is catalog.has_local_storage
     assert catalog.has_local_storage("ml.g5.xlarge") and catalog.has_local_storage("g5.xlarge")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import BASELINE, ROOT
-from mlstack.components.lambdas.last_approved import last_approved_metrics
+from mlstack.components.training.lambdas.last_approved import last_approved_metrics
 from mlstack.config import load_stack
 from mlstack.engine import plan_stack
 from mlstack.errors import ConfigError
@@ -353,7 +353,7 @@ def refuse(*args, **kwargs):
 
 socket.socket.connect = refuse
 socket.create_connection = refuse
-from mlstack.components._pipeline_definition import DefinitionInputs, build_definition
+from mlstack.components.training.definition import DefinitionInputs, build_definition
 from mlstack.config import load_stack
 
 spec = load_stack("churn-prod").spec.model("churn-xgb")
@@ -398,7 +398,7 @@ def test_importing_mlstack_and_help_do_not_import_the_sdk():
 
 def _captured_inputs(stack: str, monkeypatch) -> list:
     """The DefinitionInputs of every pipeline a plan of ``stack`` builds."""
-    from mlstack.components import training
+    from mlstack.components.training import pipeline as training
 
     captured = []
 
@@ -421,7 +421,7 @@ def _variant(inputs, **changes):
 
 
 def _assert_templated_equals_direct(inputs, templated: int) -> None:
-    from mlstack.components import _pipeline_definition as pd
+    from mlstack.components.training import definition as pd
 
     template, values = pd._templated(inputs)
     assert len(values) == templated, sorted(set(vars(inputs).items()) - set(vars(template).items()))
@@ -462,13 +462,13 @@ def test_templated_definitions_equal_direct_builds_for_other_names_arns_and_limi
     odd = _variant(prod, key_arn="", input_uri="https://example.com/data", git_commit="", baseline_function_arn="arn:aws:lambda:eu-west-1:210987654321:function:f:live")
     _assert_templated_equals_direct(odd, templated=6)
     # A value that contains the placeholder mark is built directly.
-    from mlstack.components import _pipeline_definition as pd
+    from mlstack.components.training import definition as pd
 
     assert pd._templated(_variant(prod, git_commit="MLSTACKTPL6commit"))[1] == {}
 
 
 def test_pipelines_differing_only_in_names_share_one_sdk_build(monkeypatch):
-    from mlstack.components import _pipeline_definition as pd
+    from mlstack.components.training import definition as pd
 
     prod = _captured_inputs("churn-prod", monkeypatch)[0]
     first = _variant(prod, pipeline_name="shape-check-a", model="shape-check-a", group_name="team-shape-check-a")
@@ -489,7 +489,7 @@ def test_pipelines_differing_only_in_names_share_one_sdk_build(monkeypatch):
 
 
 def test_placeholders_are_distinct_and_of_their_fields_form():
-    from mlstack.components import _pipeline_definition as pd
+    from mlstack.components.training import definition as pd
 
     samples = {
         "role_arn": "arn:aws:iam::123456789012:role/r", "key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k",

@@ -5,7 +5,7 @@ Children (``<name>`` is the component's name), each ``parent=self`` and tagged w
 * ``<name>-key``: a KMS key with rotation (unless ``kmsKeyArn`` is given), for captured data,
   async results and, on EBS-backed instance types, the ML storage volumes;
 * ``<name>-data``: a private bucket for data capture and async results (unless both bring their
-  own S3 prefix), made by ``_secure.encrypted_bucket`` (``-versioning``, ``-encryption``
+  own S3 prefix), made by ``secure.encrypted_bucket`` (``-versioning``, ``-encryption``
   SSE-KMS with the key, ``-public-access-block``, ``-ownership`` BucketOwnerEnforced,
   ``-policy`` denying plain HTTP and other keys), plus ``-lifecycle`` (captured data expires
   after ``dataCapture.retentionDays``);
@@ -58,7 +58,7 @@ from .. import catalog
 from ..specs.base import parse_ecr_image
 from ..specs.endpoint import EndpointSpec, check_deployed_variants
 from ..specs.rollout import PROVIDER_WAIT_SECONDS, RolloutType
-from ._secure import EncryptedBucket, create_key, encrypted_bucket, service_role
+from .secure import EncryptedBucket, create_key, encrypted_bucket, service_role
 from .base import ArgumentProblem, Component, ComponentArgs, ComponentError
 
 __all__ = ["Endpoint", "EndpointArgs", "rollback_alarm_names"]

@@ -16,7 +16,7 @@ from ..errors import SpecProblems
 from ..specs.base import KmsKeyArn, Slug
 from ..specs.features import FeatureGroupSpec, feature_group_name_problems
 from .base import Component, ComponentArgs
-from ._secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
+from .secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
 
 __all__ = ["FeatureStoreArgs", "FeatureStore", "GLUE_DATABASE"]
 

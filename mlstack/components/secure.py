@@ -1,8 +1,8 @@
 """Secure building blocks shared by mlstack's components: a KMS key, a private encrypted
 versioned bucket, and IAM policy documents rendered from plain statement dicts.
 
-Private: components call these with ``parent=self`` so the children appear under the
-component in the plan; nothing here reads config or creates providers.
+Components call these with ``parent=self`` so the children appear under the component in the
+plan; nothing here reads config or creates providers.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ __all__ = [
     "service_role",
     "KMS_USE_ACTIONS",
     "key_use_statements",
+    "vpc_statements",
+    "assume_role_policy",
 ]
 
 #: What a principal needs to read and write data encrypted under a customer-managed key.
@@ -221,4 +223,44 @@ def service_role(
         max_session_duration=3600,
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def vpc_statements(partition: str, region: str, account: str, vpc: Any, *, sid: str) -> list[dict[str, Any]]:
+    """What a job or endpoint placed in ``vpc`` needs: describe the network, and manage its
+    network interfaces in those subnets and security groups only (statement ``sid``)."""
+    ec2 = f"arn:{partition}:ec2:{region}:{account}"
+    return [
+        {
+            "Sid": "DescribeVpc",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
+            "Resource": "*",  # EC2 Describe* calls have no resource-level permissions
+        },
+        {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+            "Resource": [
+                f"{ec2}:network-interface/*",
+                *[f"{ec2}:subnet/{s}" for s in vpc.subnet_ids],
+                *[f"{ec2}:security-group/{g}" for g in vpc.security_group_ids],
+            ],
+        },
+    ]
+
+
+def assume_role_policy(service: str, account: pulumi.Input[str], source_arn: Optional[pulumi.Input[str]] = None) -> pulumi.Output[str]:
+    """A trust policy letting ``service`` assume a role on behalf of ``account`` (and
+    ``source_arn``) only: the confused-deputy guard."""
+    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account}}
+    if source_arn is not None:
+        condition["ArnEquals"] = {"aws:SourceArn": source_arn}
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", "Condition": condition}
+            ],
+        }
     )

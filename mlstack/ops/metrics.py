@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional
 from urllib.parse import urlparse
 
-from ..components._pipeline_definition import METRIC_PROPERTY_PREFIX
+from ..components.training.definition import METRIC_PROPERTY_PREFIX
 from ..specs.base import LINEAGE_PREFIX
 from ..specs.gates import finite_number
 from .aws import Aws, MalformedResponse, OpsError, is_access_denied, is_not_found, unreadable_answers

@@ -23,7 +23,7 @@ Declared per model as ``mlstack:models[].training``; the gates are the model's o
 
 The spec (:mod:`mlstack.specs.training`) holds the steps' settings; this module builds them.
 The pipeline definition is generated with the sagemaker SDK offline (see
-:mod:`mlstack.components._pipeline_definition`). The evaluation step writes a JSON report
+:mod:`mlstack.components.training.definition`). The evaluation step writes a JSON report
 ``{"metrics": {"<name>": {"value": <number>}}}``; every gate is a condition on it. Gates with
 ``threshold: last-approved`` compare with the bound a small Lambda step reads from the registry
 at execution start (the newest Approved version's ``mlstack:metric:<name>``), so scheduled and
@@ -32,7 +32,6 @@ drift-triggered runs are gated exactly like manual ones.
 
 from __future__ import annotations
 
-import hashlib
 from importlib import resources
 from typing import Any, Optional
 
@@ -40,21 +39,19 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import ConfigDict, Field, model_validator
 
-from ..errors import SpecProblems
-from ..stack_aws import dns_suffix
-from ..specs.base import Slug, Spec, parse_ecr_image
-from ..specs.gates import GateSpec
-from ..specs.training import TrainingSpec, check_gates
-from ._pipeline_definition import SDK_EXTRA, DefinitionInputs, build_definition, require_sdk, sdk_missing
-from ._secure import create_key, encrypted_bucket, key_use_statements, policy_json, service_role
-from .base import Component, ComponentArgs, ComponentError
-from .registry import ModelRegistry
+from ...errors import SpecProblems
+from ...specs.base import Slug, Spec
+from ...specs.gates import GateSpec
+from ...specs.training import TrainingSpec, check_gates
+from ..base import Component, ComponentArgs, ComponentError
+from ..names import bounded
+from ..registry import ModelRegistry
+from ..secure import create_key, encrypted_bucket, policy_json, service_role
+from .definition import DefinitionInputs, build_definition
+from .iam import arn_parts, baseline_policy, key_policy, pipeline_role_policy
+from .sdk import SDK_EXTRA, sdk_missing
 
-__all__ = ["TrainingPipelineArgs", "TrainingPipeline", "require_sdk"]
-
-#: Jobs a pipeline starts are named pipelines-<execution>-<step>-<suffix>.
-PIPELINE_JOB_PREFIX = "pipelines-"
-
+__all__ = ["TrainingPipelineArgs", "TrainingPipeline"]
 
 class TrainingPipelineArgs(ComponentArgs):
     """Inputs of :class:`TrainingPipeline`."""
@@ -97,29 +94,6 @@ class TrainingPipelineArgs(ComponentArgs):
         if problems:
             raise SpecProblems(problems)
         return self
-
-
-def _bounded(name: str, limit: int) -> str:
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: limit - 9]}-{digest}"
-
-
-def _arn_parts(arn: str) -> tuple[str, str, str]:
-    parts = arn.split(":")
-    return parts[1], parts[3], parts[4]
-
-
-def _s3_read_statements(uri: str, partition: str, sid: str) -> list[dict[str, Any]]:
-    bucket, _, prefix = uri[len("s3://") :].partition("/")
-    statements: list[dict[str, Any]] = [
-        {"Sid": f"{sid}Objects", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"arn:{partition}:s3:::{bucket}/{prefix}*"},
-        {"Sid": f"{sid}List", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": f"arn:{partition}:s3:::{bucket}"},
-    ]
-    if prefix:
-        statements[1]["Condition"] = {"StringLike": {"s3:prefix": [f"{prefix}*"]}}
-    return statements
 
 
 class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
@@ -166,11 +140,11 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
         training = args.training
         registry = args.registry
         group_name = registry.args.group_name
-        pipeline_name = args.pipeline_name or _bounded(f"{group_name}-training", 256)
+        pipeline_name = args.pipeline_name or bounded(f"{group_name}-training", 256)
         tags = dict(args.tags)
         child = pulumi.ResourceOptions(parent=self)
         # The registry group's ARN tells the partition, region and account without a lookup.
-        where = registry.arn.apply(_arn_parts)
+        where = registry.arn.apply(arn_parts)
         account = where.apply(lambda w: w[2])
 
         relative = any(g.relative for g in args.gates)
@@ -183,7 +157,7 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
                 description=f"mlstack training pipeline {pipeline_name}: volumes, outputs, artifacts and logs",
                 alias=f"alias/mlstack/{pipeline_name}"[:256],
                 # The baseline Lambda's log group is encrypted with this key: CloudWatch Logs must use it.
-                policy=where.apply(lambda w: _key_policy(*w)) if relative else None,
+                policy=where.apply(lambda w: key_policy(*w)) if relative else None,
                 tags=tags,
                 parent=self,
             )
@@ -226,7 +200,7 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
                 input_uri=input_uri,
                 extra=input_read or [],
                 baseline=baseline_arn,
-            ).apply(lambda a: _pipeline_role_policy(training, **a)),
+            ).apply(lambda a: pipeline_role_policy(training, **a)),
             opts=child,
         )
 
@@ -321,7 +295,7 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
         )
 
     def _baseline(self, name: str, pipeline_name: str, group_name: str, registry: ModelRegistry, key_arn: pulumi.Output[str], tags: dict[str, str]) -> None:
-        function_name = _bounded(f"{pipeline_name}-last-approved", 64)
+        function_name = bounded(f"{pipeline_name}-last-approved", 64)
         child = pulumi.ResourceOptions(parent=self)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-baseline-logs",
@@ -341,10 +315,10 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
         policy = aws.iam.RolePolicy(
             f"{name}-baseline-policy",
             role=role.id,
-            policy=pulumi.Output.all(registry.arn, log_group.arn).apply(lambda a: _baseline_policy(a[0], a[1])),
+            policy=pulumi.Output.all(registry.arn, log_group.arn).apply(lambda a: baseline_policy(a[0], a[1])),
             opts=child,
         )
-        source = resources.files("mlstack.components.lambdas").joinpath("last_approved.py").read_text(encoding="utf-8")
+        source = resources.files("mlstack.components.training.lambdas").joinpath("last_approved.py").read_text(encoding="utf-8")
         self.baseline_function = aws.lambda_.Function(
             f"{name}-baseline",
             name=function_name,
@@ -360,176 +334,3 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, log_group]),
         )
-
-
-def _key_policy(partition: str, region: str, account: str) -> str:
-    """The account administers the key through IAM; CloudWatch Logs may use it for this
-    account's log groups only (the baseline Lambda's logs are encrypted with it)."""
-    return policy_json(
-        [
-            {
-                "Sid": "AccountAdministersThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsOfThisAccount",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.{dns_suffix(region)}"},
-                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
-            },
-        ]
-    )
-
-
-def _baseline_policy(group_arn: str, log_group_arn: str) -> str:
-    partition, region, account = _arn_parts(group_arn)
-    group = group_arn.rsplit("/", 1)[-1]
-    return policy_json(
-        [
-            {
-                # ListModelPackages has no resource-level permissions in IAM.
-                "Sid": "FindApprovedVersions",
-                "Effect": "Allow",
-                "Action": "sagemaker:ListModelPackages",
-                "Resource": "*",
-            },
-            {
-                "Sid": "ReadVersionsOfThisGroup",
-                "Effect": "Allow",
-                "Action": "sagemaker:DescribeModelPackage",
-                "Resource": f"arn:{partition}:sagemaker:{region}:{account}:model-package/{group}/*",
-            },
-            {
-                "Sid": "WriteOwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{log_group_arn.removesuffix(':*')}:*",
-            },
-        ]
-    )
-
-
-def _pipeline_role_policy(
-    training: TrainingSpec,
-    *,
-    where: tuple[str, str, str],
-    role_arn: str,
-    bucket_arn: str,
-    key_arn: str,
-    group_arn: str,
-    input_uri: str,
-    extra: list,
-    baseline: Optional[str],
-) -> str:
-    """The pipeline role's policy: its bucket and key, its input, its images, its jobs and its group."""
-    partition, region, account = where
-    sagemaker = f"arn:{partition}:sagemaker:{region}:{account}"
-    group = group_arn.rsplit("/", 1)[-1]
-    images = sorted({training.preprocess.image, training.train.image, training.evaluation.image, training.inference.image})
-    statements: list[dict[str, Any]] = [
-        {"Sid": "ArtifactsBucket", "Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:ListBucket"], "Resource": bucket_arn},
-        {
-            "Sid": "ArtifactsObjects",
-            "Effect": "Allow",
-            "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-            "Resource": f"{bucket_arn}/*",
-        },
-        *key_use_statements("PipelineKey", key_arn, grants_sid="PipelineKeyGrantsForVolumes"),
-        {
-            "Sid": "PullImages",
-            "Effect": "Allow",
-            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            "Resource": sorted({parse_ecr_image(i).repository_arn(partition) for i in images}),  # type: ignore[union-attr]
-        },
-        # GetAuthorizationToken has no resource-level permissions in IAM.
-        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {
-            "Sid": "JobLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-            "Resource": [
-                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/ProcessingJobs",
-                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/ProcessingJobs:*",
-                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/TrainingJobs",
-                f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/TrainingJobs:*",
-            ],
-        },
-        {
-            # PutMetricData has no resource-level permissions; the namespace condition scopes it.
-            "Sid": "JobMetrics",
-            "Effect": "Allow",
-            "Action": "cloudwatch:PutMetricData",
-            "Resource": "*",
-            "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
-        },
-        {
-            "Sid": "RunThisPipelinesJobs",
-            "Effect": "Allow",
-            "Action": [
-                "sagemaker:AddTags",
-                "sagemaker:CreateProcessingJob",
-                "sagemaker:CreateTrainingJob",
-                "sagemaker:DescribeProcessingJob",
-                "sagemaker:DescribeTrainingJob",
-                "sagemaker:StopProcessingJob",
-                "sagemaker:StopTrainingJob",
-            ],
-            "Resource": [f"{sagemaker}:processing-job/{PIPELINE_JOB_PREFIX}*", f"{sagemaker}:training-job/{PIPELINE_JOB_PREFIX}*"],
-        },
-        {
-            "Sid": "RegisterInThisGroup",
-            "Effect": "Allow",
-            "Action": ["sagemaker:AddTags", "sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
-            "Resource": [group_arn, f"{sagemaker}:model-package/{group}/*"],
-        },
-        {
-            "Sid": "PassOwnRoleToJobs",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": role_arn,
-            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        },
-    ]
-    if input_uri.startswith("s3://"):
-        statements += _s3_read_statements(input_uri, partition, "ReadInput")
-    statements += list(extra)
-    if baseline:
-        statements.append({"Sid": "InvokeBaselineLookup", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": baseline})
-    if training.vpc:
-        ec2 = f"arn:{partition}:ec2:{region}:{account}"
-        statements += [
-            {
-                # EC2 Describe* calls have no resource-level permissions.
-                "Sid": "DescribeVpc",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeVpcs",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "JobNetworkInterfaces",
-                "Effect": "Allow",
-                "Action": [
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
-                "Resource": [
-                    f"{ec2}:network-interface/*",
-                    *[f"{ec2}:subnet/{s}" for s in training.vpc.subnet_ids],
-                    *[f"{ec2}:security-group/{g}" for g in training.vpc.security_group_ids],
-                ],
-            },
-        ]
-    return policy_json(statements)
