@@ -127,7 +127,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         data = dict(args)
         group_name, registry_arn = data.pop("registry_group_name", None), data.pop("registry_arn", None)
         approval_mode = data.pop("approval_mode", None)
-        check = _Check("TrainingPipeline", name, _REWORDED)
+        check = _Check("TrainingPipeline", name)
         registry_args = check.validated(
             _api.ModelRegistryArgs, _present(group_name=group_name, approval_mode=approval_mode), renames={"group_name": "registryGroupName"}
         )
@@ -175,7 +175,7 @@ class Endpoint(pulumi.ComponentResource):
         registry_arn = data.pop("registry_arn", None)
         if registry_arn is not None:
             data["registry"] = _RegistryReference(None, registry_arn)
-        check = _Check("Endpoint", name, _REWORDED)
+        check = _Check("Endpoint", name)
         real = check.validated(_api.EndpointArgs, data)
         check.done()
         return check.built(_api.Endpoint, real, opts)
@@ -203,7 +203,7 @@ class Monitor(pulumi.ComponentResource):
         endpoint_arn = data.pop("endpoint_arn", None)
         capture, capture_key = data.pop("data_capture_uri", None), data.pop("endpoint_kms_key_arn", None)
         pipeline_arn, trigger_role_arn = data.pop("retrain_pipeline_arn", None), data.pop("retrain_trigger_role_arn", None)
-        check = _Check("Monitor", name, _REWORDED)
+        check = _Check("Monitor", name)
         watched = check.validated(
             _api.EndpointArgs, _present(spec=endpoint_spec, endpoint_name=endpoint_name), renames={"spec": "endpointSpec", "endpoint_name": "endpointName"}
         )
@@ -379,10 +379,10 @@ class _Check:
     """Every problem with one component's inputs, raised at once as one ComponentError whose
     arguments are the inputs' camelCase paths."""
 
-    def __init__(self, component: str, name: str, reworded: tuple[_Reworded, ...] = ()) -> None:
+    def __init__(self, component: str, name: str) -> None:
         self.component = component
         self.name = name
-        self.reworded = [r for r in reworded if r.component == component]
+        self.reworded = [r for r in _REWORDED if r.component == component]
         self.problems: list[Any] = []
 
     def validated(self, model: Any, data: Mapping[str, Any], *, renames: Optional[Mapping[str, str]] = None) -> Any:
@@ -397,10 +397,10 @@ class _Check:
     def translated(self, exc: ComponentError, fields: list[str], renames: Optional[Mapping[str, str]] = None) -> list[Any]:
         renames = _RENAMES.get(self.component, {}) if renames is None else renames
         out = []
-        for problem in _translated(exc, renames, fields):
-            head = (problem.original or "").split(".")[0].split("[")[0]
-            rule = next((r for r in self.reworded if r.argument == head and r.word in problem.message), None)
-            out.append(dataclasses.replace(problem.problem, argument=rule.input, fix=rule.fix) if rule else problem.problem)
+        for original, problem in zip(exc.problems, _translated(exc, renames, fields)):
+            head = (original.argument or "").split(".")[0].split("[")[0]
+            rule = next((r for r in self.reworded if r.argument == head and r.word in original.message), None)
+            out.append(dataclasses.replace(problem, argument=rule.input, fix=rule.fix) if rule else problem)
         return out
 
     def add(self, argument: str, message: str, fix: str) -> None:
@@ -461,14 +461,7 @@ def _camel_path(path: str, renames: Mapping[str, str]) -> str:
     return out
 
 
-@dataclasses.dataclass(frozen=True)
-class _Translated:
-    problem: Any
-    original: Optional[str]
-    message: str
-
-
-def _translated(exc: ComponentError, renames: Mapping[str, str], fields: list[str]) -> list[_Translated]:
+def _translated(exc: ComponentError, renames: Mapping[str, str], fields: list[str]) -> list[Any]:
     """The problems of ``exc`` with camelCase argument paths; a Python argument path quoted in a
     message or fix (``spec.artifacts_uri``, ``model_package_arn``) is rewritten the same way."""
     names = sorted({*fields, *renames}, key=len, reverse=True)
@@ -479,10 +472,6 @@ def _translated(exc: ComponentError, renames: Mapping[str, str], fields: list[st
         return quoted.sub(lambda m: _camel_path(m.group(0), renames) if "_" in m.group(0) else m.group(0), text) if text else text
 
     return [
-        _Translated(
-            dataclasses.replace(p, argument=_camel_path(p.argument, renames) if p.argument else None, message=say(p.message), fix=say(p.fix)),
-            p.argument,
-            p.message,
-        )
+        dataclasses.replace(p, argument=_camel_path(p.argument, renames) if p.argument else None, message=say(p.message), fix=say(p.fix))
         for p in exc.problems
     ]
