@@ -229,15 +229,16 @@ def test_numbers_that_crossed_the_wire_as_floats_keep_their_integer_meaning(both
 # -- bad inputs: one ComponentError in the inputs' own names -------------------------------------
 
 
-def construct_error(provider, token: str, inputs: dict[str, Any]) -> str:
-    """The error ``construct`` raises for ``inputs``, after checking nothing was registered."""
+def construct_error(provider, token: str, inputs: Any) -> str:
+    """The error ``construct`` raises for ``inputs`` (or what ``inputs()`` returns inside the
+    program), after checking nothing was registered."""
     from pulumi.provider.server import ComponentInitError
 
     caught: list[BaseException] = []
 
     def program() -> None:
         try:
-            provider.construct("scoring", token, inputs, None)
+            provider.construct("scoring", token, inputs() if callable(inputs) else inputs, None)
         except ComponentInitError as exc:
             caught.append(exc.inner)
 
@@ -289,6 +290,19 @@ def test_drift_on_an_endpoint_capturing_into_its_own_bucket_needs_its_capture_ur
     message = construct_error(provider, "mlstack:index:Monitor", inputs)
     assert "Monitor 'scoring': argument dataCaptureUri: is needed for drift" in message
     assert "pass the Endpoint's dataCaptureUri output" in message
+
+
+def test_another_resources_output_where_a_plain_value_is_needed_is_named_once(provider, example):
+    import pulumi
+
+    def inputs() -> dict[str, Any]:
+        given = {k: v for k, v in example["resources"]["monitor"]["properties"].items() if not str(v).startswith("${")}
+        # What the engine passes for `endpointName: ${scoring.endpointName}`.
+        return {**given, "endpointName": pulumi.Output.from_input("churn-scoring"), "endpointSpec": example["variables"]["scoringEndpoint"], "drift": None}
+
+    message = construct_error(provider, "mlstack:index:Monitor", inputs)
+    assert message.count("endpointName") == 1, message
+    assert "Monitor 'scoring': argument endpointName: takes a plain value (it decides what is created), not another resource's output" in message
 
 
 # -- (c) the YAML example against the schema ----------------------------------------------------

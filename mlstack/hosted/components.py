@@ -33,6 +33,7 @@ from mlstack.specs.endpoint import EndpointSpec
 from mlstack.specs.registry import ApprovalMode
 
 from . import _api, types
+from .generate import LINKS
 
 __all__ = ["ModelRegistry", "FeatureStore", "TrainingPipeline", "Endpoint", "Monitor", "COMPONENTS"]
 
@@ -53,7 +54,7 @@ class ModelRegistry(pulumi.ComponentResource):
     """How new versions become Approved (manual or automatic)."""
 
     def __new__(cls, name: str, args: Mapping[str, Any], opts: Optional[pulumi.ResourceOptions] = None) -> Any:
-        check = _Check("ModelRegistry", name)
+        check = _Check("ModelRegistry", name, args)
         real = check.validated(_api.ModelRegistryArgs, args)
         check.done()
         return check.built(_api.ModelRegistry, real, opts)
@@ -83,7 +84,7 @@ class FeatureStore(pulumi.ComponentResource):
     """IAM statements that let another role read the offline stores: a TrainingPipeline's inputReadStatements."""
 
     def __new__(cls, name: str, args: Mapping[str, Any], opts: Optional[pulumi.ResourceOptions] = None) -> Any:
-        check = _Check("FeatureStore", name)
+        check = _Check("FeatureStore", name, args)
         real = check.validated(_api.FeatureStoreArgs, args)
         check.done()
         store = check.built(_api.FeatureStore, real, opts)
@@ -127,7 +128,7 @@ class TrainingPipeline(pulumi.ComponentResource):
         data = dict(args)
         group_name, registry_arn = data.pop("registry_group_name", None), data.pop("registry_arn", None)
         approval_mode = data.pop("approval_mode", None)
-        check = _Check("TrainingPipeline", name)
+        check = _Check("TrainingPipeline", name, args)
         registry_args = check.validated(
             _api.ModelRegistryArgs, _present(group_name=group_name, approval_mode=approval_mode), renames={"group_name": "registryGroupName"}
         )
@@ -175,7 +176,7 @@ class Endpoint(pulumi.ComponentResource):
         registry_arn = data.pop("registry_arn", None)
         if registry_arn is not None:
             data["registry"] = _RegistryReference(None, registry_arn)
-        check = _Check("Endpoint", name)
+        check = _Check("Endpoint", name, args)
         real = check.validated(_api.EndpointArgs, data)
         check.done()
         return check.built(_api.Endpoint, real, opts)
@@ -203,7 +204,7 @@ class Monitor(pulumi.ComponentResource):
         endpoint_arn = data.pop("endpoint_arn", None)
         capture, capture_key = data.pop("data_capture_uri", None), data.pop("endpoint_kms_key_arn", None)
         pipeline_arn, trigger_role_arn = data.pop("retrain_pipeline_arn", None), data.pop("retrain_trigger_role_arn", None)
-        check = _Check("Monitor", name)
+        check = _Check("Monitor", name, args)
         watched = check.validated(
             _api.EndpointArgs, _present(spec=endpoint_spec, endpoint_name=endpoint_name), renames={"spec": "endpointSpec", "endpoint_name": "endpointName"}
         )
@@ -379,11 +380,21 @@ class _Check:
     """Every problem with one component's inputs, raised at once as one ComponentError whose
     arguments are the inputs' camelCase paths."""
 
-    def __init__(self, component: str, name: str) -> None:
+    def __init__(self, component: str, name: str, inputs: Mapping[str, Any]) -> None:
         self.component = component
         self.name = name
         self.reworded = [r for r in _REWORDED if r.component == component]
         self.problems: list[Any] = []
+        # A value only known at deploy time (another resource's output, a secret) given where the
+        # component needs the value itself to decide what to create.
+        takes_outputs = {link.name for group in LINKS.get(f"{component}Args", {}).values() for link in group if link.input}
+        self.unplain = {camel_case(k) for k, v in inputs.items() if k not in takes_outputs and _holds_output(v)}
+        for key in sorted(self.unplain):
+            self.add(
+                key,
+                "takes a plain value (it decides what is created), not another resource's output or a secret",
+                "write the value itself, as given to the component it comes from",
+            )
 
     def validated(self, model: Any, data: Mapping[str, Any], *, renames: Optional[Mapping[str, str]] = None) -> Any:
         """``data`` (Python names, as the provider maps the inputs) through the component's own
@@ -398,6 +409,9 @@ class _Check:
         renames = _RENAMES.get(self.component, {}) if renames is None else renames
         out = []
         for original, problem in zip(exc.problems, _translated(exc, renames, fields)):
+            if (problem.argument or "").split(".")[0].split("[")[0] in self.unplain:
+                continue  # said once, above
+
             head = (original.argument or "").split(".")[0].split("[")[0]
             rule = next((r for r in self.reworded if r.argument == head and r.word in original.message), None)
             out.append(dataclasses.replace(problem, argument=rule.input, fix=rule.fix) if rule else problem)
@@ -419,6 +433,16 @@ class _Check:
             self.problems += self.translated(exc, list(type(args).model_fields))
             self.done()
             raise
+
+
+def _holds_output(value: Any) -> bool:
+    if isinstance(value, pulumi.Output):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_output(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_output(v) for v in value)
+    return False
 
 
 def _numbers(value: Any) -> Any:
