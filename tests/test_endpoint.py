@@ -620,3 +620,17 @@ def test_objects_and_their_bring_your_own_arns_are_checked(args, argument, phras
     assert (refused.value.component, refused.value.name) == ("Endpoint", "scoring")
     assert [p.argument for p in refused.value.problems] == [argument]
     assert phrase in str(refused.value)
+
+
+def test_a_vpc_endpoint_may_manage_network_interfaces_in_its_subnets_only(plan_endpoint):
+    graph, component = plan_endpoint({"vpc": {"subnetIds": ["subnet-0a1b2c3d"], "securityGroupIds": ["sg-0a1b2c3d"]}}, mlstack__accountId="210987654321")
+    statements = policy_statements(graph, component)
+    ec2 = "arn:aws:ec2:eu-west-1:210987654321"
+    assert statements["EndpointNetworkInterfaces"] == {
+        "Sid": "EndpointNetworkInterfaces", "Effect": "Allow",
+        "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+        "Resource": [f"{ec2}:network-interface/*", f"{ec2}:subnet/subnet-0a1b2c3d", f"{ec2}:security-group/sg-0a1b2c3d"],
+    }  # fmt: skip
+    assert statements["DescribeVpc"]["Resource"] == "*" and all(a.startswith("ec2:Describe") for a in statements["DescribeVpc"]["Action"])
+    model = child(graph, component, MODEL)
+    assert model.inputs["vpcConfig"] == {"subnets": ["subnet-0a1b2c3d"], "securityGroupIds": ["sg-0a1b2c3d"]}

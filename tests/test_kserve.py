@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from mlstack.specs.endpoint import EndpointSpec
-from mlstack.components.kserve import inference_service, validate_inference_service
+from mlstack.components.endpoint.kserve import inference_service, validate_inference_service
 from mlstack.errors import ConfigError
 
 COMPONENT = "mlstack:index:InferenceService"

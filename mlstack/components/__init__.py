@@ -9,9 +9,8 @@ from ..specs.features import FeatureGroupSpec
 from ..specs.registry import ApprovalMode, RegistrySpec
 from ..specs.training import TrainingSpec
 from .base import ComponentError
-from .endpoint import Endpoint, EndpointArgs
+from .endpoint import Endpoint, EndpointArgs, InferenceService, InferenceServiceArgs
 from .feature_store import FeatureStore, FeatureStoreArgs
-from .kserve import InferenceService, InferenceServiceArgs
 from .monitor import Monitor, MonitorArgs
 from .registry import ModelRegistry, ModelRegistryArgs
 from .training import TrainingPipeline, TrainingPipelineArgs

@@ -2,7 +2,7 @@
 
 One spec, two backends. ``backend: sagemaker`` (the default) builds a SageMaker endpoint
 (:class:`mlstack.components.endpoint.Endpoint`); ``backend: kserve`` builds a KServe
-InferenceService (:class:`mlstack.components.kserve.InferenceService`). Rollout settings
+InferenceService (:class:`mlstack.components.endpoint.kserve.InferenceService`). Rollout settings
 (:mod:`mlstack.specs.rollout`) mean the same thing in both: ``rollout: {type: CANARY, size:
 {type: CAPACITY_PERCENT, value: 10}}`` sends 10% of the traffic to the new version first; KServe's
 own settings are in :mod:`mlstack.specs.kserve`.

@@ -42,11 +42,11 @@ from typing import Any, Optional
 import pulumi
 from pydantic import ConfigDict, Field
 
-from ..errors import ConfigError, Problem
-from ..specs.endpoint import EndpointSpec
-from ..specs.kserve import LABEL_VALUE
-from ..specs.rollout import RolloutType
-from .base import ArgumentProblem, Component, ComponentArgs, ComponentError
+from ...errors import ConfigError, Problem
+from ...specs.endpoint import EndpointSpec
+from ...specs.kserve import LABEL_VALUE
+from ...specs.rollout import RolloutType
+from ..base import ArgumentProblem, Component, ComponentArgs, ComponentError
 
 __all__ = ["InferenceService", "InferenceServiceArgs", "inference_service", "validate_inference_service", "SCHEMA_PATH"]
 

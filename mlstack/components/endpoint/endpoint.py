@@ -30,6 +30,9 @@ Children (``<name>`` is the component's name), each ``parent=self`` and tagged w
 * with autoscaling: ``<name>-scaling`` (target), ``<name>-scaling-invocations`` and optionally
   ``<name>-scaling-gpu`` (target-tracking policies).
 
+Modules: :mod:`.rollout` (deployment config, rollback alarms), :mod:`.autoscaling`,
+:mod:`.iam` (the execution role's policy), :mod:`.metrics` (the metric verbs).
+
 Public contract (other components build on it): ``endpoint_name``, ``arn``,
 ``endpoint_config_name``, ``variant_names``, ``instance_type``, ``is_gpu``, ``alarm_names``,
 ``data_capture_uri``, ``spec``, ``model_name`` and the metric helpers ``metric()``,
@@ -47,24 +50,23 @@ when capture is off; ``instance_type`` is None for a serverless endpoint.
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Optional
 
 import pulumi
 import pulumi_aws as aws
 from pydantic import ConfigDict, Field, StringConstraints
 
-from .. import catalog
-from ..specs.base import parse_ecr_image
-from ..specs.endpoint import EndpointSpec, check_deployed_variants
-from ..specs.rollout import PROVIDER_WAIT_SECONDS, RolloutType
-from .secure import EncryptedBucket, create_key, encrypted_bucket, service_role
-from .base import ArgumentProblem, Component, ComponentArgs, ComponentError
+from ... import catalog
+from ...specs.endpoint import EndpointSpec, check_deployed_variants
+from ..base import ArgumentProblem, Component, ComponentArgs, ComponentError
+from ..secure import EncryptedBucket, create_key, encrypted_bucket, service_role
+from .autoscaling import autoscaling
+from .iam import execution_policy
+from .metrics import EndpointMetrics
+from .rollout import deployment_config, rollback_alarm_names, rollback_alarms
 
 __all__ = ["Endpoint", "EndpointArgs", "rollback_alarm_names"]
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
 CAPTURE_PREFIX = "datacapture"
 ASYNC_OUTPUT_PREFIX = "async-output"
 ASYNC_FAILURE_PREFIX = "async-failures"
@@ -143,12 +145,7 @@ class EndpointArgs(ComponentArgs):
         return self.artifacts_key_arn if self.artifacts_key_arn is not None else (self.pipeline.key_arn if self.pipeline is not None else None)
 
 
-def rollback_alarm_names(endpoint_name: str, latency_statistic: str = "p99") -> list[str]:
-    """The names of the two rollback alarms mlstack creates for an endpoint."""
-    return [f"{endpoint_name}-5xx-error-rate", f"{endpoint_name}-{latency_statistic}-model-latency"]
-
-
-class Endpoint(Component, token="mlstack:index:Endpoint"):
+class Endpoint(Component, EndpointMetrics, token="mlstack:index:Endpoint"):
     """A SageMaker endpoint serving one model version, rolled out blue/green (ALL_AT_ONCE,
     CANARY, LINEAR) or rolling, rolled back automatically when an alarm fires.
 
@@ -184,11 +181,11 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
         super().__init__(name, opts)
         spec = args.spec
 
+        EndpointMetrics.__init__(self, args.endpoint_name, spec.variant_name)
         self.args = args
         self.spec = spec
         self.model_name = spec.model
         self._resource_name = name
-        self._plain_endpoint_name = args.endpoint_name
         self.instance_type = spec.instance_type
         self.is_gpu = spec.is_gpu
         self.variant_names = [spec.variant_name]
@@ -359,47 +356,8 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
         self.endpoint_config_name = self.config.name
 
         # Rollback alarms, scoped to the endpoint and its production variant.
-        rollout = spec.rollout
-        dims = self._dimensions(spec.variant_name)
-        self.error_alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-errors",
-            name=self.alarm_names[0],
-            alarm_description=(
-                f"mlstack rollback alarm: more than {rollout.max_error_rate_percent:g}% of requests to {args.endpoint_name} "
-                "answer 5xx; a deployment in progress rolls back"
-            ),
-            namespace=SAGEMAKER_NAMESPACE,
-            metric_name="Invocation5XXErrors",
-            dimensions=dims,
-            statistic="Average",  # each request counts 1 (5xx) or 0: the average is the error rate
-            period=60,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            threshold=rollout.max_error_rate_percent / 100,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            tags=tags,
-            opts=child,
-        )
-        self.latency_alarm = aws.cloudwatch.MetricAlarm(
-            f"{name}-latency",
-            name=self.alarm_names[1],
-            alarm_description=(
-                f"mlstack rollback alarm: {rollout.latency_statistic} model latency of {args.endpoint_name} above "
-                f"{rollout.max_latency_ms:g} ms; a deployment in progress rolls back"
-            ),
-            namespace=SAGEMAKER_NAMESPACE,
-            metric_name="ModelLatency",
-            dimensions=dims,
-            extended_statistic=rollout.latency_statistic,
-            period=60,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            threshold=rollout.max_latency_ms * 1000,  # ModelLatency is in microseconds
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            tags=tags,
-            opts=child,
+        self.error_alarm, self.latency_alarm = rollback_alarms(
+            name, spec, endpoint_name=args.endpoint_name, alarm_names=self.alarm_names, dimensions=self.dimensions(), tags=tags, parent=self
         )
         self.alarms = [self.error_alarm, self.latency_alarm]
 
@@ -418,7 +376,9 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
         self.scaling_target: Optional[aws.appautoscaling.Target] = None
         self.scaling_policies: list[aws.appautoscaling.Policy] = []
         if spec.autoscaling is not None:
-            self._autoscaling(name, tags)
+            self.scaling_target, self.scaling_policies = autoscaling(
+                name, spec, endpoint=self.endpoint, endpoint_name=args.endpoint_name, metrics=self, tags=tags, parent=self
+            )
 
         self.register_outputs(
             {
@@ -479,123 +439,7 @@ class Endpoint(Component, token="mlstack:index:Endpoint"):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _autoscaling(self, name: str, tags: dict[str, str]) -> None:
-        scaling = self.spec.autoscaling
-        assert scaling is not None
-        variant = self.spec.variant_name
-        child = pulumi.ResourceOptions(parent=self)
-        self.scaling_target = aws.appautoscaling.Target(
-            f"{name}-scaling",
-            service_namespace="sagemaker",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            resource_id=self.endpoint.name.apply(lambda ep: f"endpoint/{ep}/variant/{variant}"),
-            min_capacity=scaling.min_capacity,
-            max_capacity=scaling.max_capacity,
-            tags=tags,
-            opts=child,
-        )
-
-        def policy(role: str, configuration) -> aws.appautoscaling.Policy:
-            return aws.appautoscaling.Policy(
-                f"{name}-scaling-{role}",
-                name=f"{self._plain_endpoint_name}-{role}",
-                policy_type="TargetTrackingScaling",
-                service_namespace=self.scaling_target.service_namespace,
-                scalable_dimension=self.scaling_target.scalable_dimension,
-                resource_id=self.scaling_target.resource_id,
-                target_tracking_scaling_policy_configuration=configuration,
-                opts=child,
-            )
-
-        self.scaling_policies.append(
-            policy(
-                "invocations",
-                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                    target_value=scaling.target_invocations_per_instance,
-                    predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
-                        predefined_metric_type="SageMakerVariantInvocationsPerInstance"
-                    ),
-                    scale_in_cooldown=scaling.scale_in_cooldown_seconds,
-                    scale_out_cooldown=scaling.scale_out_cooldown_seconds,
-                ),
-            )
-        )
-        if scaling.target_gpu_utilization_percent is not None:
-            # GPUUtilization sums over an instance's GPUs (0-100 x GPUs): scale the per-GPU target.
-            gpus = max(self.spec.instance_gpus, 1)
-            self.scaling_policies.append(
-                policy(
-                    "gpu",
-                    aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                        target_value=scaling.target_gpu_utilization_percent * gpus,
-                        customized_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationArgs(
-                            namespace=INSTANCE_NAMESPACE,
-                            metric_name="GPUUtilization",
-                            dimensions=[
-                                aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationDimensionArgs(name=k, value=v)
-                                for k, v in self._dimensions(variant).items()
-                            ],
-                            statistic="Average",
-                        ),
-                        scale_in_cooldown=scaling.scale_in_cooldown_seconds,
-                        scale_out_cooldown=scaling.scale_out_cooldown_seconds,
-                    ),
-                )
-            )
-
-    # ---- metrics and grants ------------------------------------------------------------------
-
-    def _dimensions(self, variant: Optional[str] = None) -> dict[str, str]:
-        return {"EndpointName": self._plain_endpoint_name, "VariantName": variant or self.spec.variant_name}
-
-    def metric(
-        self,
-        name: str,
-        *,
-        statistic: str = "Sum",
-        period: int = 60,
-        variant: Optional[str] = None,
-        namespace: str = SAGEMAKER_NAMESPACE,
-    ) -> dict[str, Any]:
-        """A metric of this endpoint as ``aws.cloudwatch.MetricAlarm`` keyword arguments:
-        ``namespace``, ``metric_name``, ``dimensions`` (EndpointName, VariantName; default the
-        production variant), ``statistic`` or, for percentiles such as ``p99``,
-        ``extended_statistic``, and ``period``."""
-        out: dict[str, Any] = {
-            "namespace": namespace,
-            "metric_name": name,
-            "dimensions": self._dimensions(variant),
-            "period": period,
-        }
-        if re.fullmatch(r"(p|tm|wm|tc|ts)\d+(\.\d+)?|.*\(.*\)", statistic):
-            out["extended_statistic"] = statistic
-        else:
-            out["statistic"] = statistic
-        return out
-
-    def metric_invocations(self, *, statistic: str = "Sum", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
-        """Invocations (requests) of the variant."""
-        return self.metric("Invocations", statistic=statistic, period=period, variant=variant)
-
-    def metric_5xx_errors(self, *, statistic: str = "Sum", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
-        """Invocation5XXErrors; with ``statistic="Average"`` the error rate (0-1)."""
-        return self.metric("Invocation5XXErrors", statistic=statistic, period=period, variant=variant)
-
-    def metric_4xx_errors(self, *, statistic: str = "Sum", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
-        """Invocation4XXErrors; with ``statistic="Average"`` the client-error rate (0-1)."""
-        return self.metric("Invocation4XXErrors", statistic=statistic, period=period, variant=variant)
-
-    def metric_model_latency(self, statistic: str = "p99", *, period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
-        """ModelLatency, in microseconds."""
-        return self.metric("ModelLatency", statistic=statistic, period=period, variant=variant)
-
-    def metric_gpu_utilization(self, *, statistic: str = "Average", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
-        """GPUUtilization, summed over the instance's GPUs (0-100 x GPUs)."""
-        return self.metric("GPUUtilization", statistic=statistic, period=period, variant=variant, namespace=INSTANCE_NAMESPACE)
-
-    def metric_gpu_memory_utilization(self, *, statistic: str = "Average", period: int = 60, variant: Optional[str] = None) -> dict[str, Any]:
-        """GPUMemoryUtilization, summed over the instance's GPUs (0-100 x GPUs)."""
-        return self.metric("GPUMemoryUtilization", statistic=statistic, period=period, variant=variant, namespace=INSTANCE_NAMESPACE)
+    # ---- grants ------------------------------------------------------------------------------
 
     def grant_invoke(self, role: aws.iam.Role, *, name: Optional[str] = None) -> aws.iam.RolePolicy:
         """Let ``role`` invoke this endpoint (and only it): an inline policy on the role."""
@@ -653,132 +497,3 @@ def _vpc(spec: EndpointSpec):
     if spec.vpc is None:
         return None
     return aws.sagemaker.ModelVpcConfigArgs(subnets=spec.vpc.subnet_ids, security_group_ids=spec.vpc.security_group_ids)
-
-
-def deployment_config(spec: EndpointSpec, mlstack_alarms: list) -> aws.sagemaker.EndpointDeploymentConfigArgs:
-    """The endpoint's deployment config: the rollout policy and auto-rollback on every alarm.
-
-    MaximumExecutionTimeoutInSeconds defaults to PROVIDER_WAIT_SECONDS: a rollout that hangs is
-    stopped (and rolled back) by SageMaker by the time the AWS provider stops waiting, so
-    ``pulumi up`` fails on the RollingBack status instead of leaving an update running behind it.
-    The spec has already rejected rollouts whose worst case does not fit (``rollout_duration``).
-    """
-    rollout = spec.rollout
-    timeout = rollout.maximum_execution_timeout_seconds or PROVIDER_WAIT_SECONDS
-    alarms = [*mlstack_alarms, *rollout.alarms]
-    rollback = aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
-        alarms=[aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a) for a in alarms]
-    )
-    size = rollout.effective_size()
-    if rollout.type is RolloutType.ROLLING:
-        assert size is not None
-        return aws.sagemaker.EndpointDeploymentConfigArgs(
-            auto_rollback_configuration=rollback,
-            rolling_update_policy=aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyArgs(
-                maximum_batch_size=aws.sagemaker.EndpointDeploymentConfigRollingUpdatePolicyMaximumBatchSizeArgs(type=size.type.value, value=size.value),
-                wait_interval_in_seconds=rollout.wait_interval_seconds,
-                maximum_execution_timeout_in_seconds=timeout,
-            ),
-        )
-    routing: dict[str, Any] = {"type": rollout.type.value, "wait_interval_in_seconds": rollout.wait_interval_seconds}
-    if rollout.type is RolloutType.CANARY:
-        assert size is not None
-        routing["canary_size"] = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationCanarySizeArgs(type=size.type.value, value=size.value)
-    elif rollout.type is RolloutType.LINEAR:
-        assert size is not None
-        routing["linear_step_size"] = aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationLinearStepSizeArgs(type=size.type.value, value=size.value)
-    return aws.sagemaker.EndpointDeploymentConfigArgs(
-        auto_rollback_configuration=rollback,
-        blue_green_update_policy=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
-            traffic_routing_configuration=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs(**routing),
-            termination_wait_in_seconds=rollout.termination_wait_seconds,
-            maximum_execution_timeout_in_seconds=timeout,
-        ),
-    )
-
-
-def _s3_object_arn(partition: str, uri: str, *, prefix: bool) -> str:
-    path = uri[len("s3://") :]
-    return f"arn:{partition}:s3:::{path}{'*' if prefix else ''}"
-
-
-def execution_policy(
-    spec: EndpointSpec,
-    *,
-    endpoint_name: str,
-    account: str,
-    region: str,
-    partition: str,
-    key_arn: str,
-    write_uris: list[str],
-    alarm_names: list[str],
-    artifacts_bucket_arn: Optional[str] = None,
-    artifacts_key_arn: Optional[str] = None,
-    serving_image: Optional[str] = None,
-) -> str:
-    """The execution role's policy: the image repositories, the artifacts, the write prefixes,
-    the key, the endpoint's logs and the rollback alarms, and nothing else."""
-    statements: list[dict[str, Any]] = []
-    repositories = []
-    for image in filter(None, [spec.image or serving_image, spec.shadow.image if spec.shadow else None]):
-        parts = parse_ecr_image(image)
-        assert parts is not None  # EcrImage
-        arn = parts.repository_arn(partition)
-        if arn not in repositories:
-            repositories.append(arn)
-    if repositories:
-        statements.append(
-            {"Sid": "PullServingImage", "Effect": "Allow",
-             "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-             "Resource": repositories}
-        )
-        # ECR's token call has no resource to scope it to; the pull itself is scoped above.
-        statements.append({"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"})
-    reads = []
-    if spec.artifacts_uri:
-        reads.append(_s3_object_arn(partition, spec.artifacts_uri, prefix=True))
-    elif artifacts_bucket_arn and (spec.serves_registry_version or (spec.shadow and spec.shadow.model_data_url is None)):
-        reads.append(f"{artifacts_bucket_arn}/*")
-    for url in filter(None, [spec.model_data_url, spec.shadow.model_data_url if spec.shadow else None]):
-        if not spec.artifacts_uri or not url.startswith(spec.artifacts_uri):
-            reads.append(_s3_object_arn(partition, url, prefix=False))
-    if reads:
-        statements.append({"Sid": "ReadModelArtifacts", "Effect": "Allow", "Action": "s3:GetObject", "Resource": reads})
-    if write_uris:
-        statements.append(
-            {"Sid": "WriteCaptureAndResults", "Effect": "Allow", "Action": "s3:PutObject",
-             "Resource": [_s3_object_arn(partition, u.rstrip("/") + "/", prefix=True) for u in write_uris]}
-        )
-    statements.append(
-        {"Sid": "UseEndpointKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], "Resource": key_arn}
-    )
-    if artifacts_key_arn and artifacts_key_arn != key_arn:
-        statements.append({"Sid": "DecryptModelArtifacts", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": artifacts_key_arn})
-    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{endpoint_name}"
-    statements.append(
-        {"Sid": "WriteEndpointLogs", "Effect": "Allow",
-         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-         "Resource": [log_group, f"{log_group}:*"]}
-    )
-    statements.append(
-        {"Sid": "PublishEndpointMetrics", "Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*",
-         "Condition": {"StringEquals": {"cloudwatch:namespace": INSTANCE_NAMESPACE}}}
-    )
-    if spec.vpc is not None:
-        ec2 = f"arn:{partition}:ec2:{region}:{account}"
-        statements.append(
-            # EC2 Describe* calls have no resource-level permissions.
-            {"Sid": "DescribeVpc", "Effect": "Allow", "Resource": "*",
-             "Action": ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]}
-        )
-        statements.append(
-            {"Sid": "EndpointNetworkInterfaces", "Effect": "Allow",
-             "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
-             "Resource": [f"{ec2}:network-interface/*", *[f"{ec2}:subnet/{s}" for s in spec.vpc.subnet_ids],
-                          *[f"{ec2}:security-group/{g}" for g in spec.vpc.security_group_ids]]}
-        )
-    statements.append(
-        {"Sid": "ReadRollbackAlarms", "Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",
-         "Resource": [f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{a}" for a in alarm_names]}
-    )
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
