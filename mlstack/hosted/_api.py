@@ -16,10 +16,12 @@ from mlstack.components import (
     TrainingPipeline,
     TrainingPipelineArgs,
 )
+from mlstack.components.endpoint import EndpointMetrics
 
 __all__ = [
     "Endpoint",
     "EndpointArgs",
+    "EndpointMetrics",
     "FeatureStore",
     "FeatureStoreArgs",
     "ModelRegistry",

@@ -37,10 +37,6 @@ from .generate import LINKS
 
 __all__ = ["ModelRegistry", "FeatureStore", "TrainingPipeline", "Endpoint", "Monitor", "COMPONENTS"]
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"
-
-
 class ModelRegistry(pulumi.ComponentResource):
     """A SageMaker model package group for one model, with lineage tags and optional
     cross-account read access for promotion to other (prod) accounts. Its approval mode decides
@@ -273,10 +269,10 @@ class _RetrainPipeline:
         self.trigger_role_arn = pulumi.Output.from_input(trigger_role_arn)
 
 
-class _WatchedEndpoint:
+class _WatchedEndpoint(_api.EndpointMetrics):
     """An Endpoint as a Monitor reads it (``mlstack.components.monitor.MonitoredEndpoint``),
-    rebuilt from the spec and name it was given: its metrics are those of its production
-    variant, exactly as :class:`mlstack.components.Endpoint`'s metric helpers give them."""
+    rebuilt from the spec and name it was given; its metric verbs are the Endpoint's own
+    (:class:`~mlstack.components.endpoint.EndpointMetrics`, production variant)."""
 
     def __init__(
         self,
@@ -288,6 +284,7 @@ class _WatchedEndpoint:
     ) -> None:
         # spec is None only when it was refused: then the monitor's other arguments are still
         # checked (every problem at once), and nothing is built.
+        super().__init__(endpoint_name, spec.variant_name if spec else "")
         self.spec = spec
         self.model_name = spec.model if spec else None
         # The endpoint's name as an output of the endpoint (when its ARN is given), so what uses
@@ -299,37 +296,6 @@ class _WatchedEndpoint:
         self.data_capture_uri = pulumi.Output.from_input(data_capture_uri) if data_capture_uri is not None else None
         if kms_key_arn is not None:
             self.kms_key_arn = pulumi.Output.from_input(kms_key_arn)  # encrypts the captured data
-        self._name = endpoint_name
-
-    def metric(self, name: str, *, statistic: str = "Sum", period: int = 60, variant: Optional[str] = None, namespace: str = SAGEMAKER_NAMESPACE) -> dict[str, Any]:
-        """A metric of the endpoint as ``aws.cloudwatch.MetricAlarm`` keyword arguments."""
-        out: dict[str, Any] = {
-            "namespace": namespace,
-            "metric_name": name,
-            "dimensions": {"EndpointName": self._name, "VariantName": variant or self.variant_names[0]},
-            "period": period,
-        }
-        percentile = re.fullmatch(r"(p|tm|wm|tc|ts)\d+(\.\d+)?|.*\(.*\)", statistic)
-        out["extended_statistic" if percentile else "statistic"] = statistic
-        return out
-
-    def metric_invocations(self, **kwargs: Any) -> dict[str, Any]:
-        return self.metric("Invocations", **kwargs)
-
-    def metric_5xx_errors(self, **kwargs: Any) -> dict[str, Any]:
-        return self.metric("Invocation5XXErrors", **kwargs)
-
-    def metric_4xx_errors(self, **kwargs: Any) -> dict[str, Any]:
-        return self.metric("Invocation4XXErrors", **kwargs)
-
-    def metric_model_latency(self, statistic: str = "p99", **kwargs: Any) -> dict[str, Any]:
-        return self.metric("ModelLatency", statistic=statistic, **kwargs)
-
-    def metric_gpu_utilization(self, *, statistic: str = "Average", **kwargs: Any) -> dict[str, Any]:
-        return self.metric("GPUUtilization", statistic=statistic, namespace=INSTANCE_NAMESPACE, **kwargs)
-
-    def metric_gpu_memory_utilization(self, *, statistic: str = "Average", **kwargs: Any) -> dict[str, Any]:
-        return self.metric("GPUMemoryUtilization", statistic=statistic, namespace=INSTANCE_NAMESPACE, **kwargs)
 
 
 # -- validation and errors in the words of other languages -------------------------------------
