@@ -419,12 +419,33 @@ def test_every_taggable_child_carries_the_lineage_tags():
     assert checked >= 15
 
 
-def test_children_are_parented_and_named_after_the_monitor():
-    graph, _ = build(drift=JOB_DRIFT)
-    component = graph.by_type("mlstack:index:Monitor")[0]
+DRIFT_JOB = "mlstack:index:DriftJob"
+
+
+@pytest.mark.parametrize("drift", [JOB_DRIFT, MODEL_MONITOR_DRIFT], ids=["job", "model-monitor"])
+def test_the_drift_check_is_a_child_component_the_rest_children_of_the_monitor(drift):
+    graph, _ = build(drift=drift)
+    [component] = graph.by_type("mlstack:index:Monitor")
+    [job] = graph.by_type(DRIFT_JOB)
+    assert job.parent == component.urn and job.name == "churn-xgb"
+    under_job = {r.type for r in graph.children(job.urn)}
+    assert under_job == ({ROLE, ROLE_POLICY, PIPELINE, SCHEDULE} if drift is JOB_DRIFT else {ROLE, ROLE_POLICY, DQ_JOB, MON_SCHEDULE})
     children = [r for r in graph if r.custom]
-    assert children and all(r.parent == component.urn for r in children)
+    assert children and all(r.parent in (component.urn, job.urn) for r in children)
     assert all(r.name.startswith("churn-xgb-") for r in children)
+    # The alarms on the drift metrics are the monitor's: they notify its topic.
+    assert {r.parent for r in graph.by_type(ALARM) if r.name.startswith("churn-xgb-feature-drift-")} == {component.urn}
+
+
+@pytest.mark.parametrize("drift", [JOB_DRIFT, MODEL_MONITOR_DRIFT], ids=["job", "model-monitor"])
+def test_each_drift_resource_is_aliased_to_its_urn_under_the_monitor(drift):
+    graph, _ = build(drift=drift)
+    [component] = graph.by_type("mlstack:index:Monitor")
+    [job] = graph.by_type(DRIFT_JOB)
+    for record in graph.children(job.urn):
+        before = f"{component.urn.rsplit('::', 1)[0]}${record.type}::{record.name}"
+        assert before in record.aliases, (record.urn, record.aliases)
+    assert job.aliases == []  # new: nothing stood there before
 
 
 # -- what the component rejects -------------------------------------------------------------------
@@ -542,7 +563,9 @@ def stack_alarm(graph, key: str, prefix: str = "churn-prod-scoring") -> dict:
 def test_churn_prod_plan_shows_alarms_schedule_topic_dashboard_and_retrain_rule(prod_plan):
     (component,) = prod_plan.by_type("mlstack:index:Monitor")
     kinds = {r.type for r in prod_plan.children(component.urn)}
-    assert {ALARM, COMPOSITE, TOPIC, KEY, SUBSCRIPTION, PIPELINE, SCHEDULE, DASHBOARD, RULE, TARGET} <= kinds
+    assert {ALARM, COMPOSITE, TOPIC, KEY, SUBSCRIPTION, "mlstack:index:DriftJob", DASHBOARD, RULE, TARGET} <= kinds
+    (drift,) = prod_plan.by_type("mlstack:index:DriftJob")
+    assert {PIPELINE, SCHEDULE} <= {r.type for r in prod_plan.children(drift.urn)}
     dims = {"EndpointName": "churn-scoring", "VariantName": "primary"}  # the Endpoint's own metric dimensions
     five = stack_alarm(prod_plan, "errors-5xx")
     assert five["threshold"] == 0.5 and five["metricQueries"][0]["metric"]["dimensions"] == dims

@@ -709,7 +709,7 @@ def test_unknown_time_zones_are_refused_with_a_suggestion(write_stack, zone, nee
 
 
 def test_drift_schedules_mlstack_writes_are_valid_expressions():
-    from mlstack.components._monitor_drift import _cron, _rate
+    from mlstack.components.monitor.drift import _cron, _rate
     from mlstack.specs.base import schedule_problem
 
     for hours in range(1, 25):  # every intervalHours the spec allows

@@ -10,10 +10,13 @@ What a monitor creates (children named ``<name>-<role>``):
 - drift, one of two paths:
 
   * ``job`` (default): a one-step SageMaker pipeline running ``python -m mlstack.drift`` as a
-    processing job, started hourly by EventBridge Scheduler (why a pipeline: see
-    :mod:`mlstack.components._monitor_drift`), and alarms on the ``mlstack/Drift`` metrics;
+    processing job, started hourly by EventBridge Scheduler, and alarms on the ``mlstack/Drift``
+    metrics;
   * ``model-monitor``: a data-quality job definition and monitoring schedule on the
     endpoint's data capture, and alarms on ``feature_baseline_drift_<feature>``;
+
+  the job's resources belong to a :class:`~mlstack.components.monitor.drift.DriftJob` child
+  (see there), the alarms (:mod:`.drift_alarms`) to the monitor;
 
 - an optional composite alarm that alone pages, an EventBridge rule that starts a retraining
   pipeline when chosen alarms enter ALARM, and a CloudWatch dashboard.
@@ -32,28 +35,18 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import ConfigDict, Field, field_validator
 
-from ..errors import format_path
-from ..specs.base import Environment
-from ..specs.monitor import MonitorSettings, MonitorSpec, WatchedEndpoint, monitor_endpoint_problems
-from .base import ArgumentProblem, Component, ComponentArgs, ComponentError
-from ._monitor_drift import (
-    MODEL_MONITOR_DIMENSIONS,
-    MODEL_MONITOR_NAMESPACE,
-    DriftParts,
-    assume_role_policy,
-    model_monitor_metric,
-    short_name,
-)
+from ...errors import format_path
+from ...specs.base import Environment
+from ...specs.monitor import MonitorSettings, MonitorSpec, WatchedEndpoint, monitor_endpoint_problems
+from ..base import ArgumentProblem, Component, ComponentArgs, ComponentError
+from ..names import short_name
+from ..secure import assume_role_policy
+from .dashboard import dashboard_body
+from .drift import DriftJob, DriftJobArgs
+from .drift_alarms import drift_alarms
+from .notifications import notifications
 
-__all__ = [
-    "Monitor",
-    "MonitorArgs",
-    "MonitoredEndpoint",
-    "RetrainPipeline",
-    "MODEL_MONITOR_NAMESPACE",
-    "MODEL_MONITOR_DIMENSIONS",
-    "model_monitor_metric",
-]
+__all__ = ["Monitor", "MonitorArgs", "MonitoredEndpoint", "RetrainPipeline"]
 
 
 @runtime_checkable
@@ -127,7 +120,7 @@ def _backend(endpoint: Any) -> str:
     return str(getattr(backend, "value", backend)).lower()
 
 
-class Monitor(DriftParts, Component, token="mlstack:index:Monitor"):
+class Monitor(Component, token="mlstack:index:Monitor"):
     """Alarms, drift detection, a dashboard and drift-triggered retraining for one endpoint.
 
     Example::
@@ -174,9 +167,7 @@ class Monitor(DriftParts, Component, token="mlstack:index:Monitor"):
         self.composite: Optional[aws.cloudwatch.CompositeAlarm] = None
         self.key: Optional[aws.kms.Key] = None
         self.topic: Optional[aws.sns.Topic] = None
-        self.drift_pipeline: Optional[aws.sagemaker.Pipeline] = None
-        self.schedule: Optional[aws.scheduler.Schedule] = None
-        self.monitoring_schedule: Optional[aws.sagemaker.MonitoringSchedule] = None
+        self.drift_job: Optional[DriftJob] = None
         self.retrain_rule: Optional[aws.cloudwatch.EventRule] = None
         self.dashboard: Optional[aws.cloudwatch.Dashboard] = None
 
@@ -185,7 +176,7 @@ class Monitor(DriftParts, Component, token="mlstack:index:Monitor"):
         self._silent = set(args.composite.members()) if args.composite and args.composite.page_only_on_composite else set()
         self._endpoint_alarms()
         if args.drift:
-            self._drift(args.drift)
+            self._drift()
         if args.composite:
             self._composite()
         if args.retrain:
@@ -205,72 +196,8 @@ class Monitor(DriftParts, Component, token="mlstack:index:Monitor"):
     # -- notifications ------------------------------------------------------------------------
 
     def _notifications(self) -> None:
-        n = self.args.notifications
-        needs_key = not n.kms_key_arn and (not n.topic_arn or self.args.drift is not None)
-        if needs_key:
-            self.key = aws.kms.Key(
-                f"{self._name}-key",
-                description=f"mlstack monitor {self.args.alarm_prefix}: alarm topic and drift runs",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                policy=pulumi.Output.json_dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "AccountAdministersThroughIam",
-                                "Effect": "Allow",
-                                "Principal": {"AWS": pulumi.Output.concat("arn:", self._partition, ":iam::", self._account, ":root")},
-                                "Action": "kms:*",
-                                "Resource": "*",
-                            },
-                            {
-                                # CloudWatch publishes alarm notifications to the encrypted topic.
-                                "Sid": "CloudWatchAlarmsPublishToTopic",
-                                "Effect": "Allow",
-                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                                "Resource": "*",
-                                # Only this account's alarms in this region (confused-deputy protection).
-                                "Condition": {
-                                    "StringEquals": {"aws:SourceAccount": self._account},
-                                    "ArnLike": {
-                                        "aws:SourceArn": pulumi.Output.concat(
-                                            "arn:", self._partition, ":cloudwatch:", self._region, ":", self._account, ":alarm:*"
-                                        )
-                                    },
-                                },
-                            },
-                        ],
-                    }
-                ),
-                tags=self.args.tags,
-                opts=self._child,
-            )
-        self.kms_key_arn: Optional[pulumi.Output[str]] = (
-            pulumi.Output.from_input(n.kms_key_arn) if n.kms_key_arn else self.key.arn if self.key else None
-        )
-        if n.topic_arn:
-            self.topic_arn = pulumi.Output.from_input(n.topic_arn)
-            return
-        self.topic = aws.sns.Topic(
-            f"{self._name}-topic",
-            kms_master_key_id=self.kms_key_arn,
-            tags=self.args.tags,
-            opts=self._child,
-        )
-        self.topic_arn = self.topic.arn
-
-        def endpoint(value: str) -> pulumi.Input[str]:
-            # From a secret config key (a webhook URL with a token): never plain in state or previews.
-            return pulumi.Output.secret(value) if self.args.secret_notifications else value
-
-        for i, address in enumerate(n.emails):
-            aws.sns.TopicSubscription(f"{self._name}-email-{i}", topic=self.topic.arn, protocol="email", endpoint=endpoint(address), opts=self._child)
-        for i, url in enumerate(n.https):
-            aws.sns.TopicSubscription(
-                f"{self._name}-https-{i}", topic=self.topic.arn, protocol="https", endpoint=endpoint(url), endpoint_auto_confirms=False, opts=self._child
-            )
+        made = notifications(self._name, self.args, region=self._region, account=self._account, partition=self._partition, parent=self)
+        self.key, self.kms_key_arn, self.topic, self.topic_arn = made.key, made.kms_key_arn, made.topic, made.topic_arn
 
     # -- alarms -------------------------------------------------------------------------------
 
@@ -368,7 +295,7 @@ class Monitor(DriftParts, Component, token="mlstack:index:Monitor"):
                 treat_missing_data="breaching",  # SageMaker publishes nothing when nothing is invoked
             )
         if ep.is_gpu:
-            from .. import catalog
+            from ... import catalog
 
             gpus = max(catalog.gpu_count(ep.instance_type), 1) if ep.instance_type else 1
             for key, percent, metric, what in (
@@ -472,10 +399,25 @@ class Monitor(DriftParts, Component, token="mlstack:index:Monitor"):
             **target,
         )
 
-    def _dashboard(self) -> None:
-        from ._monitor_dashboard import dashboard_body
+    def _drift(self) -> None:
+        drift = self.args.drift
+        assert drift is not None
+        self.drift_job = DriftJob(
+            self._name,
+            DriftJobArgs(drift=drift, endpoint=self.endpoint, alarm_prefix=self.args.alarm_prefix, kms_key_arn=self.kms_key_arn, tags=self.args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for alarm in drift_alarms(drift, endpoint_name=self.endpoint.endpoint_name, schedule_name=self.drift_job.schedule_name):
+            self._alarm(alarm.key, alarm.description, **alarm.settings)
 
-        body = dashboard_body(self, self._region)
+    def _dashboard(self) -> None:
+        alarm_arns = [a.arn for a in self.alarms.values()]
+        if self.composite is not None:
+            alarm_arns.insert(0, self.composite.arn)
+        schedule = self.drift_job.monitoring_schedule if self.drift_job is not None else None
+        body = dashboard_body(
+            self.args, self.endpoint, alarm_arns=alarm_arns, region=self._region, data_quality_schedule=schedule.name if schedule is not None else ""
+        )
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{self._name}-dashboard",
             dashboard_name=short_name(self.args.alarm_prefix, "monitor", 255),

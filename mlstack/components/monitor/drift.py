@@ -1,60 +1,49 @@
-"""The drift half of a Monitor: mlstack's drift job or SageMaker Model Monitor, and their alarms.
+"""The drift check of a Monitor: :class:`DriftJob`, a child component (the alarms on what it
+publishes are in :mod:`.drift_alarms`; the Monitor creates them so they notify its topic).
 
-A mixin of :class:`~mlstack.components.monitor.Monitor`, kept apart so each file reads in one go.
+Two methods (``drift.method``):
 
-The drift job runs as the single step of a SageMaker pipeline started by an EventBridge
-Scheduler schedule. A pipeline rather than a schedule calling CreateProcessingJob directly:
-a processing job name can never be reused and the scheduler cannot make a unique one, while a
-pipeline names each execution's job itself, keeps the execution history and retries, and the
-schedule's role needs only StartPipelineExecution on one pipeline.
+* ``job`` (default): a one-step SageMaker pipeline running ``python -m mlstack.drift`` as a
+  processing job, started by an EventBridge Scheduler schedule, publishing PSI and KL per
+  feature to ``mlstack/Drift``. A pipeline rather than a schedule calling CreateProcessingJob
+  directly: a processing job name can never be reused and the scheduler cannot make a unique
+  one, while a pipeline names each execution's job itself, keeps the execution history and
+  retries, and the schedule's role needs only StartPipelineExecution on one pipeline.
+  Children: ``<name>-drift-job-role`` (+ ``-policy``), ``<name>-drift-pipeline-role``,
+  ``<name>-drift-pipeline-policy``, ``<name>-drift-pipeline``, ``<name>-drift-schedule-role``,
+  ``<name>-drift-schedule-policy``, ``<name>-drift-schedule``;
+* ``model-monitor``: a SageMaker data-quality job definition and monitoring schedule on the
+  endpoint's data capture, alarms on ``feature_baseline_drift_<feature>``. Children:
+  ``<name>-model-monitor-role`` (+ ``-policy``), ``<name>-data-quality``,
+  ``<name>-data-quality-schedule``.
+
+A DriftJob takes its Monitor's name, so its children keep the names they had when the Monitor
+created them itself; each carries an alias to the Monitor as its former parent, so a stack
+deployed before DriftJob existed updates them in place (same URN by alias) instead of
+replacing them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import ConfigDict, Field
 
-from ..drift import (
-    DIMENSION_ENDPOINT,
-    DIMENSION_FEATURE,
-    METRIC_CAPTURED_RECORDS,
-    METRIC_CORRUPT_FILES,
-    METRIC_FEATURES_DRIFTED,
-    METRIC_KL,
-    METRIC_PSI,
-    NAMESPACE as DRIFT_NAMESPACE,
-)
-from ..errors import ConfigError, Problem
-from ..specs.base import parse_ecr_image
-from ..specs.monitor import (
-    CAPTURE_FILES_CORRUPT,
-    DRIFT_JOB_STALLED,
-    FEATURES_DRIFTED,
-    DriftMethod,
-    DriftSpec,
-    feature_drift_alarm,
-    feature_kl_alarm,
-)
+from ...drift import NAMESPACE as DRIFT_NAMESPACE
+from ...errors import ConfigError, Problem
+from ...specs.base import parse_ecr_image
+from ...specs.monitor import DriftMethod, DriftSpec
+from ..base import Component, ComponentArgs
+from ..names import short_name
+from ..secure import assume_role_policy, vpc_statements
+from .drift_alarms import MODEL_MONITOR_NAMESPACE, data_quality_schedule_name
 
-__all__ = ["DriftParts", "MODEL_MONITOR_NAMESPACE", "MODEL_MONITOR_DIMENSIONS", "model_monitor_metric"]
+__all__ = ["DriftJob", "DriftJobArgs"]
 
-# SageMaker Model Monitor's data-quality metrics. AWS pages disagree on these names (one says
-# "/aws/sagemaker/Endpoints/data-metric" with EndpointName/ScheduleName); these are the ones
-# AWS's own SageMaker Python SDK queries for its data-quality dashboard
-# (sagemaker/dashboard/data_quality_dashboard.py: {aws/sagemaker/Endpoints/data-metrics,
-# Endpoint,Feature,MonitoringSchedule}). Change them here and nowhere else.
-MODEL_MONITOR_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
-MODEL_MONITOR_DIMENSIONS = ("Endpoint", "MonitoringSchedule", "Feature")
 _PROCESSING_DIR = "/opt/ml/processing"
-
-
-def model_monitor_metric(feature: str) -> str:
-    """The Model Monitor metric holding the baseline drift of ``feature``."""
-    return f"feature_baseline_drift_{feature}"
 
 
 def _s3_parts(uri: str) -> tuple[str, str]:
@@ -88,76 +77,68 @@ def _cron(hours: int) -> str:
     return f"cron(0 0/{hours} ? * * *)"
 
 
-def short_name(prefix: str, suffix: str, limit: int) -> str:
-    """``<prefix>-<suffix>`` within ``limit`` characters (a hash keeps cut names unique)."""
-    name = f"{prefix}-{suffix}"
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
-    return f"{name[: limit - 7].rstrip('-')}-{digest}"
+class DriftJobArgs(ComponentArgs):
+    """Inputs of :class:`DriftJob`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    drift: DriftSpec
+    """What to check, how often, with which method."""
+    endpoint: Any
+    """The endpoint whose captured requests are checked (an mlstack Endpoint, see MonitoredEndpoint)."""
+    alarm_prefix: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
+    """Prefix of the physical names (pipeline, schedules, job definition), the Monitor's."""
+    kms_key_arn: Optional[Any] = None
+    """pulumi.Input[str]: the key of the job volumes and reports (the Monitor's)."""
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags for every taggable child, lineage tags included."""
 
 
-def assume_role_policy(service: str, account: pulumi.Input[str], source_arn: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
-    """A trust policy letting ``service`` assume a role on behalf of ``account`` (and ``source_arn``) only."""
-    condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": account}}
-    if source_arn is not None:
-        condition["ArnEquals"] = {"aws:SourceArn": source_arn}
-    return pulumi.Output.json_dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole", "Condition": condition}
-            ],
-        }
-    )
+class DriftJob(Component, token="mlstack:index:DriftJob"):
+    """The drift check of one endpoint, a child of its Monitor (see the module docstring).
 
+    Example (what Monitor does)::
 
-def vpc_statements(partition: str, region: str, account: str, vpc: Any) -> list[dict]:
-    """What a job placed in ``vpc`` needs: describe the network, manage its interfaces in those subnets."""
-    ec2 = f"arn:{partition}:ec2:{region}:{account}"
-    return [
-        {
-            "Sid": "DescribeVpc",
-            "Effect": "Allow",
-            "Action": ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"],
-            "Resource": "*",  # EC2 Describe* calls have no resource-level permissions
-        },
-        {
-            "Sid": "JobNetworkInterfaces",
-            "Effect": "Allow",
-            "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
-            "Resource": [
-                f"{ec2}:network-interface/*",
-                *[f"{ec2}:subnet/{s}" for s in vpc.subnet_ids],
-                *[f"{ec2}:security-group/{g}" for g in vpc.security_group_ids],
-            ],
-        },
-    ]
+        job = DriftJob(name, DriftJobArgs(drift=args.drift, endpoint=endpoint, alarm_prefix="churn-prod-scoring",
+                                          kms_key_arn=key.arn, tags=tags), opts=pulumi.ResourceOptions(parent=monitor))
+        for alarm in drift_alarms(args.drift, endpoint_name=endpoint.endpoint_name, schedule_name=job.schedule_name):
+            ...
+    """
 
+    pipeline: Optional[aws.sagemaker.Pipeline]
+    schedule: Optional[aws.scheduler.Schedule]
+    monitoring_schedule: Optional[aws.sagemaker.MonitoringSchedule]
+    schedule_name: Optional[str]
+    """The Model Monitor schedule's name (None for the job method)."""
 
-class DriftParts:
-    """Drift resources and alarms of a Monitor (mixed into :class:`Monitor`)."""
-
-    if TYPE_CHECKING:
-        args: Any
-        endpoint: Any
-        kms_key_arn: Any
-        _name: str
-        _child: pulumi.ResourceOptions
-        _region: pulumi.Output[str]
-        _account: pulumi.Output[str]
-        _partition: pulumi.Output[str]
-
-        def _alarm(self, key: str, description: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm: ...
-
-    # -- drift --------------------------------------------------------------------------------
-
-    def _drift(self, drift: DriftSpec) -> None:
+    def __init__(self, name: str, args: DriftJobArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        super().__init__(name, opts)
+        self.args = args
+        self.endpoint = args.endpoint
+        self._name = name
+        # Before DriftJob these were the Monitor's own children: the alias names that URN.
+        former = opts.parent if opts is not None and opts.parent is not None else None
+        self._child_opts = pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(parent=former)] if former is not None else None)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        self._region = aws.get_region_output(opts=invoke).region
+        self._account = aws.get_caller_identity_output(opts=invoke).account_id
+        self._partition = aws.get_partition_output(opts=invoke).partition
+        self.pipeline = None
+        self.schedule = None
+        self.monitoring_schedule = None
+        self.schedule_name = None
+        drift = args.drift
         if drift.method is DriftMethod.JOB:
             self._drift_job(drift)
-            self._drift_job_alarms(drift)
         else:
+            self.schedule_name = data_quality_schedule_name(args.alarm_prefix)
             self._model_monitor(drift)
+        self.register_outputs(
+            {
+                "pipeline_name": self.pipeline.pipeline_name if self.pipeline else None,
+                "monitoring_schedule_name": self.schedule_name,
+            }
+        )
 
     def _job_role(self, drift: DriftSpec, role: str, namespace: str, image: pulumi.Input[str]) -> aws.iam.Role:
         """The role a drift run assumes: read capture and baseline, write reports, publish to ``namespace``."""
@@ -166,7 +147,7 @@ class DriftParts:
             description=f"Drift runs of monitor {self.args.alarm_prefix}",
             assume_role_policy=assume_role_policy("sagemaker.amazonaws.com", self._account),
             tags=self.args.tags,
-            opts=self._child,
+            opts=self._child_opts,
         )
         capture = self.endpoint.data_capture_uri
         capture_kms = getattr(self.endpoint, "kms_key_arn", None)  # encrypts the captured data
@@ -218,7 +199,7 @@ class DriftParts:
                     }
                 )
             if drift.vpc:
-                out += vpc_statements(partition, region, account, drift.vpc)
+                out += vpc_statements(partition, region, account, drift.vpc, sid="JobNetworkInterfaces")
             keys = [k for k in (key_arn, capture_key) if k]
             if keys:
                 out.append(
@@ -234,8 +215,8 @@ class DriftParts:
         aws.iam.RolePolicy(
             f"{self._name}-{role}-policy",
             role=job_role.id,
-            policy=pulumi.Output.all(self._partition, self._region, self._account, capture, image, self.kms_key_arn, capture_kms).apply(statements),
-            opts=self._child,
+            policy=pulumi.Output.all(self._partition, self._region, self._account, capture, image, self.args.kms_key_arn, capture_kms).apply(statements),
+            opts=self._child_opts,
         )
         return job_role
 
@@ -255,8 +236,8 @@ class DriftParts:
         if drift.report_uri:
             arguments += ["--report-uri", drift.report_uri]
         cluster: dict[str, Any] = {"InstanceType": drift.instance_type, "InstanceCount": 1, "VolumeSizeInGB": drift.volume_size_gb}
-        if self.kms_key_arn is not None:
-            cluster["VolumeKmsKeyId"] = self.kms_key_arn
+        if self.args.kms_key_arn is not None:
+            cluster["VolumeKmsKeyId"] = self.args.kms_key_arn
         network: dict[str, Any] = {"EnableNetworkIsolation": False}  # the job calls S3 and CloudWatch
         if drift.vpc:
             network["VpcConfig"] = {"Subnets": list(drift.vpc.subnet_ids), "SecurityGroupIds": list(drift.vpc.security_group_ids)}
@@ -288,7 +269,7 @@ class DriftParts:
             description=f"Drift pipeline of monitor {self.args.alarm_prefix}",
             assume_role_policy=assume_role_policy("sagemaker.amazonaws.com", self._account),
             tags=self.args.tags,
-            opts=self._child,
+            opts=self._child_opts,
         )
         statements: list[dict] = [
             {
@@ -306,17 +287,17 @@ class DriftParts:
                 "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             },
         ]
-        if self.kms_key_arn is not None:
+        if self.args.kms_key_arn is not None:
             statements.append(
-                {"Sid": "EncryptJobVolume", "Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey"], "Resource": self.kms_key_arn}
+                {"Sid": "EncryptJobVolume", "Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey"], "Resource": self.args.kms_key_arn}
             )
         aws.iam.RolePolicy(
             f"{self._name}-drift-pipeline-policy",
             role=pipeline_role.id,
             policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
-            opts=self._child,
+            opts=self._child_opts,
         )
-        self.drift_pipeline = aws.sagemaker.Pipeline(
+        self.pipeline = aws.sagemaker.Pipeline(
             f"{self._name}-drift-pipeline",
             pipeline_name=short_name(self.args.alarm_prefix, "drift", 256),
             pipeline_display_name=short_name(self.args.alarm_prefix, "drift", 82),
@@ -324,14 +305,14 @@ class DriftParts:
             pipeline_definition=pulumi.Output.json_dumps(definition),
             role_arn=pipeline_role.arn,
             tags=self.args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[pipeline_role]),
+            opts=pulumi.ResourceOptions.merge(self._child_opts, pulumi.ResourceOptions(depends_on=[pipeline_role])),
         )
         schedule_role = aws.iam.Role(
             f"{self._name}-drift-schedule-role",
             description=f"EventBridge Scheduler starting the drift pipeline of {self.args.alarm_prefix}",
             assume_role_policy=assume_role_policy("scheduler.amazonaws.com", self._account),
             tags=self.args.tags,
-            opts=self._child,
+            opts=self._child_opts,
         )
         aws.iam.RolePolicy(
             f"{self._name}-drift-schedule-policy",
@@ -340,11 +321,11 @@ class DriftParts:
                 {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {"Sid": "StartDriftPipeline", "Effect": "Allow", "Action": "sagemaker:StartPipelineExecution", "Resource": self.drift_pipeline.arn}
+                        {"Sid": "StartDriftPipeline", "Effect": "Allow", "Action": "sagemaker:StartPipelineExecution", "Resource": self.pipeline.arn}
                     ],
                 }
             ),
-            opts=self._child,
+            opts=self._child_opts,
         )
         self.schedule = aws.scheduler.Schedule(
             f"{self._name}-drift-schedule",
@@ -352,103 +333,22 @@ class DriftParts:
             schedule_expression=_rate(drift.interval_hours),
             flexible_time_window={"mode": "OFF"},
             target={
-                "arn": self.drift_pipeline.arn,
+                "arn": self.pipeline.arn,
                 "role_arn": schedule_role.arn,
                 "retry_policy": {"maximum_retry_attempts": 2, "maximum_event_age_in_seconds": 3600},
             },
-            opts=self._child,
-        )
-
-    def _drift_job_alarms(self, drift: DriftSpec) -> None:
-        period = drift.interval_hours * 3600
-        ep_name = self.endpoint.endpoint_name
-        for feature in drift.features:
-            dims = {DIMENSION_ENDPOINT: ep_name, DIMENSION_FEATURE: feature}
-            threshold = drift.threshold_for(feature)
-            self._alarm(
-                feature_drift_alarm(feature),
-                f"Population stability index of feature {feature} above {threshold:g} (captured requests vs training baseline).",
-                namespace=DRIFT_NAMESPACE,
-                metric_name=METRIC_PSI,
-                dimensions=dims,
-                statistic="Maximum",
-                period=period,
-                evaluation_periods=1,
-                comparison_operator="GreaterThanThreshold",
-                threshold=threshold,
-                treat_missing_data="notBreaching",  # a run without captured data publishes no PSI
-            )
-            kl = drift.kl_threshold_for(feature)
-            if kl is not None:
-                self._alarm(
-                    feature_kl_alarm(feature),
-                    f"KL divergence of feature {feature} above {kl:g} (captured requests vs training baseline).",
-                    namespace=DRIFT_NAMESPACE,
-                    metric_name=METRIC_KL,
-                    dimensions=dims,
-                    statistic="Maximum",
-                    period=period,
-                    evaluation_periods=1,
-                    comparison_operator="GreaterThanThreshold",
-                    threshold=kl,
-                    treat_missing_data="notBreaching",
-                )
-        if drift.features_drifted_threshold is not None:
-            self._alarm(
-                FEATURES_DRIFTED,
-                f"At least {drift.features_drifted_threshold} feature(s) drifted (PSI above {drift.psi_threshold():g}) in one run.",
-                namespace=DRIFT_NAMESPACE,
-                metric_name=METRIC_FEATURES_DRIFTED,
-                dimensions={DIMENSION_ENDPOINT: ep_name},
-                statistic="Maximum",
-                period=period,
-                evaluation_periods=1,
-                comparison_operator="GreaterThanOrEqualToThreshold",
-                threshold=drift.features_drifted_threshold,
-                treat_missing_data="notBreaching",
-            )
-        if drift.stalled_alarm:
-            # Every run publishes CapturedRecords (0 for an idle window): no datapoint means no run.
-            self._alarm(
-                DRIFT_JOB_STALLED,
-                f"The drift job has not reported for {2 * drift.interval_hours} hours; check the drift pipeline's executions.",
-                namespace=DRIFT_NAMESPACE,
-                metric_name=METRIC_CAPTURED_RECORDS,
-                dimensions={DIMENSION_ENDPOINT: ep_name},
-                statistic="SampleCount",
-                period=period,
-                evaluation_periods=2,
-                datapoints_to_alarm=2,
-                comparison_operator="LessThanThreshold",
-                threshold=1,
-                treat_missing_data="breaching",
-            )
-        # A run skips capture files it cannot read (and publishes how many); data lost that way
-        # would otherwise only show as a quieter drift signal.
-        self._alarm(
-            CAPTURE_FILES_CORRUPT,
-            "The drift job skipped capture files it could not read (corrupt gzip, not UTF-8, no capture events); "
-            "its log names them: inspect and remove them from the capture prefix.",
-            namespace=DRIFT_NAMESPACE,
-            metric_name=METRIC_CORRUPT_FILES,
-            dimensions={DIMENSION_ENDPOINT: ep_name},
-            statistic="Maximum",
-            period=period,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
-            treat_missing_data="notBreaching",  # a run that did not report is drift-job-stalled's to catch
+            opts=self._child_opts,
         )
 
     def _model_monitor(self, drift: DriftSpec) -> None:
         assert drift.report_uri is not None  # validated by DriftSpec
         image: pulumi.Input[str] = drift.image or self._region.apply(_model_monitor_image)
         job_role = self._job_role(drift, "model-monitor-role", MODEL_MONITOR_NAMESPACE, image)
-        schedule_name = short_name(self.args.alarm_prefix, "data-quality", 63)
+        schedule_name = self.schedule_name
         baseline = drift.baseline_uri.rstrip("/")
         cluster: dict[str, Any] = {"instance_count": 1, "instance_type": drift.instance_type, "volume_size_in_gb": drift.volume_size_gb}
-        if self.kms_key_arn is not None:
-            cluster["volume_kms_key_id"] = self.kms_key_arn
+        if self.args.kms_key_arn is not None:
+            cluster["volume_kms_key_id"] = self.args.kms_key_arn
         definition = aws.sagemaker.DataQualityJobDefinition(
             f"{self._name}-data-quality",
             name=short_name(self.args.alarm_prefix, "data-quality", 63),
@@ -462,7 +362,7 @@ class DriftParts:
                 "endpoint_input": {"endpoint_name": self.endpoint.endpoint_name, "local_path": f"{_PROCESSING_DIR}/input/endpoint"}
             },
             data_quality_job_output_config={
-                "kms_key_id": self.kms_key_arn,
+                "kms_key_id": self.args.kms_key_arn,
                 "monitoring_outputs": {"s3_output": {"s3_uri": drift.report_uri, "local_path": f"{_PROCESSING_DIR}/output"}},
             },
             job_resources={"cluster_config": cluster},
@@ -473,7 +373,7 @@ class DriftParts:
                 else None
             ),
             tags=self.args.tags,
-            opts=self._child,
+            opts=self._child_opts,
         )
         self.monitoring_schedule = aws.sagemaker.MonitoringSchedule(
             f"{self._name}-data-quality-schedule",
@@ -484,23 +384,8 @@ class DriftParts:
                 "schedule_config": {"schedule_expression": _cron(drift.interval_hours)},
             },
             tags=self.args.tags,
-            opts=self._child,
+            opts=self._child_opts,
         )
-        for feature in drift.features:
-            threshold = drift.threshold_for(feature)
-            self._alarm(
-                feature_drift_alarm(feature),
-                f"Model Monitor baseline drift of feature {feature} above {threshold:g}.",
-                namespace=MODEL_MONITOR_NAMESPACE,
-                metric_name=model_monitor_metric(feature),
-                dimensions=dict(zip(MODEL_MONITOR_DIMENSIONS, (self.endpoint.endpoint_name, schedule_name, feature))),
-                statistic="Maximum",
-                period=drift.interval_hours * 3600,
-                evaluation_periods=1,
-                comparison_operator="GreaterThanThreshold",
-                threshold=threshold,
-                treat_missing_data="notBreaching",
-            )
 
 
 def _model_monitor_image(region: str) -> str:
@@ -518,5 +403,3 @@ def _model_monitor_image(region: str) -> str:
             ]
         ) from None
     return image_uris.retrieve("model-monitor", region)
-
-

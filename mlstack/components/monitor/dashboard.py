@@ -6,11 +6,11 @@ drift per feature | KL per feature or the drift job's run counts; the states of 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pulumi
 
-from ..drift import (
+from ...drift import (
     DIMENSION_ENDPOINT,
     DIMENSION_FEATURE,
     METRIC_CAPTURED_RECORDS,
@@ -19,10 +19,8 @@ from ..drift import (
     METRIC_PSI,
     NAMESPACE as DRIFT_NAMESPACE,
 )
-from ..specs.monitor import DriftMethod
-
-if TYPE_CHECKING:
-    from .monitor import Monitor
+from ...specs.monitor import DriftMethod
+from .drift_alarms import MODEL_MONITOR_DIMENSIONS, MODEL_MONITOR_NAMESPACE, model_monitor_metric
 
 __all__ = ["dashboard_body"]
 
@@ -71,10 +69,12 @@ def _graph(title: str, metrics: list, region: pulumi.Input[str], *, period: int 
     return props
 
 
-def dashboard_body(monitor: "Monitor", region: pulumi.Input[str]) -> pulumi.Output[str]:
-    """The dashboard body JSON of ``monitor`` (an Output: it holds the endpoint's name)."""
-    args = monitor.args
-    ep = monitor.endpoint
+def dashboard_body(
+    args: Any, ep: Any, *, alarm_arns: list[pulumi.Input[str]], region: pulumi.Input[str], data_quality_schedule: pulumi.Input[str] = ""
+) -> pulumi.Output[str]:
+    """The dashboard body JSON of a monitor with settings ``args`` (MonitorArgs) watching the
+    endpoint ``ep``: ``alarm_arns`` in the alarm-state widget, ``data_quality_schedule`` the
+    Model Monitor schedule's name (an Output: it holds the endpoint's name)."""
     variants = list(ep.variant_names or [None])
     period = args.alarms.period_minutes * 60
     grid = _Grid()
@@ -139,12 +139,9 @@ def dashboard_body(monitor: "Monitor", region: pulumi.Input[str]) -> pulumi.Outp
             ]
             grid.add("metric", _graph("Drift runs", runs, region, period=hourly))
         else:
-            from .monitor import MODEL_MONITOR_DIMENSIONS, MODEL_MONITOR_NAMESPACE, model_monitor_metric
-
-            schedule = monitor.monitoring_schedule.name if monitor.monitoring_schedule else ""
             lines = []
             for f in drift.features:
-                dims = dict(zip(MODEL_MONITOR_DIMENSIONS, (ep.endpoint_name, schedule, f)))
+                dims = dict(zip(MODEL_MONITOR_DIMENSIONS, (ep.endpoint_name, data_quality_schedule, f)))
                 row: list[Any] = [MODEL_MONITOR_NAMESPACE, model_monitor_metric(f)]
                 for k, v in dims.items():
                     row += [k, v]
@@ -162,9 +159,6 @@ def dashboard_body(monitor: "Monitor", region: pulumi.Input[str]) -> pulumi.Outp
             )
         grid.newline()
 
-    alarm_arns = [a.arn for a in monitor.alarms.values()]
-    if monitor.composite is not None:
-        alarm_arns.insert(0, monitor.composite.arn)
     if alarm_arns:
         # An alarm-status widget shows at most 100 alarms.
         grid.add("alarm", {"title": "Alarm states", "alarms": alarm_arns[:100], "sortBy": "stateUpdatedTimestamp"}, width=WIDTH, height=HEIGHT)
