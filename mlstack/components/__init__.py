@@ -1,7 +1,11 @@
-"""mlstack's Pulumi components.
+"""mlstack's Pulumi components, one noun a module or folder: :mod:`.registry`,
+:mod:`.feature_store`, :mod:`.training`, :mod:`.endpoint` (SageMaker and KServe),
+:mod:`.monitor`; :mod:`.secure` holds the secure defaults they share and :mod:`.base` the
+component base class and :class:`ComponentError`, the one error a bad argument raises.
 
-The specs their arguments take are re-exported from :mod:`mlstack.specs` (where each is
-defined), so a Python stack imports a component and its inputs from one place.
+Components know nothing of stack files (that wiring is :mod:`mlstack.program`) and take other
+components as objects. The specs their arguments take are re-exported from :mod:`mlstack.specs`
+(where each is defined), so a Python stack imports a component and its inputs from one place.
 """
 
 from ..specs.endpoint import EndpointSpec
@@ -27,9 +31,9 @@ __all__ = [
     "InferenceService",
     "InferenceServiceArgs",
     "ModelRegistry",
+    "ModelRegistryArgs",
     "Monitor",
     "MonitorArgs",
-    "ModelRegistryArgs",
     "RegistrySpec",
     "TrainingPipeline",
     "TrainingPipelineArgs",

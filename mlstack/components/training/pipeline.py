@@ -1,25 +1,9 @@
 """TrainingPipeline: a SageMaker pipeline that preprocesses, trains (GPU or CPU), evaluates,
 checks the model's promotion gates and registers passing versions in its ModelRegistry.
 
-Declared per model as ``mlstack:models[].training``; the gates are the model's own
-``mlstack:models[].gates`` (the same ones ``mlstack promote`` evaluates)::
-
-    mlstack:models:
-      - name: churn-xgb
-        gates:
-          - {metric: accuracy, op: ">=", threshold: last-approved, tolerance: 0.005}
-          - {metric: bias_delta, op: "<=", threshold: 0.01}
-        training:
-          preprocess: {image: 210987654321.dkr.ecr.eu-west-1.amazonaws.com/churn-prep:1.4}
-          train:
-            image: 210987654321.dkr.ecr.eu-west-1.amazonaws.com/churn-train:1.4
-            instanceType: ml.g5.2xlarge
-            spot: {enabled: true, maxWaitMinutes: 240}
-          evaluation:
-            image: 210987654321.dkr.ecr.eu-west-1.amazonaws.com/churn-eval:1.4
-            metrics: [accuracy, auc, bias_delta]
-          inference: {image: 210987654321.dkr.ecr.eu-west-1.amazonaws.com/churn-serve:1.4}
-          schedule: cron(0 3 ? * MON *)
+Declared per model as ``mlstack:models[].training`` (an example: :mod:`mlstack.specs.training`);
+the gates are the model's own ``mlstack:models[].gates`` (the same ones ``mlstack promote``
+evaluates).
 
 The spec (:mod:`mlstack.specs.training`) holds the steps' settings; this module builds them.
 The pipeline definition is generated with the sagemaker SDK offline (see
