@@ -288,8 +288,8 @@ def test_values_other_namespaces_hold_reach_the_program_as_json(write_stack):
 
 
 def test_line_map_of_an_alias_bomb_is_empty_not_exploded():
-    from mlstack.config import _line_map
+    from mlstack.config.yamlfile import line_map
 
     rows = ["a: &a [x, x, x, x, x, x, x, x, x, x]"] + [f"b{i}: &b{i} [{', '.join(['*a' if i == 0 else f'*b{i - 1}'] * 10)}]" for i in range(8)]
-    assert _line_map("\n".join(rows)) == {}
-    assert _line_map("config:\n  mlstack:team: churn\n") == {(): 1, ("config",): 1, ("config", "mlstack:team"): 2}
+    assert line_map("\n".join(rows)) == {}
+    assert line_map("config:\n  mlstack:team: churn\n") == {(): 1, ("config",): 1, ("config", "mlstack:team"): 2}
