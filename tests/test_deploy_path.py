@@ -358,3 +358,21 @@ def test_a_hung_aws_endpoint_stops_deploy_time_lookups_at_the_deadline(aws_sessi
 
     assert code == 2 and "deadline" in err and "sts:GetCallerIdentity" in err and "Traceback" not in err
     assert elapsed < 15, f"a 1 s deadline took {elapsed:.0f} s"
+
+
+def test_check_judges_endpoints_a_new_registry_would_defer(cli, write_stack):
+    """Hostile: `approvedVersion: none` must not keep an endpoint out of `mlstack check`, or the
+    first `pulumi up` after an approval would create it unjudged."""
+    models = [dict(BASELINE["mlstack:models"][0], approvedVersion="none")]
+    endpoints = [{"name": "scoring", "model": "churn-xgb", "image": IMAGE, "artifactsUri": "s3://example-churn-models/m/", "instanceType": "ml.m5.large", "rollout": {"type": "ALL_AT_ONCE"}}]
+    path = write_stack(
+        {"mlstack:environment": "prod", "mlstack:accountId": "123456789012", "mlstack:models": models, "mlstack:endpoints": endpoints},
+        stack="churn-prod",
+    )
+
+    code, out, err = cli("plan", str(path))
+    assert code == 0 and "is deferred" in out
+
+    code, out, err = cli("check", str(path))
+    assert code == 1, out + err
+    assert "mlstack-endpoint-requires-progressive-rollout" in out

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import StackFile, load_stack
-from ..lookups import OfflineAnswers, DEFAULT_ACCOUNT_ID
+from ..lookups import DEFAULT_ACCOUNT_ID, DEFAULT_APPROVED_VERSION, NO_APPROVED_VERSION, OfflineAnswers
 from ..stack_aws import partition_of
 from .graph import GpuUse, Plan
 from .monitor import ResourceRecord
@@ -19,9 +19,15 @@ from .runner import run_program
 __all__ = ["plan_stack", "plan_stack_file", "run_program", "answers_for", "Plan", "ResourceRecord", "GpuUse"]
 
 
-def answers_for(stack: StackFile, *, live_lookups: bool = False) -> OfflineAnswers:
+def answers_for(stack: StackFile, *, live_lookups: bool = False, judge_deferred: bool = False) -> OfflineAnswers:
     """The offline answers for a stack: account and region from its config, model versions
-    pinned in its config, documented defaults otherwise."""
+    pinned in its config, documented defaults otherwise.
+
+    ``judge_deferred`` (what ``mlstack check`` uses): ``approvedVersion: none`` is answered with
+    the default version, so every declared endpoint is planned and judged. Otherwise a stack could
+    keep its endpoints out of the offline check by declaring its registry empty, and have them
+    created, unjudged, by the first ``pulumi up`` after an approval.
+    """
     spec = stack.spec
     partition = partition_of(stack.region)
     return OfflineAnswers(
@@ -30,7 +36,9 @@ def answers_for(stack: StackFile, *, live_lookups: bool = False) -> OfflineAnswe
         partition=partition,
         # mlstack:models[].approvedVersion: the version offline plans take as the latest Approved.
         approved_versions={
-            spec.group_name(m.name): m.approved_version for m in spec.models if m.approved_version is not None
+            spec.group_name(m.name): (DEFAULT_APPROVED_VERSION if judge_deferred and m.approved_version == NO_APPROVED_VERSION else m.approved_version)
+            for m in spec.models
+            if m.approved_version is not None
         },
         # mlstack:endpoints[].deployedVariants: the variants offline plans take as deployed.
         deployed_variants={
@@ -52,8 +60,9 @@ def plan_stack(stack: str | Path, *, cwd: Path | None = None, lookups: str = "of
     return plan_stack_file(load_stack(stack, cwd=cwd), lookups=lookups)
 
 
-def plan_stack_file(stack_file: StackFile, *, lookups: str = "offline") -> Plan:
-    """Plan a stack file already loaded and validated (see :func:`plan_stack`)."""
+def plan_stack_file(stack_file: StackFile, *, lookups: str = "offline", judge_deferred: bool = False) -> Plan:
+    """Plan a stack file already loaded and validated (see :func:`plan_stack`); ``judge_deferred``
+    plans endpoints a new registry would defer, for the policy check (:func:`answers_for`)."""
     from ..program import DEFAULT_PROGRAM
 
     program: object = DEFAULT_PROGRAM
@@ -64,6 +73,6 @@ def plan_stack_file(stack_file: StackFile, *, lookups: str = "offline") -> Plan:
         project=stack_file.project_name,
         stack=stack_file.stack,
         config=stack_file.pulumi_config(),
-        answers=answers_for(stack_file, live_lookups=lookups == "aws"),
+        answers=answers_for(stack_file, live_lookups=lookups == "aws", judge_deferred=judge_deferred),
         root_directory=stack_file.project.root if stack_file.project else stack_file.path.parent,
     )

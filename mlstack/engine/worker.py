@@ -80,7 +80,8 @@ def run(stack: Path, cwd: Path) -> tuple[dict[str, Any], int]:
         with contextlib.redirect_stderr(io.StringIO()):
             stack_file = load_stack(stack, cwd=cwd)
         root = stack_file.project.root if stack_file.project else stack_file.path.parent
-        plan = plan_stack_file(stack_file)
+        # The check judges every declared endpoint, also those a new registry would defer.
+        plan = plan_stack_file(stack_file, judge_deferred=True)
     except ConfigError as exc:
         return _config_error(exc), 2
     except (UsageError, UnansweredInvoke, pulumi.RunError) as exc:
