@@ -274,6 +274,7 @@ def test_lookups_refuse_credentials_of_an_account_the_stack_must_not_touch(aws_s
     code, out, err = cli("plan", str(path), "--lookups", "aws")
     assert code == 2, err
     assert key in err and "123456789012" in err and "Traceback" not in err
+    assert "deploy-time lookups" in err and "invalid mlstack configuration" not in err
 
 
 def test_malformed_assume_roles_config_is_a_clear_error(aws_session, write_stack, cli):

@@ -175,20 +175,24 @@ def lookup_errors() -> Iterator[None]:
     try:
         yield
     except AwsSettingsError as exc:
-        stop(exc.key or "aws", str(exc))
+        stop(exc.key or "aws", str(exc), title=LOOKUP_TITLE)
     except Exception as exc:  # noqa: BLE001 - only botocore's errors are translated, the rest re-raised
         module = type(exc).__module__ or ""
         from ..ops.aws import OpsError, translate
 
         if isinstance(exc, OpsError) or module.startswith(("botocore", "boto3")):
-            stop("aws", f"a deploy-time AWS lookup failed: {translate(exc)}")
+            stop("aws", f"a deploy-time AWS lookup failed: {translate(exc)}", title=LOOKUP_TITLE)
         raise
 
 
-def stop(key: str, message: str) -> None:
+#: The heading of a failed live lookup offline (``mlstack plan --lookups aws``): the stack file may be fine.
+LOOKUP_TITLE = "the stack's AWS settings or AWS itself stopped the deploy-time lookups"
+
+
+def stop(key: str, message: str, *, title: str | None = None) -> None:
     """Stop the program: a RunError under ``pulumi up``, a ConfigError at ``key`` offline."""
     if current_offline_answers() is None:
         raise pulumi.RunError(message) from None
-    raise ConfigError([Problem(key, message)]) from None
+    raise (ConfigError([Problem(key, message)], title=title) if title else ConfigError([Problem(key, message)])) from None
 
 
