@@ -268,9 +268,7 @@ class StackAwsSettings:
 
         # The day-2 commands' client factory: bounded attempts, timeouts, one total deadline for
         # every lookup of the run (MLSTACK_AWS_TIMEOUT, default 120 s) and garbage answers as errors.
-        calls = Aws(AwsSettings(region=self.region, max_attempts=5))
-        calls._session = self.session
-        return calls
+        return Aws.from_session(self.session, AwsSettings(region=self.region, max_attempts=5))
 
     def client(self, service: str):
         """A client of ``service`` in the stack's region with the stack's credentials."""

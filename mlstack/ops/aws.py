@@ -342,6 +342,14 @@ class Aws:
     def _on_done(self, **_: Any) -> None:
         self.in_flight = None
 
+    @classmethod
+    def from_session(cls, session: Any, settings: Optional[AwsSettings] = None) -> "Aws":
+        """Clients with these settings' retries, timeouts and deadline over an existing boto3
+        ``session`` (e.g. one holding a stack's assumed-role credentials)."""
+        aws = cls(settings or AwsSettings(region=session.region_name))
+        aws._session = session
+        return aws
+
     @property
     def session(self) -> Any:
         if self._session is None:
