@@ -126,6 +126,45 @@ def test_vision_prod_serves_on_gpus_with_a_canary(plan):
     validate_inference_service({k: isvc.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")})
 
 
+# ---- rollouts that finish: canary -> promote, or rollback --------------------------------------
+
+def _step(modelVersion=5, **rollout):
+    doc = document(modelVersion=modelVersion, rollout={"type": "CANARY", "size": {"value": 20}, **rollout})
+    validate_inference_service(doc)
+    return doc["spec"]["predictor"].get("canaryTrafficPercent", "absent"), doc["metadata"]["labels"].get("mlstack.dev/rollout-step")
+
+
+def test_a_new_model_version_is_a_canary_against_the_promoted_one():
+    assert _step(promotedVersion=4) == (20, "canary")
+    assert _step() == (20, "canary")  # first deployment: KServe gives the only revision all traffic
+    assert document(modelVersion=5, rollout={"type": "CANARY", "promotedVersion": 4})["metadata"]["labels"]["mlstack.dev/promoted-version"] == "4"
+
+
+def test_promoting_drops_the_canary_percent_so_the_latest_revision_takes_all_traffic():
+    assert _step(promotedVersion=5) == ("absent", "promoted")
+
+
+def test_the_next_version_after_a_promotion_is_a_canary_again():
+    assert _step(modelVersion=6, promotedVersion=5) == (20, "canary")
+
+
+def test_rollback_sends_all_traffic_to_the_last_rolled_out_revision():
+    assert _step(promotedVersion=4, rollback=True) == (0, "rolled-back")
+    assert _step(rollback=True) == (0, "rolled-back")
+
+
+def test_all_at_once_has_no_rollout_step():
+    doc = document(modelVersion=5)
+    assert "mlstack.dev/rollout-step" not in doc["metadata"]["labels"]
+
+
+def test_the_planned_service_carries_the_declared_step(plan_service):
+    _, _, isvc = plan_service({"modelVersion": 4, "rollout": {"type": "CANARY", "promotedVersion": 4}})
+    assert "canaryTrafficPercent" not in isvc.inputs["spec"]["predictor"]
+    assert isvc.inputs["metadata"]["labels"]["mlstack.dev/rollout-step"] == "promoted"
+    assert isvc.inputs["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Serverless"
+
+
 # ---- the schema check ------------------------------------------------------------------------
 
 
@@ -180,6 +219,13 @@ BAD_KSERVE = [
     ("unknown backend", {"backend": "seldon"}, "endpoints[0].backend", "'sagemaker' or 'kserve'"),
     ("misspelt kserve key", {"kserve": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://m/x/", "nodeSelecter": {}}},
      "endpoints[0].kserve.nodeSelecter", "did you mean 'nodeSelector'"),
+    ("promote without a pinned version", {"rollout": {"type": "CANARY", "promotedVersion": 4}}, "endpoints[0].rollout.promotedVersion",
+     "pin modelVersion"),
+    ("promote an all-at-once rollout", {"modelVersion": 4, "rollout": {"promotedVersion": 4}}, "endpoints[0].rollout.promotedVersion",
+     "set rollout.type: CANARY"),
+    ("rollback of an all-at-once rollout", {"rollout": {"rollback": True}}, "endpoints[0].rollout.rollback", "set rollout.type: CANARY"),
+    ("rollback of the promoted version", {"modelVersion": 4, "rollout": {"type": "CANARY", "promotedVersion": 4, "rollback": True}},
+     "endpoints[0].rollout.rollback", "says it is promoted"),
     ("bad storage uri", {"kserve": {"modelFormat": {"name": "sklearn"}, "storageUri": "ftp://m/x"}}, "endpoints[0].kserve.storageUri", "wrong form"),
 ]
 

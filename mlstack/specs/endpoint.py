@@ -40,7 +40,7 @@ from .. import catalog
 from ..errors import SpecProblems
 from .base import EcrImage, EndpointInstanceType, KmsKeyArn, Problems, S3Uri, Slug, Spec, VpcSpec
 from .kserve import KServeSpec
-from .rollout import RolloutDuration, RolloutSpec, RolloutType, SizeType, rollout_duration, rollout_problems
+from .rollout import KServeRolloutStep, RolloutDuration, RolloutSpec, RolloutType, SizeType, rollout_duration, rollout_problems
 
 __all__ = [
     "Backend",
@@ -267,6 +267,19 @@ class EndpointSpec(Spec):
         """The worst-case duration of an update of this (SageMaker) endpoint; see :func:`rollout_duration`."""
         return rollout_duration(self.rollout, instance_type=self.instance_type, fleet=self.max_fleet)
 
+    def kserve_rollout_step(self) -> Optional[KServeRolloutStep]:
+        """Where this KServe endpoint's canary stands (None for ALL_AT_ONCE): rolled back with
+        ``rollout.rollback``, promoted when ``rollout.promotedVersion`` is ``modelVersion``, else
+        a canary of modelVersion."""
+        rollout = self.rollout
+        if rollout.type is not RolloutType.CANARY:
+            return None
+        if rollout.rollback:
+            return KServeRolloutStep.ROLLED_BACK
+        if rollout.promoted_version is not None and rollout.promoted_version == self.model_version:
+            return KServeRolloutStep.PROMOTED
+        return KServeRolloutStep.CANARY
+
     def variant_names(self) -> list[str]:
         """Production and shadow variant names (SageMaker)."""
         return [self.variant_name] + ([self.shadow.variant_name] if self.shadow else [])
@@ -351,6 +364,10 @@ def _sagemaker_rules(spec: EndpointSpec) -> Problems:
         if spec.async_inference is not None:
             problems.append((("autoscaling",), "asynchronous endpoints publish no Invocations metric to scale on; drop autoscaling (backlog-based scaling is not supported yet)"))
     problems += rollout_problems(spec)
+    for field in ("promoted_version", "rollback"):
+        if field in spec.rollout.model_fields_set:
+            problems.append((("rollout", RolloutSpec.model_fields[field].alias or field),
+                             "steps a KServe canary; SageMaker finishes or rolls back a rollout by itself (on its rollback alarms): drop it"))
     if spec.deployed_variants is not None:
         problems += [(("variantName",), text) for text in check_deployed_variants(spec, spec.deployed_variants)]
     return problems
@@ -387,7 +404,9 @@ def _kserve_rules(spec: EndpointSpec) -> Problems:
                                      "max_error_rate_percent", "max_latency_ms", "latency_statistic", "alarms") if f in rollout.model_fields_set]
     for field in sagemaker_rollout:
         problems.append((("rollout", RolloutSpec.model_fields[field].alias or field),
-                         "KServe does not bake or roll back by itself: the canary keeps its share until the next deployment promotes it (or sets rollout back); drop it"))
+                         "KServe does not bake or roll back by itself: the stack steps the canary (rollout.promotedVersion to promote, "
+                         "rollout.rollback to roll back); drop it"))
+    problems += _kserve_step_rules(spec)
     scaling = spec.autoscaling
     if scaling is not None:
         if scaling.target_gpu_utilization_percent is not None:
@@ -433,3 +452,26 @@ def check_deployed_instance_type(spec: EndpointSpec, deployed: Mapping[str, str]
         f"{spec.instance_type}, which SageMaker refuses while the variant is an autoscaling target: deploy once "
         f"without autoscaling (that deregisters it), then change instanceType, then restore autoscaling"
     ]
+
+
+def _kserve_step_rules(spec: EndpointSpec) -> Problems:
+    """promotedVersion and rollback: only on a CANARY, against a pinned modelVersion, not both at once."""
+    rollout = spec.rollout
+    problems: Problems = []
+    stepped = [f for f in ("promoted_version", "rollback") if f in rollout.model_fields_set and getattr(rollout, f) not in (None, False)]
+    if not stepped:
+        return problems
+    if rollout.type is not RolloutType.CANARY:
+        for field in stepped:
+            problems.append((("rollout", RolloutSpec.model_fields[field].alias or field),
+                             f"steps a canary, and rollout.type is {rollout.type.value}; set rollout.type: CANARY or drop it"))
+        return problems
+    if rollout.promoted_version is not None and not isinstance(spec.model_version, int):
+        problems.append((("rollout", "promotedVersion"),
+                         f"names the version serving the traffic the canary does not ({rollout.promoted_version}), but modelVersion is not pinned, "
+                         "so mlstack cannot tell a promotion from a canary; pin modelVersion to the version kserve.storageUri holds"))
+    if rollout.rollback and rollout.promoted_version is not None and rollout.promoted_version == spec.model_version:
+        problems.append((("rollout", "rollback"),
+                         f"rolls version {spec.model_version} back, but rollout.promotedVersion says it is promoted; "
+                         f"set promotedVersion to the version to return to, or drop rollback"))
+    return problems

@@ -2,7 +2,9 @@
 it is rolled back, and how long a SageMaker rollout may take.
 
 SageMaker: a blue/green deployment (ALL_AT_ONCE, CANARY, LINEAR) or a rolling update, with
-automatic rollback on alarms. KServe: CANARY sets ``canaryTrafficPercent``. Example::
+automatic rollback on alarms. KServe: CANARY sets ``canaryTrafficPercent``, and the stack walks
+the canary to its end with ``promotedVersion`` (promote) or ``rollback`` (see
+:class:`KServeRolloutStep`). Example::
 
     rollout:
       type: LINEAR
@@ -33,6 +35,7 @@ __all__ = [
     "RolloutSpec",
     "RolloutDuration",
     "RolledOutEndpoint",
+    "KServeRolloutStep",
     "DEFAULT_SIZES",
     "MLSTACK_ROLLBACK_ALARMS",
     "MAX_ROLLBACK_ALARMS",
@@ -123,6 +126,17 @@ class SizeType(str, Enum):
     """A number of instances (SageMaker only)."""
 
 
+class KServeRolloutStep(str, Enum):
+    """Where a KServe canary stands, as the stack declares it (the label ``mlstack.dev/rollout-step``)."""
+
+    CANARY = "canary"
+    """modelVersion is the canary: it gets rollout.size percent of the traffic, the last rolled-out revision the rest."""
+    PROMOTED = "promoted"
+    """promotedVersion equals modelVersion: the latest ready revision gets all the traffic."""
+    ROLLED_BACK = "rolled-back"
+    """rollback: true: all traffic goes back to the last rolled-out revision (canaryTrafficPercent 0)."""
+
+
 class CapacitySizeSpec(Spec):
     """The size of a canary, a linear step or a rolling batch."""
 
@@ -170,6 +184,10 @@ class RolloutSpec(Spec):
     """The percentile the latency alarm watches (default p99; SageMaker only)."""
     alarms: list[AlarmName] = Field(default_factory=list)
     """Names of further CloudWatch alarms that roll a deployment back (SageMaker allows 10 in all, 2 are mlstack's)."""
+    promoted_version: Optional[PositiveInt] = None
+    """KServe CANARY: the model version that has all the traffic the canary does not. While it differs from modelVersion, modelVersion is the canary; set it to modelVersion to promote the canary (all traffic to it). A new modelVersion is a canary again."""
+    rollback: bool = False
+    """KServe CANARY: send all traffic back to the last rolled-out revision (canaryTrafficPercent 0) and keep the canary's revision without traffic (default false)."""
 
     def effective_size(self) -> Optional[CapacitySizeSpec]:
         """The step size in force: ``size``, else the type's default; None for ALL_AT_ONCE."""

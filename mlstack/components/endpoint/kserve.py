@@ -6,14 +6,25 @@ standard ``kubernetes:*`` config keys); this component never creates one.
 
 What the shared spec becomes:
 
-* ``rollout: {type: CANARY, size: {value: 10}}`` -> ``predictor.canaryTrafficPercent: 10`` and
-  the ``serving.kserve.io/deploymentMode: Serverless`` annotation canaries need (revisions
-  are a Knative feature; newer KServe calls the mode Knative and accepts both names). The
-  canary keeps its share until a later deployment promotes it (drop the canary, or set
-  ``rollout.type: ALL_AT_ONCE``); KServe itself neither bakes nor rolls back. Nor does
-  ``pulumi up`` wait for the new revision: pulumi-kubernetes awaits a custom resource only
-  with a ``pulumi.com/waitFor`` annotation or ``PULUMI_K8S_AWAIT_ALL=true`` (its
-  ``ReadyCondition``), so no deploy-time bound applies, unlike SageMaker endpoints.
+* ``rollout: {type: CANARY, size: {value: 10}}`` -> the ``serving.kserve.io/deploymentMode:
+  Serverless`` annotation canaries need (revisions are a Knative feature; newer KServe calls the
+  mode Knative and accepts both names) and, by the step the stack declares
+  (:meth:`~mlstack.specs.endpoint.EndpointSpec.kserve_rollout_step`, recorded as the label
+  ``mlstack.dev/rollout-step``):
+
+  - ``canary`` -> ``predictor.canaryTrafficPercent: 10``: the latest ready revision (modelVersion)
+    gets 10%, the last rolled-out revision (``rollout.promotedVersion``) 90%;
+  - ``promoted`` (``promotedVersion`` = ``modelVersion``) -> no ``canaryTrafficPercent``: all
+    traffic to the latest ready revision, which KServe then records as rolled out (KServe's
+    canary guide: "remove the canaryTrafficPercent field" to promote);
+  - ``rolled-back`` (``rollout.rollback: true``) -> ``canaryTrafficPercent: 0``: all traffic
+    back to the last rolled-out revision (KServe's guide: set it to 0 to roll back).
+
+  KServe itself neither bakes nor decides: ``mlstack verify`` reads where the rollout stands and
+  the Prometheus alerts of ``mlstack:monitors`` say whether to promote. Nor does ``pulumi up``
+  wait for the new revision: pulumi-kubernetes awaits a custom resource only with a
+  ``pulumi.com/waitFor`` annotation or ``PULUMI_K8S_AWAIT_ALL=true`` (its ``ReadyCondition``),
+  so no deploy-time bound applies, unlike SageMaker endpoints.
 * ``gpus: 1`` -> ``nvidia.com/gpu: 1`` in the model container's requests and limits, and, unless
   ``kserve.tolerations`` says otherwise, a toleration of the ``nvidia.com/gpu`` taint GPU nodes
   carry; ``instanceType: g5.xlarge`` -> node selector ``node.kubernetes.io/instance-type``.
@@ -45,7 +56,7 @@ from pydantic import ConfigDict, Field
 from ...errors import ConfigError, Problem
 from ...specs.endpoint import EndpointSpec
 from ...specs.kserve import LABEL_VALUE
-from ...specs.rollout import RolloutType
+from ...specs.rollout import KServeRolloutStep, RolloutType
 from ..base import ArgumentProblem, Component, ComponentArgs, ComponentError
 
 __all__ = ["InferenceService", "InferenceServiceArgs", "inference_service", "validate_inference_service", "SCHEMA_PATH"]
@@ -57,6 +68,8 @@ DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 GPU_RESOURCE = "nvidia.com/gpu"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 LABEL_PREFIX = "mlstack.dev/"
+ROLLOUT_STEP_LABEL = LABEL_PREFIX + "rollout-step"
+PROMOTED_VERSION_LABEL = LABEL_PREFIX + "promoted-version"
 
 
 class InferenceServiceArgs(ComponentArgs):
@@ -176,10 +189,17 @@ def inference_service(spec: EndpointSpec, *, namespace: str, tags: dict[str, str
         predictor["scaleTarget"] = max(1, math.ceil(scaling.target_invocations_per_instance / 60))
     else:
         predictor["minReplicas"] = predictor["maxReplicas"] = spec.instance_count
-    if canary:
+    step = spec.kserve_rollout_step()
+    if step is KServeRolloutStep.CANARY:
         size = rollout.effective_size()
         assert size is not None
         predictor["canaryTrafficPercent"] = size.value
+    elif step is KServeRolloutStep.ROLLED_BACK:
+        predictor["canaryTrafficPercent"] = 0
+    if step is not None:
+        labels[ROLLOUT_STEP_LABEL] = step.value
+        if rollout.promoted_version is not None:
+            labels[PROMOTED_VERSION_LABEL] = str(rollout.promoted_version)
     node_selector = dict(settings.node_selector)
     if spec.instance_type:
         node_selector.setdefault(INSTANCE_TYPE_LABEL, spec.instance_type)
