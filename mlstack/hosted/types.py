@@ -17,7 +17,7 @@ from mlstack.specs.monitor import DriftMethod
 from mlstack.specs.registry import ApprovalMode
 from mlstack.specs.rollout import RolloutType, SizeType
 
-__all__ = ["ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "RetrainSpec", "CompositeSpec", "MonitorArgs"]
+__all__ = ["ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "RetrainSpec", "CompositeSpec", "PrometheusSpec", "MonitorArgs"]
 
 
 class ModelRegistryArgs:
@@ -372,6 +372,10 @@ class RolloutSpec:
     """The percentile the latency alarm watches (default p99; SageMaker only)."""
     alarms: Optional[list[str]]
     """Names of further CloudWatch alarms that roll a deployment back (SageMaker allows 10 in all, 2 are mlstack's)."""
+    promoted_version: Optional[int]
+    """KServe CANARY: the model version that has all the traffic the canary does not. While it differs from modelVersion, modelVersion is the canary; set it to modelVersion to promote the canary (all traffic to it). A new modelVersion is a canary again."""
+    rollback: Optional[bool]
+    """KServe CANARY: send all traffic back to the last rolled-out revision (canaryTrafficPercent 0) and keep the canary's revision without traffic (default false)."""
 
 
 class AutoscalingSpec:
@@ -637,6 +641,23 @@ class CompositeSpec:
     """The member alarms notify nobody themselves (they still show on the dashboard and can trigger retraining); default true."""
 
 
+class PrometheusSpec:
+    """KServe endpoints: how the monitor's PrometheusRule is found by Prometheus and its alerts routed by Alertmanager.
+
+    Example: ``prometheus: {ruleLabels: {release: kube-prometheus-stack}, alertLabels: {severity: page, team: vision}}``."""
+
+    rule_labels: Optional[dict[str, str]]
+    """Labels on the PrometheusRule object that your Prometheus's ruleSelector matches (kube-prometheus-stack selects release: <its Helm release> by default); without them Prometheus may never load the rules."""
+    alert_labels: Optional[dict[str, str]]
+    """Labels on every alert, for Alertmanager routing (default severity: critical); mlstack adds mlstack_stack, mlstack_endpoint and mlstack_alarm."""
+    dcgm_namespace_label: Optional[str]
+    """The label of DCGM exporter's GPU metrics holding the pod's namespace (namespace; exported_namespace when Prometheus scrapes the exporter without honorLabels)."""
+    dcgm_pod_label: Optional[str]
+    """The label of DCGM exporter's GPU metrics holding the pod's name (pod; exported_pod without honorLabels)."""
+    evaluation_interval_seconds: Optional[int]
+    """How often Prometheus evaluates the rule group (default: the Prometheus's evaluationInterval)."""
+
+
 class MonitorArgs:
     """Inputs of Monitor in other languages: the fields of mlstack.components.MonitorArgs, camelCase.
 
@@ -653,7 +674,9 @@ class MonitorArgs:
     composite: Optional[CompositeSpec]
     """A composite alarm paging only on a combination of alarms (default: none)."""
     dashboard: Optional[bool]
-    """Create a CloudWatch dashboard: invocations, errors, latency, GPU use, drift per feature, alarm states; default true."""
+    """Create a CloudWatch dashboard: invocations, errors, latency, GPU use, drift per feature, alarm states; default true (SageMaker)."""
+    prometheus: Optional[PrometheusSpec]
+    """KServe endpoints: labels that get the PrometheusRule loaded and its alerts routed (default: no rule labels, alerts labelled severity: critical)."""
     endpoint_name: str
     """The SageMaker endpoint to watch: the endpointName given to its Endpoint (a plain string: the alarms' metric dimensions are built from it)."""
     endpoint_arn: Optional[pulumi.Input[str]]

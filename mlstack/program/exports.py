@@ -55,7 +55,13 @@ def export_endpoints(team: Any) -> None:
 
 
 def export_monitors(team: Any) -> None:
-    pulumi.export("monitors", {name: {"alarms": m.alarm_names, "topicArn": m.topic_arn} for name, m in team.monitors.items()})
+    pulumi.export("monitors", {name: _monitor(m) for name, m in team.monitors.items()})
+
+
+def _monitor(monitor: Any) -> dict[str, Any]:
+    if hasattr(monitor, "rule_name"):  # PrometheusAlerts of a KServe endpoint
+        return {"alerts": monitor.alert_names, "prometheusRule": monitor.rule_name, "namespace": monitor.namespace}
+    return {"alarms": monitor.alarm_names, "topicArn": monitor.topic_arn}
 
 
 def _endpoint(component: Any) -> dict[str, Any]:

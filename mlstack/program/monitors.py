@@ -1,5 +1,7 @@
-"""``mlstack:monitors`` -> a :class:`~mlstack.components.Monitor` per entry, watching the endpoint
-it names and, for ``retrain`` without a ``pipelineArn``, starting the model's TrainingPipeline.
+"""``mlstack:monitors`` -> a :class:`~mlstack.components.Monitor` per entry on a SageMaker endpoint,
+watching the endpoint it names and, for ``retrain`` without a ``pipelineArn``, starting the
+model's TrainingPipeline; a :class:`~mlstack.components.monitor.prometheus.PrometheusAlerts`
+(a PrometheusRule, through the endpoint's Kubernetes provider) per entry on a KServe endpoint.
 Built last: monitors watch endpoints and start pipelines."""
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .context import StackContext, entry
 __all__ = ["monitors_from_spec"]
 
 
-def monitors_from_spec(ctx: StackContext, team: Any) -> dict[str, Monitor]:
+def monitors_from_spec(ctx: StackContext, team: Any) -> dict[str, Any]:
     """The monitors of ``mlstack:monitors`` by endpoint name; a monitor of a deferred endpoint
     comes up with its endpoint, on the ``pulumi up`` after the first approval."""
     spec = ctx.spec
@@ -38,6 +40,20 @@ def monitors_from_spec(ctx: StackContext, team: Any) -> dict[str, Monitor]:
             )
             continue
         model = getattr(endpoint, "model_name", None)
+        if getattr(getattr(endpoint, "spec", None), "is_kserve", False):
+            from ..components.monitor.prometheus import PrometheusAlerts, PrometheusAlertsArgs
+
+            with entry(f"mlstack:monitors[{i}]"):
+                monitors[mon.endpoint] = PrometheusAlerts(
+                    mon.endpoint,
+                    PrometheusAlertsArgs(
+                        settings=mon, service=endpoint, stack=ctx.stack,
+                        tags=ctx.lineage.tags(model=model, model_version=str(endpoint.spec.model_version) if isinstance(endpoint.spec.model_version, int) else None),
+                    ),
+                    opts=pulumi.ResourceOptions(provider=endpoint.kubernetes_provider),
+                )
+            declare(monitors[mon.endpoint], f"mlstack:monitors[{i}]")
+            continue
         pipeline = pipelines.get(model) if mon.retrain and not mon.retrain.pipeline_arn else None
         if mon.retrain and not mon.retrain.pipeline_arn and pipeline is None:
             problems.append(

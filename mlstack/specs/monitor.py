@@ -41,6 +41,7 @@ __all__ = [
     "DriftSpec",
     "RetrainSpec",
     "CompositeSpec",
+    "PrometheusSpec",
     "MonitorSettings",
     "MonitorSpec",
     "ENDPOINT_ALARMS",
@@ -379,6 +380,42 @@ class CompositeSpec(Spec):
         return [*self.all_of, *self.any_of]
 
 
+_PROM_LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]{0,127}$"
+PromLabelName = Annotated[str, StringConstraints(pattern=_PROM_LABEL_NAME)]
+"""A Prometheus label name (an alert's labels are matched by Alertmanager routes)."""
+_K8S_LABEL_NAME = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+_K8S_LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+K8sLabelName = Annotated[str, StringConstraints(pattern=_K8S_LABEL_NAME, max_length=316)]
+K8sLabelValue = Annotated[str, StringConstraints(pattern=_K8S_LABEL_VALUE, max_length=63)]
+
+
+class PrometheusSpec(Spec):
+    """KServe endpoints: how the monitor's PrometheusRule is found by Prometheus and its alerts routed by Alertmanager.
+
+    Example: ``prometheus: {ruleLabels: {release: kube-prometheus-stack}, alertLabels: {severity: page, team: vision}}``.
+    """
+
+    rule_labels: dict[K8sLabelName, K8sLabelValue] = Field(default_factory=dict)
+    """Labels on the PrometheusRule object that your Prometheus's ruleSelector matches (kube-prometheus-stack selects release: <its Helm release> by default); without them Prometheus may never load the rules."""
+    alert_labels: dict[PromLabelName, Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
+        default_factory=lambda: {"severity": "critical"}
+    )
+    """Labels on every alert, for Alertmanager routing (default severity: critical); mlstack adds mlstack_stack, mlstack_endpoint and mlstack_alarm."""
+    dcgm_namespace_label: PromLabelName = "namespace"
+    """The label of DCGM exporter's GPU metrics holding the pod's namespace (namespace; exported_namespace when Prometheus scrapes the exporter without honorLabels)."""
+    dcgm_pod_label: PromLabelName = "pod"
+    """The label of DCGM exporter's GPU metrics holding the pod's name (pod; exported_pod without honorLabels)."""
+    evaluation_interval_seconds: Optional[int] = Field(default=None, ge=5, le=3600)
+    """How often Prometheus evaluates the rule group (default: the Prometheus's evaluationInterval)."""
+
+    @model_validator(mode="after")
+    def _no_reserved_labels(self) -> "PrometheusSpec":
+        reserved = sorted(k for k in self.alert_labels if k.startswith("mlstack_") or k.startswith("__"))
+        if reserved:
+            raise SpecProblems([(("alertLabels", k), "is set by mlstack (or reserved by Prometheus); choose another label name") for k in reserved])
+        return self
+
+
 class MonitorSettings(Spec):
     """What a Monitor watches and what it does about it."""
 
@@ -393,7 +430,9 @@ class MonitorSettings(Spec):
     composite: Optional[CompositeSpec] = None
     """A composite alarm paging only on a combination of alarms (default: none)."""
     dashboard: bool = True
-    """Create a CloudWatch dashboard: invocations, errors, latency, GPU use, drift per feature, alarm states; default true."""
+    """Create a CloudWatch dashboard: invocations, errors, latency, GPU use, drift per feature, alarm states; default true (SageMaker)."""
+    prometheus: Optional[PrometheusSpec] = None
+    """KServe endpoints: labels that get the PrometheusRule loaded and its alerts routed (default: no rule labels, alerts labelled severity: critical)."""
 
     def alarm_names(self, *, gpu: bool = True) -> list[str]:
         """mlstack names of every alarm these settings create (``gpu``: on a GPU endpoint)."""
@@ -445,6 +484,8 @@ class WatchedEndpoint:
     """The model it serves."""
     kserve: bool = False
     """Served by KServe (metrics in Prometheus, not CloudWatch)."""
+    revisions: bool = False
+    """KServe: runs as Knative revisions (Serverless deployment mode), whose queue-proxy publishes the request metrics alerts read."""
     captures: bool = True
     """Captures its requests (data capture on, not serverless)."""
     gpu: bool = False
@@ -455,52 +496,86 @@ class WatchedEndpoint:
 
 def monitor_endpoint_problems(monitor: MonitorSettings, endpoint: WatchedEndpoint, *, environment: str) -> Problems:
     """Problems between a monitor's settings and the endpoint it watches, at paths below the
-    monitor (``("retrain", "alarms", 0)``): a KServe endpoint, drift without captured requests,
+    monitor (``("retrain", "alarms", 0)``): what a KServe endpoint's monitor cannot do, drift without captured requests,
     GPU alarms on an endpoint without GPUs, retraining with no pipeline to start, an unpinned
     drift image in prod. The stack file's check (:func:`stack_monitor_problems`) and the Monitor
     component both call it."""
     problems: Problems = []
     if endpoint.kserve:
+        problems += _kserve_monitor_problems(monitor, endpoint)
+        return problems
+    if monitor.prometheus is not None:
+        problems.append((("prometheus",), f"endpoint {endpoint.name!r} is a SageMaker endpoint, alarmed in CloudWatch; prometheus settings apply to KServe endpoints only: drop them"))
+    if monitor.drift and not endpoint.captures:
         problems.append(
             (
-                ("endpoint",),
-                f"endpoint {endpoint.name!r} is served by KServe, whose metrics are in Prometheus, not "
-                "CloudWatch; a Monitor watches SageMaker endpoints only: remove this monitor and alert "
-                "with the cluster's Prometheus rules",
+                ("drift",),
+                f"endpoint {endpoint.name!r} does not capture its requests (dataCapture off or serverless), so there "
+                "is nothing to compare with the baseline; turn dataCapture on or remove drift",
             )
         )
-    else:
-        if monitor.drift and not endpoint.captures:
-            problems.append(
-                (
-                    ("drift",),
-                    f"endpoint {endpoint.name!r} does not capture its requests (dataCapture off or serverless), so there "
-                    "is nothing to compare with the baseline; turn dataCapture on or remove drift",
-                )
+    if not endpoint.gpu:
+        refs = [(("retrain", "alarms", j), r) for j, r in enumerate(monitor.retrain.alarms)] if monitor.retrain else []
+        if monitor.composite:
+            refs += [(("composite", "allOf", j), r) for j, r in enumerate(monitor.composite.all_of)]
+            refs += [(("composite", "anyOf", j), r) for j, r in enumerate(monitor.composite.any_of)]
+        problems += [
+            (path, f"alarm {ref!r} exists only on GPU endpoints and endpoint {endpoint.name!r} has no GPU")
+            for path, ref in refs
+            if ref in GPU_ALARMS
+        ]
+    if monitor.retrain and not monitor.retrain.pipeline_arn and not endpoint.retrainable:
+        problems.append(
+            (
+                ("retrain",),
+                f"model {endpoint.model!r} (served by endpoint {endpoint.name!r}) has no training pipeline to start; "
+                "declare its training in mlstack:models or set retrain.pipelineArn",
             )
-        if not endpoint.gpu:
-            refs = [(("retrain", "alarms", j), r) for j, r in enumerate(monitor.retrain.alarms)] if monitor.retrain else []
-            if monitor.composite:
-                refs += [(("composite", "allOf", j), r) for j, r in enumerate(monitor.composite.all_of)]
-                refs += [(("composite", "anyOf", j), r) for j, r in enumerate(monitor.composite.any_of)]
-            problems += [
-                (path, f"alarm {ref!r} exists only on GPU endpoints and endpoint {endpoint.name!r} has no GPU")
-                for path, ref in refs
-                if ref in GPU_ALARMS
-            ]
-        if monitor.retrain and not monitor.retrain.pipeline_arn and not endpoint.retrainable:
-            problems.append(
-                (
-                    ("retrain",),
-                    f"model {endpoint.model!r} (served by endpoint {endpoint.name!r}) has no training pipeline to start; "
-                    "declare its training in mlstack:models or set retrain.pipelineArn",
-                )
-            )
+        )
     job_image = monitor.drift.image if monitor.drift and monitor.drift.method is DriftMethod.JOB else None
     message = image_problem(job_image, environment)
     if message:
         problems.append((("drift", "image"), message))
     return problems
+
+
+#: What a monitor of a KServe endpoint cannot do (its alerts are Prometheus rules, routed by Alertmanager).
+_NOT_ON_KSERVE = {
+    "notifications": "alerts of a KServe endpoint are routed by Alertmanager, not SNS: drop notifications and route on prometheus.alertLabels",
+    "drift": "KServe endpoints capture no requests to S3 (kserve.loggerUrl sends them to an event sink); drop drift",
+    "retrain": "retraining starts on CloudWatch alarm state changes, and a KServe endpoint's alerts are in Prometheus; drop retrain",
+    "composite": "a composite alarm combines CloudWatch alarms; for a KServe endpoint, combine alerts with Alertmanager inhibition rules and drop composite",
+    "dashboard": "the CloudWatch dashboard shows SageMaker metrics; KServe's are in Prometheus: drop dashboard",
+}
+
+
+def _kserve_monitor_problems(monitor: MonitorSettings, endpoint: WatchedEndpoint) -> Problems:
+    problems: Problems = []
+    given = monitor.model_fields_set
+    for field, why in _NOT_ON_KSERVE.items():
+        if field in given and getattr(monitor, field) not in (None, False):
+            problems.append(((field,), f"endpoint {endpoint.name!r} is served by KServe: {why}"))
+    if not endpoint.revisions:
+        problems.append(
+            (
+                ("endpoint",),
+                f"endpoint {endpoint.name!r} is served by KServe without a declared Serverless (Knative) deployment mode; its alerts read "
+                "the request metrics of Knative's queue-proxy, which RawDeployment/Standard mode has not: set kserve.deploymentMode: Serverless "
+                "(or rollout.type: CANARY) on the endpoint, or remove this monitor",
+            )
+        )
+    if not endpoint.gpu:
+        for field in ("gpu_utilization_percent", "gpu_memory_percent"):
+            if field in monitor.alarms.model_fields_set and getattr(monitor.alarms, field) is not None:
+                alias = AlarmsSpec.model_fields[field].alias or field
+                problems.append((("alarms", _camel(alias)), f"endpoint {endpoint.name!r} requests no GPUs, so there is no GPU to alert on; drop it"))
+    return problems
+
+
+def _camel(name: str) -> str:
+    from pydantic.alias_generators import to_camel
+
+    return name if any(c.isupper() for c in name) else to_camel(name)
 
 
 def stack_monitor_problems(spec: Any) -> Problems:
@@ -530,6 +605,7 @@ def stack_monitor_problems(spec: Any) -> Problems:
                 name=endpoint.name,
                 model=endpoint.model,
                 kserve=endpoint.is_kserve,
+                revisions=endpoint.is_kserve and kserve_mode(endpoint) in KNATIVE_MODES,
                 captures=endpoint.data_capture.enabled and endpoint.serverless is None,
                 gpu=endpoint.is_gpu,
                 retrainable=endpoint.model in trained,
@@ -579,3 +655,16 @@ def image_problem(image: str | None, environment: str) -> str | None:
             "<repository>@sha256:<64 hex digits>, so every run uses the reviewed build"
         )
     return None
+
+
+#: KServe deployment modes that run predictors as Knative revisions (the older and newer names).
+KNATIVE_MODES = frozenset({"Serverless", "Knative"})
+
+
+def kserve_mode(endpoint: Any) -> str | None:
+    """The deployment mode a KServe endpoint declares: kserve.deploymentMode, else Serverless for a
+    CANARY rollout (mlstack sets it, as canaries need revisions), else None (the cluster's default)."""
+    mode = endpoint.kserve.deployment_mode if endpoint.kserve else None
+    if mode is None and getattr(endpoint.rollout.type, "value", endpoint.rollout.type) == "CANARY":
+        return "Serverless"
+    return mode

@@ -38,14 +38,11 @@ Kubernetes does not type-check CustomResources and silently prunes fields its sc
 declare, so every generated object is validated against KServe's own CRD schema
 (``data/inferenceservice-v1beta1.schema.json``), strictly: an undeclared field is an error.
 
-Public contract: ``service_name``, ``namespace``, ``is_gpu``, ``spec``, ``model_name``.
+Public contract: ``service_name``, ``namespace``, ``is_gpu``, ``spec``, ``model_name``, ``kubernetes_provider``.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import json
 import math
 from pathlib import Path
 from typing import Any, Optional
@@ -53,11 +50,12 @@ from typing import Any, Optional
 import pulumi
 from pydantic import ConfigDict, Field
 
-from ...errors import ConfigError, Problem
+from ...errors import ConfigError
 from ...specs.endpoint import EndpointSpec
 from ...specs.kserve import LABEL_VALUE
 from ...specs.rollout import KServeRolloutStep, RolloutType
 from ..base import ArgumentProblem, Component, ComponentArgs, ComponentError
+from ..crd import CrdSchema
 
 __all__ = ["InferenceService", "InferenceServiceArgs", "inference_service", "validate_inference_service", "SCHEMA_PATH"]
 
@@ -124,6 +122,8 @@ class InferenceService(Component, token="mlstack:index:InferenceService"):
         self.namespace = args.namespace
         self.is_gpu = spec.is_gpu
         self.manifest = document
+        # The provider the service was created with: its alerts (PrometheusAlerts) go to the same cluster.
+        self.kubernetes_provider = opts.provider if opts is not None else None
         from pulumi_kubernetes.apiextensions import CustomResource
 
         self.resource = CustomResource(
@@ -222,48 +222,11 @@ def inference_service(spec: EndpointSpec, *, namespace: str, tags: dict[str, str
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}
 
 
-@functools.cache
-def _strict_schema() -> dict[str, Any]:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-    def tighten(node: Any) -> None:
-        if isinstance(node, dict):
-            if (
-                "properties" in node
-                and "additionalProperties" not in node
-                and not node.get("x-kubernetes-preserve-unknown-fields")
-            ):
-                node["additionalProperties"] = False
-            for value in node.values():
-                tighten(value)
-        elif isinstance(node, list):
-            for item in node:
-                tighten(item)
-
-    strict = copy.deepcopy(schema)
-    tighten(strict)
-    return strict
-
-
-@functools.cache
-def _validator():
-    import jsonschema
-
-    return jsonschema.Draft7Validator(_strict_schema())
+SCHEMA = CrdSchema(SCHEMA_PATH, kind=KIND, source="KServe's schema")
+"""KServe's InferenceService CRD schema (``data/README.md`` says where it comes from), applied strictly."""
 
 
 def validate_inference_service(document: dict[str, Any]) -> None:
     """Check an InferenceService against KServe's CRD schema, treating fields the schema does
     not declare as errors (the API server would prune them silently). Raises ConfigError."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
-    if not errors:
-        return
-    name = (document.get("metadata") or {}).get("name", "?")
-    problems = []
-    for error in errors:
-        where = ".".join(str(p) for p in error.absolute_path) or "(root)"
-        message = error.message
-        if error.validator == "additionalProperties":
-            message += "; KServe's schema does not declare it, so the API server would drop it silently"
-        problems.append(Problem(f"InferenceService {name}: {where}", message))
-    raise ConfigError(problems, title="InferenceService does not match KServe's schema")
+    SCHEMA.validate(document)

@@ -22,7 +22,7 @@ What a monitor creates (children named ``<name>-<role>``):
   pipeline when chosen alarms enter ALARM, and a CloudWatch dashboard.
 
 The endpoint is passed as an object (see :class:`MonitoredEndpoint`); KServe endpoints are
-rejected: their metrics live in Prometheus, not CloudWatch.
+rejected: their metrics live in Prometheus, and :class:`~.prometheus.PrometheusAlerts` alerts on them.
 """
 
 from __future__ import annotations
@@ -432,6 +432,12 @@ def _check(args: MonitorArgs) -> None:
     endpoint = args.endpoint
     spec = getattr(endpoint, "spec", None)
     model = getattr(endpoint, "model_name", None) or "?"
+    if _backend(endpoint) == "kserve":
+        raise ComponentError.bad(
+            "endpoint",
+            f"endpoint {getattr(spec, 'name', None) or model!r} is served by KServe, whose metrics are in Prometheus, not CloudWatch",
+            fix="alert on it with mlstack.components.monitor.prometheus.PrometheusAlerts (a PrometheusRule)",
+        )
     watched = WatchedEndpoint(
         name=getattr(spec, "name", None) or model,
         model=model,
