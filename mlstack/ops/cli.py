@@ -87,6 +87,16 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
         args.json_output = open_output(target, option="--json", inputs=stack_inputs(stack.path)) if target is not None else None
         # So is every input file: a bad --outputs file stops the command before AWS is asked.
         args.outputs_data = _read_outputs(args.outputs) if getattr(args, "outputs", None) is not None else None
+        # And the kubeconfig of a stack with KServe endpoints (verify reads them in the cluster).
+        args.kube = None
+        if getattr(args, "kubeconfig", False) is not False and any(e.is_kserve for e in stack.spec.endpoints):
+            from .kube import KubeError
+
+            try:
+                args.kube = _kube(args, stack)
+            except KubeError as exc:
+                print(f"mlstack {args.command}: error: {exc}", file=sys.stderr)
+                return exc.exit_code
         aws = _aws(args, stack)
         try:
             if stack.spec.account_id:
@@ -138,12 +148,33 @@ def _read_outputs(path: str) -> dict[str, Any]:
     return data
 
 
+def _kube(args: argparse.Namespace, stack: Any) -> Any:
+    """The Kubernetes API reader for the stack's KServe endpoints: --kubeconfig / --context, else
+    the stack's kubernetes:kubeconfig / kubernetes:context, else KUBECONFIG and its current context."""
+    from .kube import KubeClient
+
+    kubeconfig = args.kubeconfig or stack.config.get("kubernetes:kubeconfig")
+    context = args.context or stack.config.get("kubernetes:context")
+    return KubeClient.from_kubeconfig(
+        kubeconfig=kubeconfig if isinstance(kubeconfig, str) else None,
+        context=context if isinstance(context, str) else None,
+        timeout=args.timeout or 30.0,
+    )
+
+
 @_aws_command
 def cmd_verify(args: argparse.Namespace, stack: Any, aws: Any) -> int:
+    from .kube import KubeError
     from .verify import verify_endpoints
 
     outputs = args.outputs_data
-    reports = verify_endpoints(aws, stack, outputs=outputs)
+    try:
+        reports = verify_endpoints(aws, stack, outputs=outputs, kube=args.kube)
+    except KubeError as exc:
+        # A KServe read that failed: setup problems exit 2, unreadable answers 1 (no decision).
+        what = "could not read the Kubernetes answer, stopping without a decision: " if exc.exit_code == EXIT_FAILED else ""
+        print(f"mlstack {args.command}: error: {what}{exc}", file=sys.stderr)
+        return exc.exit_code
     if not reports:
         print(f"stack {stack.stack} declares no endpoints (mlstack:endpoints); nothing to verify")
         return EXIT_OK
@@ -210,10 +241,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "verify",
         parents=[common],
         help="check that the stack's endpoints are InService with the expected config, variants and instances",
-        description="After `pulumi up`: check each SageMaker endpoint the stack declares. Exit codes: 0 as declared, "
-        "1 something differs, 2 bad input.",
+        description="After `pulumi up`: check each SageMaker endpoint the stack declares, and each KServe "
+        "InferenceService through the Kubernetes API (Ready, revisions, traffic per revision against the declared "
+        "rollout step). Exit codes: 0 as declared, 1 something differs, 2 bad input or setup.",
     )
     p.add_argument("stack", help=stack_help)
+    kube = p.add_argument_group("Kubernetes (KServe endpoints)")
+    kube.add_argument("--kubeconfig", metavar="FILE", default=None,
+                      help="the kubeconfig (default: the stack's kubernetes:kubeconfig, else KUBECONFIG, else ~/.kube/config)")
+    kube.add_argument("--context", metavar="NAME", help="the kubeconfig context (default: the stack's kubernetes:context, else current-context)")
     p.add_argument(
         "--outputs",
         metavar="FILE",

@@ -10,7 +10,18 @@ After ``pulumi up``, for every SageMaker endpoint in ``mlstack:endpoints``:
   config, whose tags name the previous commit or model version;
 * that config carries exactly the declared variants, instance types and counts.
 
-KServe endpoints live in a cluster, not in SageMaker: they are reported as not checked. ::
+For every KServe endpoint, through the Kubernetes API of the stack's cluster (the kubeconfig
+context ``kubernetes:context``, see :mod:`mlstack.ops.kube`; :func:`verify_inference_service`):
+
+* the InferenceService exists, carries the stack's label, and its spec serves what the stack
+  declares (storage URI, model version label, the canary percent of the declared rollout step);
+* KServe has reconciled that spec (``status.observedGeneration``) and it is Ready;
+* the newest revision is ready (``latestCreatedRevision`` = ``latestReadyRevision``);
+* the traffic per revision is the declared step's: a canary's percent on the latest ready
+  revision and the rest on the last rolled-out one; all of it on the latest ready revision
+  when promoted (or ALL_AT_ONCE); none of it there when rolled back.
+
+Without a kubeconfig client (``kube=None``) KServe endpoints are reported as not checked. ::
 
     reports = verify_endpoints(aws, load_stack("churn-prod"), outputs=json.load(open("out.json")))
     sys.exit(1 if any(r.failed for r in reports) else 0)
@@ -35,6 +46,8 @@ __all__ = [
     "expected_endpoints",
     "expected_from_spec",
     "verify_endpoints",
+    "verify_inference_service",
+    "ExpectedService",
     "config_names_from_outputs",
     "OUTPUT_KEY",
 ]
@@ -55,6 +68,21 @@ class ExpectedVariant:
 
 
 @dataclass(frozen=True)
+class ExpectedService:
+    """A KServe InferenceService as the stack declares it."""
+
+    namespace: str
+    name: str
+    storage_uri: str
+    model_version: Optional[int] = None
+    step: Optional[str] = None
+    """The rollout step (canary, promoted, rolled-back), None for ALL_AT_ONCE."""
+    canary_percent: Optional[int] = None
+    """canaryTrafficPercent the spec carries (None: absent, all traffic to the latest ready revision)."""
+    promoted_version: Optional[int] = None
+
+
+@dataclass(frozen=True)
 class ExpectedEndpoint:
     """One endpoint as the stack declares it."""
 
@@ -71,6 +99,8 @@ class ExpectedEndpoint:
     """Production variants."""
     shadow_variants: tuple[ExpectedVariant, ...] = ()
     """Shadow variants (a challenger receiving a copy of the traffic)."""
+    service: Optional[ExpectedService] = None
+    """KServe: the InferenceService."""
 
 
 @dataclass
@@ -93,12 +123,31 @@ class EndpointReport:
         return "\n".join([head, *(f"  - {d}" for d in self.differences)])
 
 
-def expected_from_spec(endpoint_name: str, spec: Any) -> ExpectedEndpoint:
+def _expected_service(spec: Any, namespace: Optional[str]) -> Optional[ExpectedService]:
+    from ..components.endpoint.kserve import inference_service
+
+    if spec.kserve is None or namespace is None:
+        return None
+    document = inference_service(spec, namespace=namespace, tags={})
+    step = spec.kserve_rollout_step()
+    version = spec.model_version if isinstance(spec.model_version, int) else None
+    return ExpectedService(
+        namespace=namespace,
+        name=spec.name,
+        storage_uri=spec.kserve.storage_uri,
+        model_version=version,
+        step=step.value if step is not None else None,
+        canary_percent=document["spec"]["predictor"].get("canaryTrafficPercent"),
+        promoted_version=spec.rollout.promoted_version,
+    )
+
+
+def expected_from_spec(endpoint_name: str, spec: Any, *, namespace: Optional[str] = None) -> ExpectedEndpoint:
     """What :func:`verify_endpoints` expects of one ``mlstack:endpoints`` entry
     (a :class:`mlstack.specs.endpoint.EndpointSpec`) deployed as ``endpoint_name``."""
     backend = getattr(spec.backend, "value", spec.backend)
     if backend != "sagemaker":
-        return ExpectedEndpoint(name=spec.name, endpoint_name=spec.name, backend=backend, model=spec.model)
+        return ExpectedEndpoint(name=spec.name, endpoint_name=spec.name, backend=backend, model=spec.model, service=_expected_service(spec, namespace))
     serverless = spec.serverless is not None
     primary = ExpectedVariant(
         name=spec.variant_name,
@@ -129,7 +178,11 @@ def expected_from_spec(endpoint_name: str, spec: Any) -> ExpectedEndpoint:
 
 def expected_endpoints(stack: StackFile) -> list[ExpectedEndpoint]:
     """The endpoints ``stack`` declares (``mlstack:endpoints``), in the form :func:`verify_endpoints` checks."""
-    return [expected_from_spec(stack.spec.endpoint_name(e.name), e) for e in stack.spec.endpoints]
+    return [
+        expected_from_spec(stack.spec.endpoint_name(e.name), e,
+                           namespace=(e.kserve.namespace or stack.spec.team) if e.kserve is not None else None)
+        for e in stack.spec.endpoints
+    ]
 
 
 def config_names_from_outputs(outputs: Mapping[str, Any]) -> dict[str, str]:
@@ -251,6 +304,7 @@ def verify_endpoints(
     outputs: Optional[Mapping[str, Any]] = None,
     endpoints: Optional[Sequence[ExpectedEndpoint]] = None,
     git_commit: Optional[str] = None,
+    kube: Optional[Any] = None,
 ) -> list[EndpointReport]:
     """Check each declared endpoint against the live account; one report per endpoint."""
     declared = list(endpoints) if endpoints is not None else expected_endpoints(stack)
@@ -267,7 +321,10 @@ def verify_endpoints(
             reports.append(_verify_deferred(aws, endpoint, deferred[endpoint.name]))
             continue
         if endpoint.backend != "sagemaker":
-            reports.append(EndpointReport(endpoint, status=NOT_CHECKED, summary=f"not checked ({endpoint.backend})"))
+            if kube is not None and endpoint.service is not None:
+                reports.append(verify_inference_service(kube, stack, endpoint))
+            else:
+                reports.append(EndpointReport(endpoint, status=NOT_CHECKED, summary=f"not checked ({endpoint.backend})"))
             continue
         reports.append(
             _verify_one(
@@ -305,4 +362,125 @@ def _verify_deferred(aws: Aws, endpoint: ExpectedEndpoint, why: Mapping[str, Any
     else:
         report.summary = f"deferred: {group or 'its model package group'} has no Approved version yet"
         report.differences.append("approve one with `mlstack promote`, then run `pulumi up`")
+    return report
+
+
+# ---- KServe --------------------------------------------------------------------------------------
+
+ISVC_PATH = "/apis/serving.kserve.io/v1beta1/namespaces/{namespace}/inferenceservices/{name}"
+
+
+def _reply(value: Any, what: str, kind: type | tuple[type, ...]) -> Any:
+    """``value`` when it has the type the API promises, else the reply cannot be read: stop."""
+    from .kube import KubeReplyError
+
+    if value is None or isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    raise KubeReplyError(f"the InferenceService's {what} is {type(value).__name__} {str(value)[:80]!r}, not what KServe writes there")
+
+
+def _percent(entry: Any, i: int) -> int:
+    from .kube import KubeReplyError
+
+    if not isinstance(entry, dict):
+        raise KubeReplyError(f"the InferenceService's status.components.predictor.traffic[{i}] is not an object")
+    percent = entry.get("percent", 0)
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+        raise KubeReplyError(f"the InferenceService's status.components.predictor.traffic[{i}].percent is {percent!r}, not 0-100")
+    return percent
+
+
+def verify_inference_service(kube: Any, stack: StackFile, endpoint: ExpectedEndpoint) -> EndpointReport:
+    """Compare one KServe InferenceService, read through ``kube`` (a :class:`~mlstack.ops.kube.KubeClient`),
+    with what the stack declares; see the module docstring for what is checked."""
+    from ..components.endpoint.kserve import ROLLOUT_STEP_LABEL
+    from .kube import KubeNotFound
+
+    service = endpoint.service
+    assert service is not None
+    report = EndpointReport(endpoint)
+    diffs = report.differences
+    context = kube.config.context
+    try:
+        live = kube.get(ISVC_PATH.format(namespace=service.namespace, name=service.name))
+    except KubeNotFound:
+        report.status = MISMATCH
+        report.summary = f"InferenceService {service.namespace}/{service.name} does not exist (context {context})"
+        diffs.append("the stack declares it; deploy it with `pulumi up` (or check kubernetes:context and the namespace)")
+        return report
+    metadata = _reply(live.get("metadata"), "metadata", dict) or {}
+    spec = _reply(live.get("spec"), "spec", dict) or {}
+    status = _reply(live.get("status"), "status", dict) or {}
+    labels = _reply(metadata.get("labels"), "metadata.labels", dict) or {}
+    predictor = _reply(spec.get("predictor"), "spec.predictor", dict) or {}
+    model = _reply(predictor.get("model"), "spec.predictor.model", dict) or {}
+
+    # The spec: is it the one this stack declares?
+    if labels.get("mlstack.dev/stack") != stack.stack:
+        diffs.append(f"is labelled mlstack.dev/stack={labels.get('mlstack.dev/stack')!r}, expected {stack.stack!r} (created outside this stack?)")
+    if model.get("storageUri") != service.storage_uri:
+        diffs.append(f"serves {model.get('storageUri')!r}, the stack declares {service.storage_uri!r}; deploy it with `pulumi up`")
+    if service.model_version is not None and labels.get("mlstack.dev/model-version") != str(service.model_version):
+        diffs.append(f"is labelled model version {labels.get('mlstack.dev/model-version')!r}, the stack declares {service.model_version}")
+    live_percent = _reply(predictor.get("canaryTrafficPercent"), "spec.predictor.canaryTrafficPercent", int)
+    if live_percent != service.canary_percent:
+        want = "no canaryTrafficPercent" if service.canary_percent is None else f"canaryTrafficPercent {service.canary_percent}"
+        got = "none" if live_percent is None else str(live_percent)
+        diffs.append(f"has canaryTrafficPercent {got}, the stack's rollout step ({service.step or 'ALL_AT_ONCE'}) needs {want}; deploy it with `pulumi up`")
+    if service.step and labels.get(ROLLOUT_STEP_LABEL) not in (None, service.step):
+        diffs.append(f"is labelled rollout step {labels.get(ROLLOUT_STEP_LABEL)!r}, the stack declares {service.step!r}")
+
+    # Has KServe acted on it, and is it Ready?
+    generation = _reply(metadata.get("generation"), "metadata.generation", int)
+    observed = _reply(status.get("observedGeneration"), "status.observedGeneration", int)
+    if generation is not None and (observed is None or observed < generation):
+        diffs.append(f"KServe has not reconciled the latest spec yet (generation {generation}, observed {observed}); run verify again shortly")
+    conditions = _reply(status.get("conditions"), "status.conditions", list) or []
+    ready = next((c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"), None)
+    if ready is None or ready.get("status") != "True":
+        why = f" ({ready.get('reason') or ''}: {str(ready.get('message') or '')[:200]})" if isinstance(ready, dict) and (ready.get("reason") or ready.get("message")) else ""
+        diffs.append(f"is not Ready (Ready={ready.get('status') if isinstance(ready, dict) else 'missing'}){why}")
+
+    # Revisions and traffic.
+    components = _reply(status.get("components"), "status.components", dict) or {}
+    component = _reply(components.get("predictor"), "status.components.predictor", dict) or {}
+    latest_ready = _reply(component.get("latestReadyRevision"), "latestReadyRevision", str)
+    latest_created = _reply(component.get("latestCreatedRevision"), "latestCreatedRevision", str)
+    rolled_out = _reply(component.get("latestRolledoutRevision"), "latestRolledoutRevision", str)
+    traffic_list = _reply(component.get("traffic"), "status.components.predictor.traffic", list) or []
+    traffic: dict[str, int] = {}
+    for i, entry in enumerate(traffic_list):
+        percent = _percent(entry, i)
+        name = _reply(entry.get("revisionName"), f"traffic[{i}].revisionName", str) or "?"
+        traffic[name] = traffic.get(name, 0) + percent
+    shown = ", ".join(f"{rev} {pct}%" for rev, pct in sorted(traffic.items(), key=lambda kv: -kv[1])) or "none"
+    if latest_created and latest_ready != latest_created:
+        diffs.append(f"its newest revision {latest_created} is not ready (latest ready: {latest_ready}); KServe sends it no traffic")
+    if not traffic:
+        diffs.append("has no traffic routed to any revision")
+    elif sum(traffic.values()) != 100:
+        diffs.append(f"routes {sum(traffic.values())}% of the traffic in all ({shown}), not 100%")
+    elif latest_ready is None:
+        diffs.append("reports no latest ready revision")
+    else:
+        on_latest = traffic.get(latest_ready, 0)
+        step = service.step
+        if step == "rolled-back":
+            if on_latest != 0:
+                diffs.append(f"is declared rolled back, but the latest revision {latest_ready} still has {on_latest}% ({shown})")
+        elif step == "canary" and rolled_out and latest_ready != rolled_out and service.canary_percent is not None:
+            if on_latest != service.canary_percent or (rolled_out and traffic.get(rolled_out, 0) != 100 - service.canary_percent):
+                diffs.append(f"routes {shown}; the canary needs {service.canary_percent}% on {latest_ready} and "
+                             f"{100 - service.canary_percent}% on the last rolled-out revision {rolled_out}")
+        elif on_latest != 100:
+            what = "promoted" if step == "promoted" else ("the only revision of the canary" if step == "canary" else "ALL_AT_ONCE")
+            diffs.append(f"routes {shown}; {what} needs all traffic on the latest ready revision {latest_ready}")
+    step_words = {"canary": f"canary of v{service.model_version}" if service.model_version else "canary",
+                  "promoted": f"v{service.model_version} promoted" if service.model_version else "promoted",
+                  "rolled-back": "rolled back"}.get(service.step or "", "all at once")
+    if service.step == "canary" and service.promoted_version:
+        step_words += f" against v{service.promoted_version}"
+    ready_word = "Ready" if ready is not None and ready.get("status") == "True" else "not Ready"
+    report.summary = f"InferenceService {service.namespace}/{service.name} {ready_word}, {step_words}; traffic {shown}"
+    report.status = MISMATCH if diffs else OK
     return report
