@@ -89,13 +89,13 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
         args.outputs_data = _read_outputs(args.outputs) if getattr(args, "outputs", None) is not None else None
         # And the kubeconfig of a stack with KServe endpoints (verify reads them in the cluster).
         args.kube = None
-        if getattr(args, "kubeconfig", False) is not False and any(e.is_kserve for e in stack.spec.endpoints):
+        if getattr(args, "kubeconfig", False) is not False and not args.skip_kserve and any(e.is_kserve for e in stack.spec.endpoints):
             from .kube import KubeError
 
             try:
                 args.kube = _kube(args, stack)
             except KubeError as exc:
-                print(f"mlstack {args.command}: error: {exc}", file=sys.stderr)
+                print(f"mlstack {args.command}: error: {exc} (or pass --skip-kserve to verify the SageMaker endpoints only)", file=sys.stderr)
                 return exc.exit_code
         aws = _aws(args, stack)
         try:
@@ -250,6 +250,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kube.add_argument("--kubeconfig", metavar="FILE", default=None,
                       help="the kubeconfig (default: the stack's kubernetes:kubeconfig, else KUBECONFIG, else ~/.kube/config)")
     kube.add_argument("--context", metavar="NAME", help="the kubeconfig context (default: the stack's kubernetes:context, else current-context)")
+    kube.add_argument("--skip-kserve", action="store_true",
+                      help="do not read the cluster: list KServe endpoints as not checked (default: verify them, and stop with exit 2 "
+                      "when the kubeconfig cannot be used)")
     p.add_argument(
         "--outputs",
         metavar="FILE",

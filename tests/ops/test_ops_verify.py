@@ -319,7 +319,7 @@ def endpoint_stack(ops_stack, instance_type: str = "ml.g4dn.xlarge"):
 def test_cli_passes_endpoints_running_as_declared(aws, cli, ops_stack, approved_v1, aws_session):
     deploy(aws_session, "scoring-config-5e6f", [variant()], tags=lineage(), endpoint="churn-scoring")
 
-    code, out, err = cli("verify", str(endpoint_stack(ops_stack)))
+    code, out, err = cli("verify", str(endpoint_stack(ops_stack)), "--skip-kserve")
 
     assert (code, err) == (0, "")
     assert out.splitlines() == [
@@ -335,7 +335,7 @@ def test_cli_prints_what_differs_and_exits_1(aws, cli, ops_stack, approved_v1, a
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps({"endpoints": {"scoring": {"endpointName": "churn-scoring", "endpointConfigName": "scoring-config-9a8b"}}}))
 
-    code, out, _ = cli("verify", str(endpoint_stack(ops_stack)), "--outputs", str(outputs))
+    code, out, _ = cli("verify", str(endpoint_stack(ops_stack)), "--outputs", str(outputs), "--skip-kserve")
 
     assert code == 1
     assert out.splitlines() == [

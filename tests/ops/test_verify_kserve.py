@@ -50,7 +50,7 @@ class Api:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property
@@ -419,6 +419,16 @@ def test_cli_verify_with_a_bad_kubeconfig_exits_2_before_asking_aws(cli, tmp_pat
     code, out, err = cli("verify", str(_stack(write_stack)), "--kubeconfig", str(tmp_path / "missing"))
     assert code == 2, out + err
     assert "kubeconfig" in err and "does not exist" in err and "Traceback" not in err
+
+
+def test_cli_verify_without_a_kubeconfig_exits_2_unless_kserve_is_skipped(aws, cli, tmp_path, write_stack, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    code, out, err = cli("verify", str(_stack(write_stack)))
+    assert code == 2, out + err
+    assert "does not exist" in err and "--skip-kserve" in err
+    code, out, err = cli("verify", str(_stack(write_stack)), "--skip-kserve")
+    assert code == 0, out + err
+    assert "NOT CHECKED defects: not checked (kserve)" in out
 
 
 def test_cli_verify_with_an_unknown_context_exits_2(cli, api, tmp_path, write_stack):
