@@ -36,6 +36,9 @@ CUSTOMERS = {
     "features": [{"name": "customer_id", "type": "String"}, {"name": "event_time", "type": "String"}],
 }
 VALID_STACK = yaml.safe_dump({"config": {**BASELINE, "mlstack:featureGroups": [CUSTOMERS]}}, sort_keys=False)
+KSERVE_STACK = yaml.safe_dump({"config": {**BASELINE, "kubernetes:context": "gpu", "mlstack:endpoints": [
+    {"name": "defects", "model": "churn-xgb", "backend": "kserve", "kserve": {"modelFormat": {"name": "pytorch"}, "storageUri": "s3://example-models/d/4/"}}]}},
+    sort_keys=False)
 TEAM_LINE = VALID_STACK.splitlines().index("  mlstack:team: churn") + 1
 APPENDED_LINE = VALID_STACK.count("\n") + 1
 #: Reaches no AWS: every hostile row must stop before the first call (or fail fast on this port).
@@ -180,6 +183,20 @@ ROWS: dict[str, Row] = {
     "verify-outputs-binary": Row(("verify", "{stack}", "--outputs", "{tmp}/out.json", *AWS), "is a binary file", files={"out.json": b"\x00" * 64}),
     "verify-outputs-nested": Row(("verify", "{stack}", "--outputs", "{tmp}/out.json", *AWS), "is not JSON", files={"out.json": nested_json(100_000)}),
     "verify-outputs-directory": Row(("verify", "{stack}", "--outputs", "{tmp}", *AWS), "cannot read --outputs"),
+    **{
+        f"verify-kubeconfig-{name}": Row(("verify", "{stack}", "--kubeconfig", "{tmp}/kubeconfig", *AWS), says, files={STACK_NAME: KSERVE_STACK, "kubeconfig": content})
+        for name, content, says in (
+            ("binary", b"\xff\xfe\x00\x01" * 64, "cannot be read"),
+            ("directory", lambda p: p.mkdir(), "cannot be read"),
+            ("not-a-mapping", "- clusters\n", "is not a YAML mapping"),
+            ("nested", "[" * 100_000, "kubeconfig {tmp}/kubeconfig nests too deeply to read"),
+            ("python-tag", "!!python/object/apply:os.system [echo]\n", "is not YAML"),
+            ("context-missing", "apiVersion: v1\nclusters: []\ncontexts: []\nusers: []\n", "has no context 'gpu' (it has: none)"),
+            ("clusters-a-string", "clusters: x\n", "clusters is not a list"),
+            ("server-a-number", "current-context: gpu\nclusters: [{name: c, cluster: {server: 5}}]\ncontexts: [{name: gpu, context: {cluster: c}}]\n",
+             "no usable server URL (got 5)"),
+        )
+    },
     "stack-name-too-long": Row(("plan", "s" * 300), "too long"),
     "stack-empty-name": Row(("plan", ""), "no stack ''"),
     "stack-a-device": Row(("plan", "/dev/zero"), "it is not a regular file"),

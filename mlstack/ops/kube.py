@@ -70,6 +70,8 @@ def _load_yaml(text: str, where: str) -> Mapping[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise KubeSetupError(f"kubeconfig {where} is not YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:
+        raise KubeSetupError(f"kubeconfig {where} nests too deeply to read") from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
