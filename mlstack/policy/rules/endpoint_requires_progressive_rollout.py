@@ -135,17 +135,37 @@ def _check_rollback_alarms(shown: str, endpoint: Any, alarms: list[Any], index: 
             )
 
 
+#: Labels mlstack's InferenceService writes for a stepped canary (mlstack.components.endpoint.kserve).
+ROLLOUT_STEP = "mlstack.dev/rollout-step"
+PROMOTED_VERSION = "mlstack.dev/promoted-version"
+MODEL_VERSION = "mlstack.dev/model-version"
+
+
+def _promoted(service: Any) -> bool:
+    """A canary the stack promoted: no canaryTrafficPercent because the version it serves is the
+    one declared promoted (labels rollout-step promoted, promoted-version = model-version). A
+    new version under an old promotion is a canary again, so this cannot skip a canary by label."""
+    labels = get(service.props, "metadata", "labels")
+    if not isinstance(labels, dict):
+        return False
+    version = labels.get(MODEL_VERSION)
+    return labels.get(ROLLOUT_STEP) == "promoted" and isinstance(version, str) and bool(version) and labels.get(PROMOTED_VERSION) == version
+
+
 def _check_kserve(service: Any, config: dict[str, Any], report: ReportViolation) -> None:
     name = physical_name(service) or service.name
     percent = get(service.props, "spec", "predictor", "canaryTrafficPercent")
     if percent is UNKNOWN:
         return
     value = number(percent)
-    if value is None or not 0 <= value < 100:
+    if percent is None and _promoted(service):
+        pass
+    elif value is None or not 0 <= value < 100:
         got = "not set" if percent is None else f"{percent!r}"
         report(
             f"KServe InferenceService {name!r} must roll out new versions as a canary: set "
-            f"spec.predictor.canaryTrafficPercent to the share of traffic the new revision gets, 0-99 (got {got}).",
+            f"spec.predictor.canaryTrafficPercent to the share of traffic the new revision gets, 0-99 (got {got}); "
+            "drop it only to promote a canary (mlstack: rollout.promotedVersion equal to modelVersion).",
             service.urn,
         )
     mode = get(service.props, "metadata", "annotations", DEPLOYMENT_MODE)

@@ -38,7 +38,18 @@ CASES: list[Case] = [
     ("rollback-latency-above-invocation-timeout", "prod", lambda g: g.set("scoring-latency", "extendedStatistic", "p99").set("scoring-latency", "threshold", LATENCY_CEILING_US), {ROLLOUT}),
     ("rollback-alarm-slower-than-bake", "prod", lambda g: g.set("scoring-errors", "period", 600).set("scoring-errors", "datapointsToAlarm", 2), {ROLLOUT}),
     ("kserve-without-canary-in-staging", "staging", lambda g: g.drop("defects-isvc", "spec.predictor.canaryTrafficPercent"), {ROLLOUT}),
+    # A promotion label cannot skip the canary of a version that was not the promoted one.
+    ("kserve-promoted-label-on-another-version", "prod", lambda g: _promote(g, promoted="6"), {ROLLOUT}),
+    ("kserve-promoted-label-without-a-version", "prod", lambda g: _promote(g, promoted=None), {ROLLOUT}),
 ]
+
+
+def _promote(g, *, promoted):
+    """The InferenceService as mlstack writes a promoted canary (no canaryTrafficPercent), promoted-version ``promoted``."""
+    g = g.drop("defects-isvc", "spec.predictor.canaryTrafficPercent").set("defects-isvc", ("metadata", "labels", "mlstack.dev/rollout-step"), "promoted")
+    if promoted is not None:
+        g = g.set("defects-isvc", ("metadata", "labels", "mlstack.dev/promoted-version"), promoted)
+    return g
 
 
 # The same change where the policy does not apply by default: must pass.
@@ -57,6 +68,8 @@ EDGES: list[tuple[str, str, Change]] = [
     ("rollback-latency-below-timeout", "prod", lambda g: g.set("scoring-latency", "extendedStatistic", "p99").set("scoring-latency", "threshold", LATENCY_CEILING_US - 1)),
     ("async-latency-above-realtime-timeout", "prod", lambda g: g.set("scoring-config", "asyncInferenceConfig", {"outputConfig": {"s3OutputPath": "s3://x/out", "kmsKeyId": KEY_ARN}}).set("scoring-latency", "extendedStatistic", "p99").set("scoring-latency", "threshold", 600e6)),
     ("rollback-window-equals-bake", "prod", lambda g: g.set("scoring-errors", "period", 300).set("scoring-errors", "datapointsToAlarm", 3)),
+    ("kserve-canary-promoted", "prod", lambda g: _promote(g, promoted="7")),
+    ("kserve-canary-rolled-back", "prod", lambda g: g.set("defects-isvc", "spec.predictor.canaryTrafficPercent", 0)),
 ]
 
 
