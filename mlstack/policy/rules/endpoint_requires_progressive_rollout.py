@@ -145,11 +145,8 @@ def _promoted(service: Any) -> bool:
     """A canary the stack promoted: no canaryTrafficPercent because the version it serves is the
     one declared promoted (labels rollout-step promoted, promoted-version = model-version). A
     new version under an old promotion is a canary again, so this cannot skip a canary by label."""
-    labels = get(service.props, "metadata", "labels")
-    if not isinstance(labels, dict):
-        return False
-    version = labels.get(MODEL_VERSION)
-    return labels.get(ROLLOUT_STEP) == "promoted" and isinstance(version, str) and bool(version) and labels.get(PROMOTED_VERSION) == version
+    step, promoted, version = (get(service.props, "metadata", "labels", key) for key in (ROLLOUT_STEP, PROMOTED_VERSION, MODEL_VERSION))
+    return step == "promoted" and isinstance(version, str) and bool(version) and promoted == version
 
 
 def _check_kserve(service: Any, config: dict[str, Any], report: ReportViolation) -> None:
