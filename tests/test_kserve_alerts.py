@@ -181,3 +181,31 @@ def test_prometheus_settings_on_a_sagemaker_monitor_exit_2(cli, write_stack):
     code, out, err = cli("plan", str(path))
     assert code == 2, out + err
     assert any("mlstack:monitors[0].prometheus" in line and "KServe endpoints only" in line for line in err.splitlines()), err
+
+
+def test_the_readme_example_plans_with_its_alerts_and_passes_the_policy_check(cli, tmp_path):
+    """The YAML blocks of README's "KServe: rollouts that finish, and alerts", over vision-prod."""
+    import re
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### KServe: rollouts that finish, and alerts", 1)[1].split("\n## ", 1)[0]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+    config = yaml.safe_load((ROOT / "stacks" / "Pulumi.vision-prod.yaml").read_text())["config"]
+    [endpoint] = blocks[0]["mlstack:endpoints"]
+    config["mlstack:endpoints"] = [{**config["mlstack:endpoints"][0], **endpoint, "kserve": {**config["mlstack:endpoints"][0]["kserve"], **endpoint["kserve"]}}]
+    config["mlstack:monitors"] = blocks[1]["mlstack:monitors"]
+    config["mlstack:models"][0]["approvedVersion"] = 5  # v5 approved with `mlstack promote` (offline answer)
+    path = tmp_path / "Pulumi.vision-prod.yaml"
+    path.write_text(yaml.safe_dump({"config": config}))
+    code, out, err = cli("check", str(path))
+    assert code == 0, out + err
+    from mlstack.engine import plan_stack
+
+    graph = plan_stack(path, cwd=ROOT)
+    [rule] = graph.by_type(RULE)
+    assert rule.inputs["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    [isvc] = graph.by_type("kubernetes:serving.kserve.io/v1beta1:InferenceService")
+    assert isvc.inputs["spec"]["predictor"]["canaryTrafficPercent"] == 10
+    assert isvc.inputs["metadata"]["labels"]["mlstack.dev/promoted-version"] == "4"
