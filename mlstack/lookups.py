@@ -29,6 +29,8 @@ __all__ = [
     "APPROVED",
     "deployed_variant_names",
     "deployed_instance_types",
+    "deployed_inference_service",
+    "DeployedService",
     "NoApprovedVersion",
     "NO_APPROVED_VERSION",
     "live_settings",
@@ -274,3 +276,37 @@ def deployed_instance_types(endpoint_name: str, *, region: str | None = None, cl
             return {}
         raise
     return {v["VariantName"]: v["InstanceType"] for v in config.get("ProductionVariants", []) if v.get("InstanceType")}
+
+
+@dataclass(frozen=True)
+class DeployedService:
+    """What a live KServe InferenceService serves: its ``mlstack.dev/model-version`` label and
+    storage URI (None when unknown, e.g. offline)."""
+
+    model_version: str | None
+    storage_uri: str | None = None
+
+
+def deployed_inference_service(namespace: str, name: str, *, offline_version: int | None = None,
+                               kubeconfig: str | None = None, context: str | None = None) -> DeployedService | None:
+    """The live InferenceService ``namespace/name`` (None when it does not exist).
+
+    Offline (plans, also ``--lookups aws``, which asks AWS only): ``offline_version``, the
+    stack's ``kserve.deployedModelVersion`` (None: not deployed). Under ``pulumi up``: read
+    through the Kubernetes API with the stack's ``kubernetes:kubeconfig`` / ``kubernetes:context``
+    (:class:`mlstack.ops.kube.KubeClient`); a cluster it cannot read stops the deployment (the
+    caller decides on what it reads, so an unknown answer must not pass as "not deployed")."""
+    if _OFFLINE.get() is not None:
+        return DeployedService(str(offline_version)) if offline_version is not None else None
+    from .ops.kube import KubeClient, KubeNotFound
+
+    client = KubeClient.from_kubeconfig(kubeconfig=kubeconfig, context=context)
+    try:
+        live = client.get(f"/apis/serving.kserve.io/v1beta1/namespaces/{namespace}/inferenceservices/{name}")
+    except KubeNotFound:
+        return None
+    labels = (live.get("metadata") or {}).get("labels") or {}
+    model = ((live.get("spec") or {}).get("predictor") or {}).get("model") or {}
+    version = labels.get("mlstack.dev/model-version") if isinstance(labels, dict) else None
+    uri = model.get("storageUri") if isinstance(model, dict) else None
+    return DeployedService(version if isinstance(version, str) else None, uri if isinstance(uri, str) else None)

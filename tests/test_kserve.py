@@ -238,3 +238,69 @@ def test_bad_kserve_input_exits_2_with_a_clear_message(cli, write_stack, changes
     assert "Traceback" not in err
     [line] = [l for l in err.splitlines() if f"mlstack:{key}:" in l]
     assert phrase in line, err
+
+
+# ---- a promotion only moves traffic to the version that ran as the canary -------------------------
+
+
+def _promote_v5(deployed):
+    kserve = {"modelFormat": {"name": "pytorch"}, "storageUri": "s3://example-models/defects/5/"}
+    if deployed is not None:
+        kserve["deployedModelVersion"] = deployed
+    return service(modelVersion=5, rollout={"type": "CANARY", "promotedVersion": 5}, kserve=kserve)
+
+
+def test_promoting_a_version_that_never_ran_as_a_canary_exits_2(cli, write_stack):
+    path = write_stack({"mlstack:endpoints": [_promote_v5(deployed=4)], "kubernetes:context": "gpu"})
+    code, out, err = cli("plan", str(path))
+    assert code == 2, out + err
+    [line] = [l for l in err.splitlines() if "mlstack:endpoints[0].rollout.promotedVersion:" in l]
+    assert "would send it all traffic at once: the live InferenceService serves version 4 (offline: from kserve.deployedModelVersion)" in line
+    assert "rollout.promotedVersion: 4" in err
+
+
+@pytest.mark.parametrize("deployed", [5, None], ids=["the-canary-runs", "first-deployment"])
+def test_promoting_the_running_canary_or_a_first_deployment_plans(plan_service, deployed):
+    _, _, isvc = plan_service(_promote_v5(deployed))
+    assert "canaryTrafficPercent" not in isvc.inputs["spec"]["predictor"]
+
+
+def test_the_live_lookup_reads_the_clusters_inference_service(tmp_path):
+    """Under `pulumi up` (no offline answers) the lookup asks the cluster, and fails closed."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import yaml
+
+    from mlstack import lookups
+    from mlstack.ops.kube import KubeSetupError
+
+    answers = {"/apis/serving.kserve.io/v1beta1/namespaces/vision/inferenceservices/defects":
+               {"metadata": {"labels": {"mlstack.dev/model-version": "4"}}, "spec": {"predictor": {"model": {"storageUri": "s3://m/4/"}}}}}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = answers.get(self.path)
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            self.wfile.write(json.dumps(body or {"kind": "Status", "code": 404}).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        config = tmp_path / "kubeconfig"
+        config.write_text(yaml.safe_dump({"current-context": "gpu", "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"}}],
+                                          "contexts": [{"name": "gpu", "context": {"cluster": "c"}}]}))
+        assert lookups.current_offline_answers() is None
+        live = lookups.deployed_inference_service("vision", "defects", kubeconfig=str(config), offline_version=9)
+        assert live == lookups.DeployedService("4", "s3://m/4/")
+        assert lookups.deployed_inference_service("vision", "other", kubeconfig=str(config)) is None
+        with pytest.raises(KubeSetupError):
+            lookups.deployed_inference_service("vision", "defects", kubeconfig=str(tmp_path / "missing"))
+    finally:
+        server.shutdown()
+        server.server_close()

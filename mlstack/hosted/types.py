@@ -446,6 +446,8 @@ class KServeSpec:
     """Taints replicas tolerate (default with GPUs: nvidia.com/gpu, NoSchedule)."""
     logger_url: Optional[str]
     """Where KServe's payload logger sends requests and responses (KServe's counterpart of data capture)."""
+    deployed_model_version: Optional[int]
+    """The model version offline plans assume the live InferenceService serves (default: not deployed yet); `pulumi up` reads it from the cluster instead. A promotion (rollout.promotedVersion = modelVersion) is refused unless that version already runs, as a canary."""
 
 
 class EndpointSpec:

@@ -86,6 +86,52 @@ def _pinned_status(ctx: StackContext, i: int, endpoint: EndpointSpec, version: i
     return status
 
 
+def _check_promotion(ctx: StackContext, i: int, endpoint: EndpointSpec, problems: list[Problem]) -> None:
+    """A KServe promotion only moves traffic to a version that already runs as the canary: if the
+    live InferenceService serves another version or storage URI, promoting would create a new
+    revision and give it all the traffic at once, skipping the canary."""
+    from ..specs.rollout import KServeRolloutStep
+
+    if endpoint.kserve_rollout_step() is not KServeRolloutStep.PROMOTED or endpoint.kserve is None:
+        return
+    settings = endpoint.kserve
+    namespace = settings.namespace or ctx.spec.team
+    config = pulumi.Config("kubernetes")
+    from ..ops.kube import KubeError
+
+    try:
+        live = lookups.deployed_inference_service(
+            namespace, endpoint.name, offline_version=settings.deployed_model_version,
+            kubeconfig=config.get("kubeconfig"), context=config.get("context"),
+        )
+    except KubeError as exc:
+        problems.append(Problem(f"mlstack:endpoints[{i}].rollout.promotedVersion",
+                                f"cannot read the live InferenceService {namespace}/{endpoint.name} to check that version {endpoint.model_version} "
+                                f"ran as a canary before its promotion: {exc}",
+                                hint="fix the cluster access (kubernetes:context / kubernetes:kubeconfig) and run again"))
+        return
+    if live is None:
+        return  # a first deployment: there is no older revision to canary against
+    want = str(endpoint.model_version)
+    if live.model_version != want or (live.storage_uri is not None and live.storage_uri != settings.storage_uri):
+        serves = f"version {live.model_version}" if live.model_version else "an unlabelled version"
+        if live.storage_uri is not None:
+            serves += f" from {live.storage_uri}"
+        offline = "" if current_offline_answers_live() else " (offline: from kserve.deployedModelVersion)"
+        problems.append(Problem(
+            f"mlstack:endpoints[{i}].rollout.promotedVersion",
+            f"promoting version {want} of endpoint {endpoint.name!r} would send it all traffic at once: the live InferenceService serves {serves}{offline}, "
+            f"so version {want} has not run as a canary",
+            value=endpoint.rollout.promoted_version,
+            hint=f"deploy version {want} as a canary first (rollout.promotedVersion: {live.model_version or '<the live version>'}), check it with `mlstack verify`, then promote",
+        ))
+
+
+def current_offline_answers_live() -> bool:
+    """Whether this run reads the cluster (``pulumi up``) rather than offline answers."""
+    return lookups.current_offline_answers() is None
+
+
 def endpoints_from_spec(ctx: StackContext, team: Any) -> dict[str, Any]:
     """Every endpoint of ``ctx.spec.endpoints`` that this deployment builds, by name, with the
     registries and pipelines of ``team``; the deferred ones go to ``team.deferred_endpoints``."""
@@ -98,6 +144,7 @@ def endpoints_from_spec(ctx: StackContext, team: Any) -> dict[str, Any]:
         from_registry = endpoint.is_kserve or endpoint.serves_registry_version
         status = _pinned_status(ctx, i, endpoint, pinned, problems) if pinned is not None and from_registry else None
         if endpoint.is_kserve:
+            _check_promotion(ctx, i, endpoint, problems)
             plans.append((i, endpoint, pinned, (), status))
             continue
         version: int | None = pinned

@@ -87,6 +87,8 @@ class KServeSpec(Spec):
     """Taints replicas tolerate (default with GPUs: nvidia.com/gpu, NoSchedule)."""
     logger_url: Optional[Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]] = None
     """Where KServe's payload logger sends requests and responses (KServe's counterpart of data capture)."""
+    deployed_model_version: Optional[Annotated[int, Field(gt=0)]] = None
+    """The model version offline plans assume the live InferenceService serves (default: not deployed yet); `pulumi up` reads it from the cluster instead. A promotion (rollout.promotedVersion = modelVersion) is refused unless that version already runs, as a canary."""
 
     @field_validator("node_selector")
     @classmethod
