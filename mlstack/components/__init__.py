@@ -15,7 +15,7 @@ from ..specs.training import TrainingSpec
 from .base import ComponentError
 from .endpoint import Endpoint, EndpointArgs, InferenceService, InferenceServiceArgs
 from .feature_store import FeatureStore, FeatureStoreArgs
-from .monitor import Monitor, MonitorArgs
+from .monitor import Monitor, MonitorArgs, PrometheusAlerts, PrometheusAlertsArgs
 from .registry import ModelRegistry, ModelRegistryArgs
 from .training import TrainingPipeline, TrainingPipelineArgs
 
@@ -34,6 +34,8 @@ __all__ = [
     "ModelRegistryArgs",
     "Monitor",
     "MonitorArgs",
+    "PrometheusAlerts",
+    "PrometheusAlertsArgs",
     "RegistrySpec",
     "TrainingPipeline",
     "TrainingPipelineArgs",

@@ -57,7 +57,7 @@ from ...specs.rollout import KServeRolloutStep, RolloutType
 from ..base import ArgumentProblem, Component, ComponentArgs, ComponentError
 from ..crd import CrdSchema
 
-__all__ = ["InferenceService", "InferenceServiceArgs", "inference_service", "validate_inference_service", "SCHEMA_PATH"]
+__all__ = ["InferenceService", "InferenceServiceArgs", "inference_service", "validate_inference_service", "lineage_labels", "SCHEMA_PATH"]
 
 API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
@@ -137,7 +137,9 @@ class InferenceService(Component, token="mlstack:index:InferenceService"):
         self.register_outputs({"service_name": self.service_name, "namespace": self.namespace})
 
 
-def _labels(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+def lineage_labels(tags: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(labels, annotations) of a Kubernetes object from lineage tags: ``mlstack:x`` becomes
+    ``mlstack.dev/x``, a label where the value fits one, else an annotation."""
     labels = {"app.kubernetes.io/managed-by": "mlstack"}
     annotations = {}
     for key, value in tags.items():
@@ -155,7 +157,7 @@ def inference_service(spec: EndpointSpec, *, namespace: str, tags: dict[str, str
     """The InferenceService object (apiVersion, kind, metadata, spec) for ``spec``."""
     settings = spec.kserve
     assert settings is not None
-    labels, annotations = _labels(tags)
+    labels, annotations = lineage_labels(tags)
     rollout = spec.rollout
     canary = rollout.type is RolloutType.CANARY
     mode = settings.deployment_mode or ("Serverless" if canary else None)

@@ -115,9 +115,9 @@ class PrometheusAlerts(Component, token="mlstack:index:PrometheusAlerts"):
         problems = monitor_endpoint_problems(args.settings, watched, environment="")
         if problems:
             raise ComponentError.of([ArgumentProblem("settings." + ".".join(str(p) for p in path), text) for path, text in problems])
-        from ..endpoint.kserve import _labels
+        from ..endpoint.kserve import lineage_labels
 
-        labels, _ = _labels(args.tags)
+        labels, _ = lineage_labels(args.tags)
         document = prometheus_rule(args.settings, service_name=service.service_name, namespace=service.namespace,
                                    gpu=bool(service.is_gpu), stack=args.stack, labels=labels)
         try:
