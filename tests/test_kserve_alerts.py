@@ -156,6 +156,7 @@ BAD = [
     ("cluster default mode", {"rollout": {"type": "ALL_AT_ONCE"}}, {}, "monitors[0].endpoint", "Knative"),
     ("gpu alert without gpus", {"gpus": None, "instanceType": "m5.2xlarge"}, {"alarms": {"gpuMemoryPercent": 80}},
      "monitors[0].alarms.gpuMemoryPercent", "requests no GPUs"),
+    ("error threshold that cannot be exceeded", {}, {"alarms": {"errors5xxPercent": 100}}, "monitors[0].alarms.errors5xxPercent", "could never fire"),
     ("reserved alert label", {}, {"prometheus": {"alertLabels": {"mlstack_alarm": "x"}}}, "monitors[0].prometheus.alertLabels.mlstack_alarm",
      "set by mlstack"),
     ("bad alert label name", {}, {"prometheus": {"alertLabels": {"team-name": "x"}}}, "monitors[0].prometheus.alertLabels", "team-name"),

@@ -564,6 +564,12 @@ def _kserve_monitor_problems(monitor: MonitorSettings, endpoint: WatchedEndpoint
                 "(or rollout.type: CANARY) on the endpoint, or remove this monitor",
             )
         )
+    # An alert `> 100` on a percentage can never fire: a gate that cannot fail.
+    for field in ("errors_5xx_percent", "errors_4xx_percent", "gpu_utilization_percent", "gpu_memory_percent"):
+        value = getattr(monitor.alarms, field)
+        if value is not None and value >= 100:
+            alias = AlarmsSpec.model_fields[field].alias or field
+            problems.append((("alarms", _camel(alias)), f"{value:g}% can never be exceeded, so the alert could never fire; set it below 100 or null to turn it off"))
     if not endpoint.gpu:
         for field in ("gpu_utilization_percent", "gpu_memory_percent"):
             if field in monitor.alarms.model_fields_set and getattr(monitor.alarms, field) is not None:
