@@ -106,6 +106,29 @@ def test_alerts_have_the_exact_expressions_per_revision(rule):
     assert by_alarm["errors-5xx"]["alert"] == "MlstackInferenceErrors5xx"
 
 
+PROMQL_SETTINGS = {
+    "defaults": {},
+    "custom-dcgm-labels": {"prometheus": {"dcgmPodLabel": "exported_pod", "dcgmNamespaceLabel": "exported_namespace"}},
+    "long-windows": {"alarms": {"periodMinutes": 60, "evaluationPeriods": 24, "datapointsToAlarm": 12, "noInvocationsMinutes": 1440,
+                                "latencyP99Ms": 0.5, "errors5xxPercent": 0.01}},
+}
+
+
+@pytest.mark.parametrize("settings", list(PROMQL_SETTINGS.values()), ids=list(PROMQL_SETTINGS))
+def test_every_generated_expression_is_valid_promql(settings):
+    """Prometheus (and the operator's admission webhook) refuses a rule file over one bad expression."""
+    import promql_parser
+
+    document = prometheus_rule(MonitorSettings.model_validate(settings), service_name="fraud-v2", namespace="risk-serving", gpu=True, stack="s")
+    rules = document["spec"]["groups"][0]["rules"]
+    assert len(rules) == 6
+    for rule in rules:
+        promql_parser.parse(rule["expr"])  # raises on a syntax error, e.g. a regex escape PromQL strings lack
+    for bad in ('revision_request_count{service_name=~"fraud\\-v2"}', "sum(rate(revision_request_count[5m])"):
+        with pytest.raises(ValueError):  # the parser does refuse bad PromQL: a regex escape PromQL strings lack, an open parenthesis
+            promql_parser.parse(bad)
+
+
 def test_turned_off_alarms_and_cpu_endpoints_have_no_such_alert():
     settings = MonitorSettings.model_validate({"alarms": {"errors4xxPercent": None, "noInvocationsMinutes": None}})
     document = prometheus_rule(settings, service_name="defects", namespace="vision", gpu=False, stack="s")
