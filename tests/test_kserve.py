@@ -304,3 +304,13 @@ def test_the_live_lookup_reads_the_clusters_inference_service(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("rollout, key", [({"type": "CANARY", "promotedVersion": 2}, "promotedVersion"), ({"type": "CANARY", "rollback": True}, "rollback")])
+def test_kserve_rollout_steps_on_a_sagemaker_endpoint_exit_2(cli, write_stack, rollout, key):
+    endpoint = {"name": "scoring", "model": "churn-xgb", "instanceType": "ml.m5.large", "instanceCount": 2, "rollout": rollout,
+                "image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/s:1", "modelDataUrl": "s3://example-churn-models/m.tar.gz"}
+    code, out, err = cli("plan", str(write_stack({"mlstack:endpoints": [endpoint]})))
+    assert code == 2, out + err
+    [line] = [l for l in err.splitlines() if f"mlstack:endpoints[0].rollout.{key}:" in l]
+    assert "SageMaker finishes or rolls back a rollout by itself" in line
