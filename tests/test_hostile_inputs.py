@@ -186,8 +186,8 @@ ROWS: dict[str, Row] = {
     **{
         f"verify-kubeconfig-{name}": Row(("verify", "{stack}", "--kubeconfig", "{tmp}/kubeconfig", *AWS), says, files={STACK_NAME: KSERVE_STACK, "kubeconfig": content})
         for name, content, says in (
-            ("binary", b"\xff\xfe\x00\x01" * 64, "cannot be read"),
-            ("directory", lambda p: p.mkdir(), "cannot be read"),
+            ("binary", b"\x00\x01\x02" * 64, "is a binary file"),
+            ("directory", lambda p: p.mkdir(), "it is a directory"),
             ("not-a-mapping", "- clusters\n", "is not a YAML mapping"),
             ("nested", "[" * 100_000, "kubeconfig {tmp}/kubeconfig nests too deeply to read"),
             ("python-tag", "!!python/object/apply:os.system [echo]\n", "is not YAML"),

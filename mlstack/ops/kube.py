@@ -3,13 +3,14 @@ credentials, and JSON GETs over HTTPS with bounded time and size.
 
 mlstack reads one object per KServe endpoint, so it does not depend on the ``kubernetes``
 client package; it reads the kubeconfig as ``kubectl`` does (client-go's
-``tools/clientcmd/api/v1`` types): ``current-context`` or the context asked for, its ``cluster``
-(``server``, ``certificate-authority`` / ``-data``, ``insecure-skip-tls-verify``,
-``tls-server-name``) and ``user`` (``token``, ``tokenFile``, ``client-certificate`` / ``-data`` with
+``tools/clientcmd/api/v1`` types): ``current-context`` or the context asked for, its
+``cluster`` (``server``, ``certificate-authority`` / ``-data``, ``insecure-skip-tls-verify``;
+the server certificate is checked against the server URL's host, ``tls-server-name`` is not
+supported) and ``user`` (``token``, ``tokenFile``, ``client-certificate`` / ``-data`` with
 ``client-key`` / ``-data``, ``username``/``password``, or an ``exec`` credential plugin such as
 ``aws eks get-token``, run with ``KUBERNETES_EXEC_INFO`` and read as a
 ``client.authentication.k8s.io`` ExecCredential). ``KUBECONFIG`` may list several files: as
-kubectl does, the first file to define a name wins.
+kubectl does, the first file to define a name wins and missing files are skipped.
 
 Errors: a kubeconfig that cannot be used, a cluster that cannot be reached or refuses the
 credentials raise :class:`KubeSetupError` (exit 2); an answer that is not the JSON object asked
@@ -103,7 +104,6 @@ class KubeConfig:
     ca_data: Optional[str] = None
     """PEM of the CA to trust (None: the system's)."""
     insecure: bool = False
-    tls_server_name: Optional[str] = None
     token: Optional[str] = None
     client_cert_pem: Optional[bytes] = None
     client_key_pem: Optional[bytes] = None
@@ -123,20 +123,23 @@ class KubeConfig:
             paths = [kubeconfig] if kubeconfig else [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
             if not paths:
                 paths = [str(Path.home() / ".kube" / "config")]
+            from ..errors import UsageError
+            from ..files import read_text
+
             for raw in paths:
                 path = Path(raw).expanduser()
-                try:
-                    if path.stat().st_size > MAX_KUBECONFIG_BYTES:
-                        raise KubeSetupError(f"kubeconfig {path} is larger than {MAX_KUBECONFIG_BYTES >> 20} MiB")
-                    sources.append((str(path), path.read_text(encoding="utf-8-sig"), path.parent))
-                except FileNotFoundError:
+                if not path.exists() and not path.is_symlink():
                     if kubeconfig or len(paths) == 1:
                         raise KubeSetupError(
                             f"kubeconfig {path} does not exist; pass --kubeconfig, set KUBECONFIG, or write it with "
                             "`aws eks update-kubeconfig --name <cluster>`"
-                        ) from None
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise KubeSetupError(f"kubeconfig {path} cannot be read ({exc})") from None
+                        )
+                    continue  # kubectl skips missing files of a KUBECONFIG list
+                try:
+                    # Read as every mlstack input is: size-capped, text only, recorded as read.
+                    sources.append((str(path), read_text(path, what="kubeconfig", limit=MAX_KUBECONFIG_BYTES), path.parent))
+                except UsageError as exc:
+                    raise KubeSetupError(str(exc)) from None
         clusters: dict[str, tuple[Mapping[str, Any], Path]] = {}
         users: dict[str, tuple[Mapping[str, Any], Path]] = {}
         contexts: dict[str, Mapping[str, Any]] = {}
@@ -172,7 +175,6 @@ class KubeConfig:
         config = cls(context=name, server=server.rstrip("/"), namespace=ctx.get("namespace") if isinstance(ctx.get("namespace"), str) else None,
                      base_dir=user_base)
         config.insecure = cluster.get("insecure-skip-tls-verify") is True
-        config.tls_server_name = cluster.get("tls-server-name") if isinstance(cluster.get("tls-server-name"), str) else None
         config.ca_data = _pem(cluster, "certificate-authority", cluster_base, where, text=True)
         config.token = user.get("token") if isinstance(user.get("token"), str) and user.get("token") else None
         token_file = user.get("tokenFile")
