@@ -303,7 +303,7 @@ def test_kubeconfig_problems_are_setup_errors(tmp_path):
 def test_kubeconfig_variable_lists_files_and_the_first_definition_wins(tmp_path, monkeypatch):
     first = kubeconfig(tmp_path, "https://first.example.com", name="a")
     second = kubeconfig(tmp_path, "https://second.example.com", name="b")
-    monkeypatch.setenv("KUBECONFIG", f"{first}:{second}")
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'missing'}:{first}:{second}")  # missing files are skipped, as kubectl does
     assert KubeConfig.load().server == "https://first.example.com"
 
 
