@@ -430,6 +430,26 @@ def baseline(env: str = "prod") -> Graph:
         },
         parent="defects",
     )
+    # Its monitor: the error alert mlstack:monitors creates for a KServe endpoint.
+    g.component("mlstack:index:PrometheusAlerts", "defects-alerts")
+    selector = 'namespace_name="churn",service_name=~"defects-predictor(-default)?"'
+    total = f"sum by (revision_name) (rate(revision_request_count{{{selector}}}[5m]))"
+    g.add(
+        "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+        "defects-rules",
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "PrometheusRule",
+            "metadata": {"name": "defects-mlstack-alerts", "namespace": "churn", "labels": {"mlstack.dev/team": "churn", "mlstack.dev/environment": env}},
+            "spec": {"groups": [{"name": f"mlstack.churn-{env}.defects", "rules": [{
+                "alert": "MlstackInferenceErrors5xx",
+                "expr": f'100 * sum by (revision_name) (rate(revision_request_count{{{selector},response_code_class="5xx"}}[5m])) / {total} > 1',
+                "for": "3m",
+                "labels": {"severity": "critical", "mlstack_alarm": "errors-5xx"},
+            }]}]},
+        },
+        parent="defects-alerts",
+    )
     return g
 
 

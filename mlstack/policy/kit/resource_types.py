@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "KSERVE_TYPE",
+    "PROMETHEUS_RULE",
     "BUCKET_TYPES",
     "ENDPOINT_TYPE",
     "ENDPOINT_CONFIG",
@@ -15,6 +16,7 @@ __all__ = [
 ]
 
 KSERVE_TYPE = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 ENDPOINT_TYPE = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"

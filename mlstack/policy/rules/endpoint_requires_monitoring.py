@@ -1,8 +1,11 @@
 """Checks that every endpoint captures data and is watched for drift and errors
-(``mlstack-endpoint-requires-monitoring``)."""
+(``mlstack-endpoint-requires-monitoring``): a SageMaker endpoint by CloudWatch alarms of a
+Monitor, a KServe InferenceService by a Prometheus Operator PrometheusRule alerting on its error
+share (what ``mlstack:monitors`` creates for a KServe endpoint)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +14,7 @@ from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation,
 from ..kit.alarms import latency_ceiling_us, never_fires
 from ..kit.documents import documents, nodes
 from ..kit.index import StackIndex, physical_name
-from ..kit.resource_types import ENDPOINT_CONFIG, ENDPOINT_TYPE, KSERVE_TYPE, METRIC_ALARM
+from ..kit.resource_types import ENDPOINT_CONFIG, ENDPOINT_TYPE, KSERVE_TYPE, METRIC_ALARM, PROMETHEUS_RULE
 from ..kit.settings import applies, environments_property
 from ..kit.stack import ENVIRONMENTS, config_value, stack_environment
 from ..kit.values import UNKNOWN, get, is_set, number, plain
@@ -88,6 +91,33 @@ def _capture_problem(endpoint: Any, index: StackIndex) -> str | None:
                 "destination_s3_uri"
             )
     return None
+
+
+_ERROR_CLASS = re.compile(r'response_code_class\s*=~?\s*"[^"]*[45]xx')
+
+
+def _kserve_error_alert(service: Any, index: StackIndex) -> bool | None:
+    """Whether a PrometheusRule of the stack, in the service's namespace, has an alert on the
+    4xx/5xx share of the service's requests (Knative queue-proxy ``response_code_class`` of
+    ``<name>-predictor``); None when the service's name or namespace is not known yet."""
+    name = get(service.props, "metadata", "name")
+    namespace = get(service.props, "metadata", "namespace")
+    if name is UNKNOWN or namespace is UNKNOWN or not isinstance(name, str):
+        return None
+    for rule in index.of_type(PROMETHEUS_RULE):
+        where = get(rule.props, "metadata", "namespace")
+        if where is UNKNOWN:
+            return None
+        if where != namespace:
+            continue
+        groups = plain(get(rule.props, "spec", "groups"))
+        for group in groups if isinstance(groups, list) else []:
+            rules = group.get("rules") if isinstance(group, dict) else None
+            for alert in rules if isinstance(rules, list) else []:
+                expr = alert.get("expr") if isinstance(alert, dict) else None
+                if alert.get("alert") and isinstance(expr, str) and f"{name}-predictor" in expr and _ERROR_CLASS.search(expr):
+                    return True
+    return False
 
 
 def drift_feature_counts(index: StackIndex) -> dict[str, int]:
@@ -172,7 +202,14 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
         if problem:
             report_violation(f"{label} {shown!r} {problem}.", endpoint.urn)
         if kserve:
-            continue  # its metrics are in the cluster's Prometheus, which no stack resource shows
+            if _kserve_error_alert(endpoint, index) is False:
+                report_violation(
+                    f"{label} {shown!r} must have an error alert: a PrometheusRule in its namespace alerting on the 5xx or 4xx "
+                    f"share of its requests (Knative's revision_request_count of {shown}-predictor by response_code_class). "
+                    "Declare a monitor for the endpoint (mlstack:monitors) and keep its errors5xxPercent or errors4xxPercent alarm.",
+                    endpoint.urn,
+                )
+            continue  # drift: KServe endpoints log payloads to an event sink, which no stack resource shows
         watching = set(by_name.get(name, ())) if isinstance(name, str) else set()
         watching |= {a.urn for a in index.users(endpoint, METRIC_ALARM) if a.urn in kinds}
         if not any(kinds[a][1] for a in watching):
@@ -195,8 +232,8 @@ POLICY = StackValidationPolicy(
     name=NAME,
     description=(
         "Checks that every endpoint captures its requests and responses, that every SageMaker endpoint has a "
-        "Monitor with at least one error alarm and (staging, prod) one drift alarm, and that no Monitor alarm has a "
-        "threshold its metric can never reach."
+        "Monitor with at least one error alarm and (staging, prod) one drift alarm, that every KServe InferenceService "
+        "has a PrometheusRule error alert, and that no Monitor alarm has a threshold its metric can never reach."
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,
@@ -206,7 +243,7 @@ POLICY = StackValidationPolicy(
     config_schema=PolicyConfigSchema(
         properties={
             "environments": environments_property(
-                ENVIRONMENTS, "every endpoint must capture its traffic and SageMaker endpoints need a Monitor with an error alarm"
+                ENVIRONMENTS, "every endpoint must capture its traffic and have an error alarm (SageMaker: a Monitor's; KServe: a PrometheusRule alert)"
             ),
             "driftAlarmEnvironments": environments_property(
                 ["staging", "prod"], "the Monitor of every SageMaker endpoint must also have a drift alarm"

@@ -33,6 +33,11 @@ CASES: list[Case] = [
     ("no-drift-alarm-in-prod", "prod", lambda g: g.remove("monitor-drift-tenure"), {MONITORING}),
     ("drift-alarm-on-other-endpoint", "staging", lambda g: g.set("monitor-drift-tenure", "dimensions.EndpointName", "churn-other"), {MONITORING}),
     ("kserve-without-payload-logging", "dev", lambda g: g.drop("defects-isvc", "spec.predictor.logger"), {MONITORING}),
+    ("kserve-without-an-error-alert", "dev", lambda g: g.remove("defects-rules"), {MONITORING}),
+    ("kserve-alert-in-another-namespace", "prod", lambda g: g.set("defects-rules", ("metadata", "namespace"), "monitoring"), {MONITORING}),
+    ("kserve-alert-on-another-service", "prod", lambda g: g.set("defects-rules", "spec.groups", _alert_expr(g, lambda e: e.replace("defects-predictor", "fraud-predictor"))), {MONITORING}),
+    ("kserve-alert-on-latency-only", "prod", lambda g: g.set("defects-rules", "spec.groups", _alert_expr(g, lambda e: e.replace('response_code_class="5xx"', 'le="250"'))), {MONITORING}),
+    ("kserve-error-rule-recorded-not-alerted", "prod", lambda g: g.set("defects-rules", "spec.groups", _recorded(g)), {MONITORING}),
     ("monitor-error-rate-at-100-percent", "dev", lambda g: g.set("monitor-errors-5xx", "threshold", 100), {MONITORING}),
     ("monitor-error-rate-ge-above-100", "dev", lambda g: g.set("monitor-errors-5xx", "threshold", 100.5).set("monitor-errors-5xx", "comparisonOperator", "GreaterThanOrEqualToThreshold"), {MONITORING}),
     ("monitor-latency-above-timeout", "staging", monitor_alarm("latency-p99", namespace="AWS/SageMaker", metricName="ModelLatency", dimensions=DIMS, extendedStatistic="p99", period=60, evaluationPeriods=3, threshold=LATENCY_CEILING_US + 1, comparisonOperator="GreaterThanThreshold"), {MONITORING}),
@@ -74,3 +79,21 @@ def test_the_same_change_passes_where_the_policy_does_not_apply(case, env):
 @pytest.mark.parametrize("case, env, change", EDGES, ids=[c[0] for c in EDGES])
 def test_a_value_just_inside_the_limit_passes(case, env, change):
     assert_passes(change(baseline(env)))
+
+
+def _alert_expr(g, change):
+    """The PrometheusRule's groups with the error alert's expression changed by ``change``."""
+    import copy
+
+    groups = copy.deepcopy(g.get("defects-rules").inputs["spec"]["groups"])
+    groups[0]["rules"][0]["expr"] = change(groups[0]["rules"][0]["expr"])
+    return groups
+
+
+def _recorded(g):
+    import copy
+
+    groups = copy.deepcopy(g.get("defects-rules").inputs["spec"]["groups"])
+    rule = groups[0]["rules"][0]
+    rule["record"] = rule.pop("alert").lower()
+    return groups
