@@ -124,11 +124,8 @@ class EndpointReport:
 
 
 def _expected_service(spec: Any, namespace: Optional[str]) -> Optional[ExpectedService]:
-    from ..components.endpoint.kserve import inference_service
-
     if spec.kserve is None or namespace is None:
         return None
-    document = inference_service(spec, namespace=namespace, tags={})
     step = spec.kserve_rollout_step()
     version = spec.model_version if isinstance(spec.model_version, int) else None
     return ExpectedService(
@@ -137,7 +134,7 @@ def _expected_service(spec: Any, namespace: Optional[str]) -> Optional[ExpectedS
         storage_uri=spec.kserve.storage_uri,
         model_version=version,
         step=step.value if step is not None else None,
-        canary_percent=document["spec"]["predictor"].get("canaryTrafficPercent"),
+        canary_percent=spec.kserve_canary_percent(),
         promoted_version=spec.rollout.promoted_version,
     )
 
@@ -393,7 +390,7 @@ def _percent(entry: Any, i: int) -> int:
 def verify_inference_service(kube: Any, stack: StackFile, endpoint: ExpectedEndpoint) -> EndpointReport:
     """Compare one KServe InferenceService, read through ``kube`` (a :class:`~mlstack.ops.kube.KubeClient`),
     with what the stack declares; see the module docstring for what is checked."""
-    from ..components.endpoint.kserve import ROLLOUT_STEP_LABEL
+    from ..specs.kserve import ROLLOUT_STEP_LABEL
     from .kube import KubeNotFound
 
     service = endpoint.service

@@ -280,6 +280,15 @@ class EndpointSpec(Spec):
             return KServeRolloutStep.PROMOTED
         return KServeRolloutStep.CANARY
 
+    def kserve_canary_percent(self) -> Optional[int]:
+        """``predictor.canaryTrafficPercent`` of the declared step: the canary's size for a canary,
+        0 rolled back, None (absent: all traffic to the latest ready revision) promoted or ALL_AT_ONCE."""
+        step = self.kserve_rollout_step()
+        if step is KServeRolloutStep.CANARY:
+            size = self.rollout.effective_size()
+            return size.value if size is not None else None
+        return 0 if step is KServeRolloutStep.ROLLED_BACK else None
+
     def variant_names(self) -> list[str]:
         """Production and shadow variant names (SageMaker)."""
         return [self.variant_name] + ([self.shadow.variant_name] if self.shadow else [])

@@ -22,7 +22,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from .base import Spec
 
-__all__ = ["ModelFormatSpec", "TolerationSpec", "KServeSpec", "LABEL_VALUE", "Quantity", "DnsLabel"]
+__all__ = ["ModelFormatSpec", "TolerationSpec", "KServeSpec", "LABEL_VALUE", "Quantity", "DnsLabel", "ROLLOUT_STEP_LABEL", "PROMOTED_VERSION_LABEL"]
 
 _QUANTITY = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
 _DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -30,6 +30,11 @@ LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 """A Kubernetes label value (at most 63 characters besides)."""
 _LABEL_NAME = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
+
+#: Labels of an InferenceService recording its rollout step and the version serving the rest of the
+#: traffic (written by the InferenceService component, read by ``mlstack verify`` and the policy pack).
+ROLLOUT_STEP_LABEL = "mlstack.dev/rollout-step"
+PROMOTED_VERSION_LABEL = "mlstack.dev/promoted-version"
 
 Quantity = Annotated[str, StringConstraints(pattern=_QUANTITY)]
 DnsLabel = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=_DNS_LABEL)]

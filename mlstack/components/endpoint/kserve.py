@@ -52,8 +52,8 @@ from pydantic import ConfigDict, Field
 
 from ...errors import ConfigError
 from ...specs.endpoint import EndpointSpec
-from ...specs.kserve import LABEL_VALUE
-from ...specs.rollout import KServeRolloutStep, RolloutType
+from ...specs.kserve import LABEL_VALUE, PROMOTED_VERSION_LABEL, ROLLOUT_STEP_LABEL
+from ...specs.rollout import RolloutType
 from ..base import ArgumentProblem, Component, ComponentArgs, ComponentError
 from ..crd import CrdSchema
 
@@ -66,8 +66,6 @@ DEPLOYMENT_MODE = "serving.kserve.io/deploymentMode"
 GPU_RESOURCE = "nvidia.com/gpu"
 INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
 LABEL_PREFIX = "mlstack.dev/"
-ROLLOUT_STEP_LABEL = LABEL_PREFIX + "rollout-step"
-PROMOTED_VERSION_LABEL = LABEL_PREFIX + "promoted-version"
 
 
 class InferenceServiceArgs(ComponentArgs):
@@ -192,12 +190,9 @@ def inference_service(spec: EndpointSpec, *, namespace: str, tags: dict[str, str
     else:
         predictor["minReplicas"] = predictor["maxReplicas"] = spec.instance_count
     step = spec.kserve_rollout_step()
-    if step is KServeRolloutStep.CANARY:
-        size = rollout.effective_size()
-        assert size is not None
-        predictor["canaryTrafficPercent"] = size.value
-    elif step is KServeRolloutStep.ROLLED_BACK:
-        predictor["canaryTrafficPercent"] = 0
+    percent = spec.kserve_canary_percent()
+    if percent is not None:
+        predictor["canaryTrafficPercent"] = percent
     if step is not None:
         labels[ROLLOUT_STEP_LABEL] = step.value
         if rollout.promoted_version is not None:
