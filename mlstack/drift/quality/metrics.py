@@ -6,7 +6,8 @@ zero (precision with no predicted positive, recall with no actual positive, AUC 
 is NaN here, i.e. *undefined*, as ``zero_division=np.nan`` makes it in scikit-learn; the job
 does not publish an undefined metric, so an alarm never fires on a number nobody measured.
 Macro averages over the classes skip the undefined ones (scikit-learn's rule with
-``zero_division=np.nan``).
+``zero_division=np.nan``). F1 is ``2tp / (2tp + fp + fn)``, as scikit-learn computes it: 0, not
+undefined, for a class predicted but never seen.
 
 * binary (``y`` 0/1, ``score`` a float; predicted positive when ``score >= threshold``):
   accuracy, precision, recall, f1, auc (the ROC AUC, ties counted half: Mann-Whitney U);
@@ -69,12 +70,6 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den else NAN
 
 
-def _f1(precision: float, recall: float) -> float:
-    if math.isnan(precision) or math.isnan(recall):
-        return NAN
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
-
-
 def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC of 0/1 labels ``y`` and scores: the Mann-Whitney U over the average ranks (ties
     count half), NaN with one class only."""
@@ -111,7 +106,7 @@ def binary_metrics(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[s
         "accuracy": _ratio(n - fp - fn, n),
         "precision": precision,
         "recall": recall,
-        "f1": _f1(precision, recall),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),  # undefined only without any positive, predicted or actual
         "auc": roc_auc(y, score),
     }
 
@@ -131,8 +126,8 @@ def multiclass_metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(pred_n > 0, tp / pred_n, np.nan)
         recall = np.where(true_n > 0, tp / true_n, np.nan)
-        denom = precision + recall
-        f1 = np.where(np.isnan(denom), np.nan, np.where(denom > 0, 2 * precision * recall / denom, 0.0))
+        f1_den = true_n + pred_n  # 2tp + fp + fn
+        f1 = np.where(f1_den > 0, 2 * tp / f1_den, np.nan)
 
     def macro(values: np.ndarray) -> float:
         finite = values[~np.isnan(values)]
