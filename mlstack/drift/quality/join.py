@@ -369,7 +369,14 @@ class Joined:
         return 100.0 * self.labelled / self.judged if self.judged else NAN
 
 
-def _to_float(values: Iterable[Any]) -> np.ndarray:
+def _to_float(values: Sequence[Any]) -> np.ndarray:
+    """Floats of captured values; anything that is not a number (or a bool) becomes NaN."""
+    try:  # numpy parses a list of numeric strings and numbers in C
+        arr = np.array(values, dtype=np.float64)
+        if arr.ndim == 1 and not any(isinstance(v, bool) for v in values[:1]):
+            return arr
+    except (TypeError, ValueError):
+        pass
     out = []
     for v in values:
         try:
@@ -388,7 +395,14 @@ def join(
     positive: str | None = None,
     negative: str = "0",
 ) -> Joined:
-    """Join ``predictions`` with ``labels`` by id (see the module docstring)."""
+    """Join ``predictions`` with ``labels`` by id (see the module docstring).
+
+    The id lookups are one C-level pass each (``dict(zip(...))``, ``map(dict.get, ...)``); the
+    rest is numpy on integer positions, so 1M x 1M joins in about a second
+    (benchmarks/quality_benchmark.py).
+    """
+    from itertools import repeat
+
     numeric = problem in ("binary", "regression")
     if numeric:
         pred_all = _to_float(predictions.values)
@@ -397,61 +411,48 @@ def join(
         pred_all = np.asarray([normalise_label(v) if v is not None else "" for v in predictions.values], dtype=object)
         valid = pred_all != ""
     invalid_predictions = int((~valid).sum())
-    # latest-arriving label per id (a correction replaces what it corrects); ties: the later line
-    latest: dict[str, int] = {}
-    times = labels.times
-    for j, key in enumerate(labels.ids):
-        seen = latest.get(key)
-        if seen is None or not (times[j] < times[seen]):
-            latest[key] = j
-    duplicate_labels = len(labels.ids) - len(latest)
-    newest = max((t for t in times if not math.isnan(t)), default=NAN)
+    n_labels = len(labels.ids)
+    index = dict(zip(predictions.ids, range(len(predictions.ids))))
+    pos = np.fromiter(map(index.get, labels.ids, repeat(-1)), dtype=np.int64, count=n_labels)
+    times = np.asarray(labels.times, dtype=np.float64) if n_labels else np.empty(0)
+    newest = float(np.nanmax(times)) if n_labels and not np.isnan(times).all() else NAN
 
-    index = {key: i for i, key in enumerate(predictions.ids)}
-    pairs_p: list[int] = []
-    pairs_l: list[int] = []
-    invalid_labels = 0
-    unmatched = 0
-    for key, j in latest.items():
-        i = index.get(key)
-        if i is None:
-            unmatched += 1
-            continue
-        if not valid[i]:
-            continue
-        pairs_p.append(i)
-        pairs_l.append(j)
-    p_idx = np.asarray(pairs_p, dtype=np.int64)
-    l_values = [labels.values[j] for j in pairs_l]
+    matched = np.flatnonzero(pos >= 0)
+    unknown = n_labels - matched.size
+    unmatched = len({labels.ids[j] for j in np.flatnonzero(pos < 0)}) if unknown else 0
+    # the latest-arriving label per prediction (a correction replaces what it corrects); on a
+    # tie, the later line. lexsort's last key is the primary one.
+    order = matched[np.lexsort((matched, np.nan_to_num(times[matched], nan=-np.inf), pos[matched]))]
+    last = np.r_[pos[order][1:] != pos[order][:-1], True] if order.size else np.empty(0, dtype=bool)
+    chosen = order[last]  # label rows, one per prediction, in prediction order
+    duplicate_labels = (matched.size - chosen.size) + (unknown - unmatched)
+    chosen = chosen[valid[pos[chosen]]]
     if problem == "binary":
-        pos = positive or "1"
-        y = np.asarray([1.0 if v == pos else 0.0 if v == negative else NAN for v in l_values], dtype=np.float64)
+        classes = {positive or "1": 1.0, negative: 0.0}
+        y = np.fromiter(map(classes.get, labels.values, repeat(NAN)), dtype=np.float64, count=n_labels)[chosen]
     elif problem == "regression":
-        y = _to_float(l_values)
+        y = _to_float(labels.values)[chosen] if n_labels else np.empty(0)
     else:
-        y = np.asarray(l_values, dtype=object)
-    ok = np.isfinite(y) if numeric else np.ones(len(l_values), dtype=bool)
+        y = np.asarray(labels.values, dtype=object)[chosen] if n_labels else np.empty(0, dtype=object)
+    ok = np.isfinite(y) if numeric else np.ones(y.size, dtype=bool)
     invalid_labels = int((~ok).sum())
-    p_idx = p_idx[ok]
-    l_idx = np.asarray(pairs_l, dtype=np.int64)[ok]
+    l_idx = chosen[ok]
+    p_idx = pos[l_idx]
     y = y[ok]
-    order = np.argsort(p_idx, kind="stable")  # prediction order, for reproducible reports
-    p_idx, l_idx, y = p_idx[order], l_idx[order], y[order]
     pred_times = np.asarray(predictions.times, dtype=np.float64)
-    label_times = np.asarray(times, dtype=np.float64)
-    ids = np.asarray(predictions.ids, dtype=object)
+    ids = np.asarray(predictions.ids, dtype=object) if p_idx.size else np.empty(0, dtype=object)
     return Joined(
-        ids=ids[p_idx] if p_idx.size else np.empty(0, dtype=object),
-        predictions=pred_all[p_idx] if p_idx.size else pred_all[:0],
+        ids=ids[p_idx] if p_idx.size else ids,
+        predictions=pred_all[p_idx],
         labels=y,
         prediction_times=pred_times[p_idx] if p_idx.size else np.empty(0),
-        label_times=label_times[l_idx] if l_idx.size else np.empty(0),
+        label_times=times[l_idx] if l_idx.size else np.empty(0),
         slices={s: np.asarray(v, dtype=object)[p_idx] if p_idx.size else np.empty(0, dtype=object) for s, v in predictions.slices.items()},
         judged=int(valid.sum()),
         all_predictions=pred_all[valid],
         invalid_predictions=invalid_predictions,
         invalid_labels=invalid_labels,
-        duplicate_labels=duplicate_labels,
-        unmatched_labels=unmatched,
+        duplicate_labels=int(duplicate_labels),
+        unmatched_labels=int(unmatched),
         newest_label_time=newest,
     )

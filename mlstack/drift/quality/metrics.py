@@ -219,15 +219,14 @@ def slice_metrics(
     no positive prediction: its slices get metrics and a gap only.
     """
     result = SliceResult(feature)
-    groups = np.asarray(groups).astype(str)
     primary = PRIMARY_METRIC[problem]
     if overall is None:
         overall = problem_metrics(problem, y, pred, threshold)
-    if groups.size == 0:
+    if len(groups) == 0:
         return result
-    values, codes = np.unique(groups, return_inverse=True)
+    values, codes = _factorize(groups)
     order = np.argsort(codes, kind="stable")
-    bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=values.size))]
+    bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(values)))]
     ppr: list[float] = []
     tpr: list[float] = []
     for j, value in enumerate(values):
@@ -259,6 +258,15 @@ def slice_metrics(
     result.demographic_parity_difference = _spread(ppr)
     result.equal_opportunity_difference = _spread(tpr)
     return result
+
+
+def _factorize(groups: Any) -> tuple[list[str], np.ndarray]:
+    """``(values, codes)`` of slice values, by hashing (one C-level pass), not by sorting."""
+    texts = list(map(str, groups.tolist() if isinstance(groups, np.ndarray) else groups))
+    values = sorted(dict.fromkeys(texts))
+    lookup = dict(zip(values, range(len(values))))
+    codes = np.fromiter(map(lookup.__getitem__, texts), dtype=np.int64, count=len(texts))
+    return values, codes
 
 
 def _bins_of(baseline: np.ndarray, bins: int) -> np.ndarray:
