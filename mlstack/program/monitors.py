@@ -49,8 +49,10 @@ def monitors_from_spec(ctx: StackContext, team: Any) -> dict[str, Monitor]:
             )
             continue
         dataset = None
+        gates: list[Any] = []
         try:
             dataset = spec.model(model).dataset if model else None
+            gates = list(spec.model(model).gates or []) if model else []
         except KeyError:
             pass
         with entry(f"mlstack:monitors[{i}]"):
@@ -60,6 +62,7 @@ def monitors_from_spec(ctx: StackContext, team: Any) -> dict[str, Monitor]:
                     mon,
                     endpoint=endpoint,
                     retrain_pipeline=pipeline,
+                    model_gates=gates,
                     alarm_prefix=f"{ctx.stack}-{mon.endpoint}",
                     environment=spec.environment.value,
                     secret_notifications=secret,
