@@ -134,3 +134,68 @@ def test_rejects_quality_the_endpoint_cannot_support(settings: dict[str, Any], m
     with pytest.raises(ComponentError, match=None) as caught:
         build(**settings)
     assert message in str(caught.value)
+
+
+# -- bad stack files exit 2 with every problem at its key ------------------------------------------------
+
+from test_monitor import GOOD_DRIFT, run_cli  # noqa: E402
+
+GOOD_QUALITY = {"groundTruthUri": GT, "problemType": "binary", "image": IMAGE, "slices": ["plan"]}
+
+
+def test_a_valid_quality_monitor_plans(cli, write_stack):
+    code, err = run_cli(cli, write_stack, [{"endpoint": "scoring", "drift": GOOD_DRIFT, "quality": GOOD_QUALITY}])
+    assert (code, err) == (0, "")
+
+
+@pytest.mark.parametrize(
+    "monitor, expected",
+    [
+        (
+            {"endpoint": "scoring", "drift": GOOD_DRIFT, "quality": {**GOOD_QUALITY, "slices": ["regio"]}},
+            "mlstack:monitors[0].quality.slices[0]: 'regio' is not a feature endpoint 'scoring' captures",
+        ),
+        (
+            {"endpoint": "scoring", "quality": {**GOOD_QUALITY, "requestColumns": ["id", "plan"], "slices": ["plan", "age_band"]}},
+            "mlstack:monitors[0].quality.slices[1]: 'age_band' is not a column of the request (requestColumns: id, plan)",
+        ),
+        (
+            {"endpoint": "scoring", "quality": {**GOOD_QUALITY, "thresholds": {"rmse": 2.0}}},
+            "mlstack:monitors[0].quality.thresholds.rmse: a binary model does not produce 'rmse'; it produces accuracy, precision, recall, f1, auc",
+        ),
+        (
+            {"endpoint": "scoring", "quality": {**GOOD_QUALITY, "problemType": "regression", "thresholds": {"accuracy": 0.9}}},
+            "mlstack:monitors[0].quality.thresholds.accuracy: a regression model does not produce 'accuracy'; it produces rmse, mae",
+        ),
+        (
+            {"endpoint": "scoring", "quality": {**GOOD_QUALITY, "problemType": "ranking"}},
+            "mlstack:monitors[0].quality.problemType: Input should be 'binary', 'multiclass' or 'regression' (got 'ranking')",
+        ),
+        (
+            {"endpoint": "scoring", "quality": {k: v for k, v in GOOD_QUALITY.items() if k != "image"}},
+            "mlstack:monitors[0].quality.image: the quality job needs a container image with mlstack installed",
+        ),
+        (
+            {"endpoint": "scoring", "quality": GOOD_QUALITY, "retrain": {"alarms": ["quality-f1"], "pipelineArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/p"}},
+            "mlstack:monitors[0].retrain.alarms[0]: alarm 'quality-f1' does not exist",
+        ),
+        (
+            {"endpoint": "scoring", "quality": GOOD_QUALITY, "retrain": {"alarms": ["labels-stale"], "cooldownHours": 0, "pipelineArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/p"}},
+            "mlstack:monitors[0].retrain.cooldownHours: Input should be greater than or equal to 1 (got 0)",
+        ),
+    ],
+)
+def test_bad_quality_input_exits_2_with_the_key_the_value_and_the_fix(cli, write_stack, monitor, expected):
+    code, err = run_cli(cli, write_stack, [monitor])
+    assert code == 2, err
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_quality_needs_data_capture(cli, write_stack):
+    from test_monitor import SERVED
+
+    endpoint = {**SERVED["mlstack:endpoints"][0], "dataCapture": {"enabled": False}}
+    code, err = run_cli(cli, write_stack, [{"endpoint": "scoring", "quality": GOOD_QUALITY}], **{"mlstack:endpoints": [endpoint]})
+    assert code == 2
+    assert "mlstack:monitors[0].quality: endpoint 'scoring' does not capture its requests and predictions" in err
