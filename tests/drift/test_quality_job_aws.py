@@ -251,3 +251,27 @@ def test_cli_bad_usage_exits_2_without_a_traceback(extra: list[str], message: st
     done = subprocess.run([sys.executable, "-m", "mlstack.drift.quality", *base, *extra], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+class _Replies:
+    def __init__(self, reply: Any) -> None:
+        self.reply = reply
+
+    def describe_model_package(self, **_: Any) -> Any:
+        return self.reply
+
+
+@pytest.mark.parametrize(
+    "properties, expected",
+    [
+        ({"mlstack:metric:accuracy": "0.91"}, {"accuracy": 0.91}),
+        ({"mlstack:metric:accuracy": "nan", "mlstack:metric:auc": "inf", "mlstack:metric:f1": "1e999"}, {}),
+        ({"mlstack:metric:accuracy": "0.9 or so", "mlstack:metric:auc": True, "accuracy": "0.99"}, {}),
+        (["mlstack:metric:accuracy", "0.9"], {}),
+        (None, {}),
+    ],
+)
+def test_a_hostile_model_package_reply_yields_no_reference_rather_than_a_made_up_one(properties: Any, expected: dict) -> None:
+    from mlstack.drift.quality.job import reference_metrics
+
+    assert reference_metrics(_Replies({"CustomerMetadataProperties": properties}), "arn") == expected
