@@ -173,7 +173,7 @@ class QualitySpec(Spec):
             for field, given in (("positiveLabel", self.positive_label is not None), ("biasDelta", self.bias_delta is not None)):
                 if given:
                     problems.append(((field,), f"{field} has no meaning for regression (no positive prediction); remove it"))
-        if self.problem_type is not ProblemType.BINARY and "threshold" in self.model_fields_set:
+        if self.problem_type is not ProblemType.BINARY and self.threshold != 0.5:
             problems.append((("threshold",), "threshold applies to binary scores only; remove it"))
         if self.positive_label is not None and self.positive_label == self.negative_label:
             problems.append((("positiveLabel",), f"{self.positive_label!r} is also negativeLabel; the two classes must differ"))
