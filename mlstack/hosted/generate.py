@@ -123,6 +123,9 @@ LINKS: dict[str, dict[str, tuple[Link, ...]]] = {
         ),
     },
     "MonitorArgs": {
+        # The gates are mlstack:models[].gates, whose threshold is a number or "last-approved" (a
+        # union other languages cannot take): they give quality.thresholds instead.
+        "model_gates": (),
         "endpoint": (
             Link(
                 "endpoint_name",
