@@ -64,8 +64,9 @@ def gated_endpoints() -> list[GatedEndpoint]:
             continue  # KServe's metrics are in Prometheus; no Monitor watches it
         model = endpoint.get("model")
         gates = gates_by_model.get(model, []) if isinstance(model, str) else []
-        metrics = sorted({g["metric"] for g in gates if g.get("metric") in QUALITY_METRICS and g.get("op") != "=="})
-        bias = any(g.get("metric") == BIAS_GATE for g in gates)
+        named = [(g.get("metric"), g.get("op", ">=")) for g in gates if isinstance(g.get("metric"), str)]
+        metrics = sorted({m for m, op in named if m in QUALITY_METRICS and op != "=="})
+        bias = any(m == BIAS_GATE for m, _ in named)
         if not metrics and not bias:
             continue
         index, quality = quality_by_endpoint.get(endpoint["name"], (None, None))

@@ -102,3 +102,36 @@ def test_without_ground_truth_the_gates_are_only_advised(planned):
 
 def test_dev_is_not_held_to_it(planned):
     assert check(planned, lambda c: quality(c).pop("slices"), environment="dev") == {}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda c: c["mlstack:models"][0].update(gates="accuracy >= 0.9"),
+        lambda c: c["mlstack:models"][0].update(gates=[None, 3, {"metric": ["accuracy"]}]),
+        lambda c: c["mlstack:monitors"][0].update(quality=["groundTruthUri"]),
+        lambda c: c.update({"mlstack:endpoints": {"scoring": {}}}),
+        lambda c: c.update({"mlstack:team": None}),
+    ],
+    ids=["gates-a-string", "gates-garbage", "quality-a-list", "endpoints-a-map", "no-team"],
+)
+def test_a_hostile_config_neither_crashes_the_rules_nor_reads_as_compliant_quality(planned, change):
+    found = check(planned, change)
+    assert set(found) <= {GATED, GROUND_TRUTH}
+    assert all(isinstance(m, str) and m for messages in found.values() for m in messages)
+
+
+
+def test_removing_or_retargeting_a_quality_alarm_is_refused(planned):
+    plan, stack = planned
+    for mutate in (
+        lambda inputs: inputs.update(namespace="mlstack/Drift"),
+        lambda inputs: inputs["dimensions"].update(Metric="precision"),
+        lambda inputs: inputs["dimensions"].update(EndpointName="churn-other"),
+    ):
+        copied = copy.deepcopy(plan)
+        (accuracy,) = [r for r in copied.resources if r.inputs.get("name") == "churn-prod-scoring-quality-accuracy"]
+        mutate(accuracy.inputs)
+        found = check((copied, stack))
+        assert list(found) == [GATED]
+        assert "must alarm on production accuracy in prod" in found[GATED][0]
