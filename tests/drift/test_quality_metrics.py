@@ -177,3 +177,42 @@ def test_labels_are_normalised() -> None:
     assert normalise_label(1) == normalise_label(1.0) == normalise_label(" 1 ") == normalise_label("1.0") == normalise_label(True) == "1"
     assert normalise_label("yes") == "yes"
     assert normalise_label("1e3") == "1e3"  # not rewritten: only plain decimals are
+
+
+def _event(request: str, response: str, **meta: str) -> bytes:
+    import json
+
+    return json.dumps(
+        {
+            "captureData": {
+                "endpointInput": {"observedContentType": "text/csv", "data": request, "encoding": "CSV"},
+                "endpointOutput": {"observedContentType": "text/csv", "data": response, "encoding": "CSV"},
+            },
+            "eventMetadata": {"eventId": "e1", "inferenceTime": "2026-11-01T10:00:00Z", **meta},
+        }
+    ).encode()
+
+
+def test_a_batch_request_is_judged_only_with_an_id_column_to_key_its_rows() -> None:
+    from mlstack.drift.quality.join import PredictionReader
+
+    plain = PredictionReader()
+    plain.add_file(_event("1,a\n2,b", "0.9\n0.1"))
+    assert plain.out.ids == [] and plain.out.multi_row == 1  # one inference id, two predictions: not guessed
+    keyed = PredictionReader(id_column="id", request_columns=["id", "plan"], slices=["plan"])
+    keyed.add_file(_event("1,a\n2,b", "0.9\n0.1"))
+    assert keyed.out.ids == ["1", "2"] and keyed.out.values == ["0.9", "0.1"] and keyed.out.slices == {"plan": ["a", "b"]}
+
+
+def test_the_inference_id_wins_over_the_event_id_and_json_responses_are_read_by_key() -> None:
+    import json
+
+    from mlstack.drift.quality.join import PredictionReader
+
+    reader = PredictionReader(prediction_field="score")
+    event = json.loads(_event("1,a", "x"))
+    event["captureData"]["endpointOutput"] = {"observedContentType": "application/json", "data": '{"score": 0.73, "label": 1}', "encoding": "JSON"}
+    event["eventMetadata"]["inferenceId"] = "order-42"
+    reader.add_file(json.dumps(event).encode() + b"\nnot json\n")
+    assert reader.out.ids == ["order-42"] and reader.out.values == [0.73]
+    assert reader.out.unreadable == 1

@@ -160,8 +160,8 @@ class PredictionReader:
         rows = _rows(data["endpointInput"], self.columns) if self._needs_request else [None]
         if not outputs:
             raise ValueError("no prediction")
-        if len(rows) > 1 and not self.id_column:
-            self.out.multi_row += 1
+        if (len(rows) > 1 or len(outputs) > 1) and not self.id_column:
+            self.out.multi_row += 1  # one inference id for several predictions: which label is whose?
             return
         if self.id_column is None:
             key = meta.get("inferenceId") or meta.get("eventId")
