@@ -199,3 +199,11 @@ def test_quality_needs_data_capture(cli, write_stack):
     code, err = run_cli(cli, write_stack, [{"endpoint": "scoring", "quality": GOOD_QUALITY}], **{"mlstack:endpoints": [endpoint]})
     assert code == 2
     assert "mlstack:monitors[0].quality: endpoint 'scoring' does not capture its requests and predictions" in err
+
+
+def test_a_weekly_quality_job_stays_within_cloudwatchs_seven_day_evaluation_range() -> None:
+    graph, _ = build(quality={**QUALITY, "interval_hours": 168})
+    for key in ("quality-job-stalled", "labels-stale", "label-coverage-low"):
+        settings = alarm(graph, key)
+        assert settings["period"] <= 86_400 and settings["period"] * settings["evaluationPeriods"] <= 604_800
+    assert alarm(graph, "quality-job-stalled")["evaluationPeriods"] == 7

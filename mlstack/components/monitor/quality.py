@@ -136,10 +136,13 @@ def quality_alarms(quality: QualitySpec, gates: Any, *, endpoint_name: pulumi.In
         threshold=quality.min_label_coverage_percent,
         treat_missing_data="notBreaching",  # no predictions in the window: nothing to cover
     )
-    stalled_periods = max(1, math.ceil(2 * quality.interval_hours * 3600 / period))
+    # PutMetricAlarm: Period x EvaluationPeriods may not exceed 7 days (604,800 s) for periods of an
+    # hour or more (the PutMetricAlarmRequest.period reference of AWS's SDK documentation); an
+    # interval above 3.5 days is watched over the last 7 days.
+    stalled_periods = max(1, min(math.ceil(2 * quality.interval_hours * 3600 / period), 604_800 // period))
     add(
         QUALITY_JOB_STALLED,
-        f"The quality job has not reported for {2 * quality.interval_hours} hours; check the quality pipeline's executions.",
+        f"The quality job has not reported for {stalled_periods * period // 3600} hours; check the quality pipeline's executions.",
         q.METRIC_JUDGED,
         ep,
         statistic="SampleCount",
