@@ -165,7 +165,8 @@ LINKS: dict[str, dict[str, tuple[Link, ...]]] = {
             ),
             _input(
                 "retrain_trigger_role_arn",
-                "The role EventBridge assumes to start that pipeline (the TrainingPipeline's triggerRoleArn output).",
+                "The TrainingPipeline's triggerRoleArn output, given with retrainPipelineArn (the monitor starts the pipeline "
+                "through its retraining cooldown, with a role of its own).",
             ),
         ),
     },

@@ -734,7 +734,7 @@ class MonitorArgs:
     retrain_pipeline_arn: Optional[pulumi.Input[str]]
     """The TrainingPipeline retrain starts when retrain.pipelineArn is not set (its arn output); give retrainTriggerRoleArn with it."""
     retrain_trigger_role_arn: Optional[pulumi.Input[str]]
-    """The role EventBridge assumes to start that pipeline (the TrainingPipeline's triggerRoleArn output)."""
+    """The TrainingPipeline's triggerRoleArn output, given with retrainPipelineArn (the monitor starts the pipeline through its retraining cooldown, with a role of its own)."""
     alarm_prefix: str
     """Prefix of every physical name (alarms, dashboard, pipeline, schedule), e.g. churn-prod-churn-xgb."""
     environment: Optional[Environment]
