@@ -620,7 +620,7 @@ def test_churn_prod_drift_job_reads_the_endpoints_capture_and_retrains_the_model
     schedule = next(r for r in prod_plan.by_type(SCHEDULE) if r.parent and r.parent.endswith("DriftJob::scoring")).inputs
     assert (schedule["scheduleExpression"], schedule["target"]["arn"]) == ("rate(1 hour)", "arn:aws:sagemaker:eu-west-1:210987654321:pipeline/churn-prod-scoring-drift")
     rule = json.loads(prod_plan.by_type(RULE)[0].inputs["eventPattern"])
-    assert rule["detail"] == {"alarmName": ["churn-prod-scoring-features-drifted"], "state": {"value": ["ALARM"]}}
+    assert rule["detail"] == {"alarmName": ["churn-prod-scoring-features-drifted", "churn-prod-scoring-quality-accuracy"], "state": {"value": ["ALARM"]}}
     target = prod_plan.by_type(TARGET)[0].inputs
     (machine,) = prod_plan.by_type(STATE_MACHINE)
     assert target["arn"].endswith(machine.inputs["name"])  # every retrain trigger goes through the cooldown

@@ -207,3 +207,12 @@ def test_a_weekly_quality_job_stays_within_cloudwatchs_seven_day_evaluation_rang
         settings = alarm(graph, key)
         assert settings["period"] <= 86_400 and settings["period"] * settings["evaluationPeriods"] <= 604_800
     assert alarm(graph, "quality-job-stalled")["evaluationPeriods"] == 7
+
+
+def test_quality_alarms_sit_in_the_composite_alarm_like_the_others() -> None:
+    graph, _ = build(quality=QUALITY, model_gates=GATES, composite={"all_of": ["quality-accuracy"], "any_of": ["labels-stale", "label-coverage-low"]})
+    composite = graph.by_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")[0].inputs
+    assert composite["alarmRule"] == (
+        f'ALARM("{PREFIX}-quality-accuracy") AND (ALARM("{PREFIX}-labels-stale") OR ALARM("{PREFIX}-label-coverage-low"))'
+    )
+    assert alarm(graph, "quality-accuracy")["alarmActions"] == []  # a member pages only through the composite
