@@ -216,3 +216,11 @@ def test_quality_alarms_sit_in_the_composite_alarm_like_the_others() -> None:
         f'ALARM("{PREFIX}-quality-accuracy") AND (ALARM("{PREFIX}-labels-stale") OR ALARM("{PREFIX}-label-coverage-low"))'
     )
     assert alarm(graph, "quality-accuracy")["alarmActions"] == []  # a member pages only through the composite
+
+
+def test_a_strict_gate_breaches_at_a_margin_of_zero_and_a_labels_key_is_granted() -> None:
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111-labels"
+    graph, _ = build(quality={**QUALITY, "ground_truth_kms_key_arn": key}, model_gates=[GateSpec(metric="recall", op=">", threshold=0.6)])
+    assert alarm(graph, "quality-recall")["comparisonOperator"] == "LessThanOrEqualToThreshold"
+    statements = {s["Sid"]: s for s in policy(graph, "churn-xgb-quality-job-role-policy")["Statement"]}
+    assert key in statements["UseKeys"]["Resource"]

@@ -622,6 +622,8 @@ class QualitySpec:
 
     ground_truth_uri: str
     """Where labels land: an S3 prefix of JSON Lines files in SageMaker's ground-truth format ({"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "<inference id>"}}), ideally under YYYY/MM/DD/HH/ of their arrival."""
+    ground_truth_kms_key_arn: Optional[str]
+    """The KMS key the labels are encrypted with, when it is a customer key (the job may then decrypt with it)."""
     problem_type: ProblemType
     """binary, multiclass or regression."""
     prediction_field: Optional[str]

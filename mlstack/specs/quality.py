@@ -32,7 +32,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from .. import catalog
 from ..errors import SpecProblems
-from .base import ContainerImage, Problems, S3Uri, Spec, VpcSpec, did_you_mean
+from .base import ContainerImage, KmsKeyArn, Problems, S3Uri, Spec, VpcSpec, did_you_mean
 
 __all__ = [
     "ProblemType",
@@ -102,6 +102,8 @@ class QualitySpec(Spec):
 
     ground_truth_uri: S3Uri
     """Where labels land: an S3 prefix of JSON Lines files in SageMaker's ground-truth format ({"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "<inference id>"}}), ideally under YYYY/MM/DD/HH/ of their arrival."""
+    ground_truth_kms_key_arn: Optional[KmsKeyArn] = None
+    """The KMS key the labels are encrypted with, when it is a customer key (the job may then decrypt with it)."""
     problem_type: ProblemType
     """binary, multiclass or regression."""
     prediction_field: FieldName = "0"

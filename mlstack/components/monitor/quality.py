@@ -79,6 +79,7 @@ def quality_alarms(quality: QualitySpec, gates: Any, *, endpoint_name: pulumi.In
     bounds = job_gates(quality, gates)
     for metric in gated_quality_metrics(quality, gates):
         rules = "; ".join(_describe(b) for b in bounds if b["metric"] == metric)
+        strict = any(b["op"] in (">", "<") for b in bounds if b["metric"] == metric)  # a margin of 0 breaches "> X"
         add(
             quality_alarm(metric),
             f"Production {metric} of the labelled predictions is outside its bound ({rules}). "
@@ -86,7 +87,7 @@ def quality_alarms(quality: QualitySpec, gates: Any, *, endpoint_name: pulumi.In
             q.METRIC_GATE_MARGIN,
             {**ep, q.DIMENSION_METRIC: metric},
             statistic="Minimum",
-            comparison_operator="LessThanThreshold",
+            comparison_operator="LessThanOrEqualToThreshold" if strict else "LessThanThreshold",
             threshold=0,
             treat_missing_data="notBreaching",  # no labels yet: the label alarms speak
         )
@@ -282,7 +283,7 @@ class QualityJob(Component, token="mlstack:index:QualityJob"):
                 )
             if args.vpc:
                 out += vpc_statements(part, reg, acct, args.vpc, sid="JobNetworkInterfaces")
-            keys = [k for k in (key_arn, capture_key) if k]
+            keys = [k for k in (key_arn, capture_key, quality.ground_truth_kms_key_arn) if k]
             if keys:
                 out.append({"Sid": "UseKeys", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"], "Resource": keys})
             return json.dumps({"Version": "2012-10-17", "Statement": out})
