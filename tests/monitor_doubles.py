@@ -33,6 +33,7 @@ class EndpointDouble:
         variant_names: list[str] | None = None,
         capture_uri: Optional[str] = "s3://churn-capture/churn-xgb/",
         backend: str = "sagemaker",
+        model_package_arn: Optional[str] = "arn:aws:sagemaker:eu-west-1:210987654321:model-package/churn-xgb/7",
     ) -> None:
         self.endpoint_name = pulumi.Output.from_input(physical_name)
         self.arn = pulumi.Output.from_input(f"arn:aws:sagemaker:eu-west-1:210987654321:endpoint/{physical_name}")
@@ -44,6 +45,7 @@ class EndpointDouble:
         self.kms_key_arn = pulumi.Output.from_input("arn:aws:kms:eu-west-1:210987654321:key/0000-endpoint")
         self.spec = EndpointSpecDouble(name=name, model=model, backend=backend)
         self.model_name = model
+        self.model_package_arn = pulumi.Output.from_input(model_package_arn) if model_package_arn else None
 
     def metric(self, name: str, *, statistic: str = "Sum", period: int = 60, variant: str | None = None, namespace: str = "AWS/SageMaker") -> dict:
         out: dict[str, Any] = {

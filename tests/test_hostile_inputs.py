@@ -101,6 +101,10 @@ STACK_FILES: dict[str, tuple[Content, str]] = {
     "config-a-list": ("config: [a, b]\n", "a stack file is a mapping"),
     "two-documents": ("config: {}\n---\nconfig: {}\n", "expected a single document"),
     "impossible-date": (stack_with("  mlstack:costCenter: 2024-02-30\n"), "'2024-02-30' cannot be read as timestamp"),
+    "quality-threshold-nan": (
+        stack_with("  mlstack:monitors: [{endpoint: scoring, quality: {groundTruthUri: 's3://labels-bucket/gt/', problemType: binary, thresholds: {accuracy: .nan}}}]\n"),
+        "mlstack:monitors[0].quality.thresholds.accuracy: nan is not a finite number",
+    ),
     "5000-digit-number": (stack_with("  mlstack:costCenter: " + "9" * 5000 + "\n"), "cannot be read as int"),
     "bad-float-tag": (stack_with("  mlstack:costCenter: !!float abc\n"), "cannot be read as float"),
     "python-object-tag": (stack_with("  mlstack:costCenter: !!python/object/apply:os.system [echo]\n"), "could not determine a constructor"),

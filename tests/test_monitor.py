@@ -319,7 +319,10 @@ def test_model_monitor_path_schedules_a_data_quality_job_and_alarms_on_baseline_
 # -- retraining, composite alarm, dashboard -----------------------------------------------------------
 
 
-def test_retrain_rule_starts_the_models_training_pipeline_when_chosen_alarms_fire():
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+
+
+def test_retrain_rule_starts_the_cooldown_which_starts_the_models_training_pipeline():
     graph, _ = build(pipeline=True, drift=JOB_DRIFT, retrain={"alarms": ["features-drifted", "feature-drift-tenure"]})
     rule = graph.by_type(RULE)[0].inputs
     assert json.loads(rule["eventPattern"]) == {
@@ -327,25 +330,45 @@ def test_retrain_rule_starts_the_models_training_pipeline_when_chosen_alarms_fir
         "detail-type": ["CloudWatch Alarm State Change"],
         "detail": {"alarmName": [f"{PREFIX}-features-drifted", f"{PREFIX}-feature-drift-tenure"], "state": {"value": ["ALARM"]}},
     }
+    (machine,) = graph.by_type(STATE_MACHINE)
     target = graph.by_type(TARGET)[0].inputs
-    assert target["arn"] == f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:pipeline/{PipelineDouble.pipeline_name}"
-    assert target["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/churn-xgb-training-trigger"
-    assert not [r for r in graph.by_type(ROLE) if "retrain" in r.name]  # the pipeline's own trigger role is used
+    assert target["arn"].endswith(machine.inputs["name"]) and machine.inputs["name"] == f"{PREFIX}-retrain-cooldown"
+    pipeline_arn = f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:pipeline/{PipelineDouble.pipeline_name}"
+    assert policy(graph, "churn-xgb-retrain-policy")["Statement"] == [
+        {"Sid": "StartRetrainingCooldown", "Effect": "Allow", "Action": "states:StartExecution", "Resource": target["arn"]}
+    ]
+    assert policy(graph, "churn-xgb-retrain-cooldown-policy")["Statement"] == [
+        {
+            "Sid": "StartRetrainingPipelineAfterCooldown",
+            "Effect": "Allow",
+            "Action": ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
+            "Resource": pipeline_arn,
+        }
+    ]
+    states = json.loads(machine.inputs["definition"])["States"]
+    assert states["LastStart"]["Arguments"]["PipelineName"] == states["StartRetrain"]["Arguments"]["PipelineName"] == pipeline_arn
+    assert states["LastStart"]["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:listPipelineExecutions"
+    # the default cooldown: 24 hours since the last start, by any trigger
+    assert "< 86400000 %}" in states["CoolingDown"]["Choices"][0]["Condition"]
+    assert states["CoolingDown"]["Choices"][0]["Next"] == "SkipRetrain" and states["CoolingDown"]["Default"] == "StartRetrain"
+    assert "/ 86400000" in states["StartRetrain"]["Arguments"]["ClientRequestToken"]
+    trust = json.loads(next(r for r in graph.by_type(ROLE) if r.name == "churn-xgb-retrain-cooldown-role").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
 
 
-def test_retrain_with_a_pipeline_arn_gets_a_role_allowed_only_to_start_it():
+def test_retrain_with_a_pipeline_arn_passes_parameters_and_its_cooldown():
     arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:pipeline/churn-retrain"
-    graph, _ = build(retrain={"alarms": ["errors-5xx"], "pipeline_arn": arn, "parameters": {"Reason": "alarm"}})
+    graph, _ = build(retrain={"alarms": ["errors-5xx"], "pipeline_arn": arn, "parameters": {"Reason": "alarm"}, "cooldown_hours": 6})
     role = next(r for r in graph.by_type(ROLE) if r.name == "churn-xgb-retrain-role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "events.amazonaws.com"}
     assert re.fullmatch(rf"arn:aws:events:{REGION}:{ACCOUNT}:rule/churn-xgb-retrain-[0-9a-f]{{7}}", trust["Condition"]["ArnEquals"]["aws:SourceArn"])
-    assert policy(graph, "churn-xgb-retrain-policy")["Statement"] == [
-        {"Sid": "StartRetrainingPipeline", "Effect": "Allow", "Action": "sagemaker:StartPipelineExecution", "Resource": arn}
-    ]
-    target = graph.by_type(TARGET)[0].inputs
-    assert target["arn"] == arn
-    assert target["sagemakerPipelineTarget"] == {"pipelineParameterLists": [{"name": "Reason", "value": "alarm"}]}
+    assert policy(graph, "churn-xgb-retrain-cooldown-policy")["Statement"][0]["Resource"] == arn
+    (machine,) = graph.by_type(STATE_MACHINE)
+    start = json.loads(machine.inputs["definition"])["States"]["StartRetrain"]["Arguments"]
+    assert start["PipelineName"] == arn
+    assert start["PipelineParameters"] == [{"Name": "Reason", "Value": "alarm"}]
+    assert "< 21600000 %}" in json.loads(machine.inputs["definition"])["States"]["CoolingDown"]["Choices"][0]["Condition"]
 
 
 def test_composite_alarm_alone_pages_for_a_combination():
@@ -594,12 +617,15 @@ def test_churn_prod_drift_job_reads_the_endpoints_capture_and_retrains_the_model
     assert args[args.index("--features") + 1] == "tenure_months,monthly_charges,support_calls_90d,contract"
     network = json.loads(monitor.inputs["pipelineDefinition"])["Steps"][0]["Arguments"]["NetworkConfig"]
     assert network["VpcConfig"] == {"Subnets": ["subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"], "SecurityGroupIds": ["sg-0123456789abcdef0"]}
-    schedule = next(r for r in prod_plan.by_type(SCHEDULE) if r.parent and r.parent.endswith("::scoring")).inputs
+    schedule = next(r for r in prod_plan.by_type(SCHEDULE) if r.parent and r.parent.endswith("DriftJob::scoring")).inputs
     assert (schedule["scheduleExpression"], schedule["target"]["arn"]) == ("rate(1 hour)", "arn:aws:sagemaker:eu-west-1:210987654321:pipeline/churn-prod-scoring-drift")
     rule = json.loads(prod_plan.by_type(RULE)[0].inputs["eventPattern"])
-    assert rule["detail"] == {"alarmName": ["churn-prod-scoring-features-drifted"], "state": {"value": ["ALARM"]}}
+    assert rule["detail"] == {"alarmName": ["churn-prod-scoring-features-drifted", "churn-prod-scoring-quality-accuracy"], "state": {"value": ["ALARM"]}}
     target = prod_plan.by_type(TARGET)[0].inputs
-    assert (target["arn"], target["roleArn"]) == (pipelines["arn"], pipelines["triggerRoleArn"])
+    (machine,) = prod_plan.by_type(STATE_MACHINE)
+    assert target["arn"].endswith(machine.inputs["name"])  # every retrain trigger goes through the cooldown
+    start = json.loads(machine.inputs["definition"])["States"]["StartRetrain"]["Arguments"]
+    assert start["PipelineName"] == pipelines["arn"]
     widgets = json.loads(prod_plan.by_type(DASHBOARD)[0].inputs["dashboardBody"])["widgets"]
     psi = next(w for w in widgets if w["properties"].get("title") == "Drift per feature: population stability index")
     assert [m[5] for m in psi["properties"]["metrics"]] == ["tenure_months", "monthly_charges", "support_calls_90d", "contract"]

@@ -208,16 +208,16 @@ class Monitor(pulumi.ComponentResource):
         if spec is not None and spec.data_capture.enabled:
             capture = capture if capture is not None else spec.data_capture.destination
             capture_key = capture_key if capture_key is not None else spec.kms_key_arn
-            if capture is None and data.get("drift") is not None:
+            if capture is None and (data.get("drift") is not None or data.get("quality") is not None):
                 check.add(
                     "dataCaptureUri",
-                    "is needed for drift: the endpoint captures its requests into a bucket of its own",
+                    "is needed for drift and quality: the endpoint captures its requests into a bucket of its own",
                     "pass the Endpoint's dataCaptureUri output",
                 )
-            if capture_key is None and data.get("drift") is not None:
+            if capture_key is None and (data.get("drift") is not None or data.get("quality") is not None):
                 check.add(
                     "endpointKmsKeyArn",
-                    "is needed for drift: the endpoint encrypts captured requests with a key of its own",
+                    "is needed for drift and quality: the endpoint encrypts captured requests with a key of its own",
                     "pass the Endpoint's kmsKeyArn output",
                 )
         if (pipeline_arn is None) != (trigger_role_arn is None):

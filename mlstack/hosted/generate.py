@@ -123,6 +123,9 @@ LINKS: dict[str, dict[str, tuple[Link, ...]]] = {
         ),
     },
     "MonitorArgs": {
+        # The gates are mlstack:models[].gates, whose threshold is a number or "last-approved" (a
+        # union other languages cannot take): they give quality.thresholds instead.
+        "model_gates": (),
         "endpoint": (
             Link(
                 "endpoint_name",
@@ -162,7 +165,8 @@ LINKS: dict[str, dict[str, tuple[Link, ...]]] = {
             ),
             _input(
                 "retrain_trigger_role_arn",
-                "The role EventBridge assumes to start that pipeline (the TrainingPipeline's triggerRoleArn output).",
+                "The TrainingPipeline's triggerRoleArn output, given with retrainPipelineArn (the monitor starts the pipeline "
+                "through its retraining cooldown, with a role of its own).",
             ),
         ),
     },

@@ -14,10 +14,11 @@ from mlstack.specs.base import Environment
 from mlstack.specs.endpoint import Backend
 from mlstack.specs.features import FeatureType
 from mlstack.specs.monitor import DriftMethod
+from mlstack.specs.quality import ProblemType
 from mlstack.specs.registry import ApprovalMode
 from mlstack.specs.rollout import RolloutType, SizeType
 
-__all__ = ["ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "RetrainSpec", "CompositeSpec", "PrometheusSpec", "MonitorArgs"]
+__all__ = ["ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "QualitySpec", "RetrainSpec", "CompositeSpec", "PrometheusSpec", "MonitorArgs"]
 
 
 class ModelRegistryArgs:
@@ -617,6 +618,70 @@ class DriftSpec:
     """Run each drift run in these private subnets (they need routes or VPC endpoints to S3, CloudWatch and ECR); default: SageMaker's network."""
 
 
+class QualitySpec:
+    """Production quality of the endpoint's model, judged against labels that arrive late.
+
+    The job joins each captured prediction with its label (by data capture's inference id, or
+    the request's ``idColumn``) and judges the predictions made between ``labelLagHours +
+    windowHours`` and ``labelLagHours`` hours before each run: by then their labels should have
+    arrived. It publishes to CloudWatch ``mlstack/Quality``."""
+
+    ground_truth_uri: str
+    """Where labels land: an S3 prefix of JSON Lines files in SageMaker's ground-truth format ({"groundTruthData": {"data": "1", "encoding": "CSV"}, "eventMetadata": {"eventId": "<inference id>"}}), ideally under YYYY/MM/DD/HH/ of their arrival."""
+    ground_truth_kms_key_arn: Optional[str]
+    """The KMS key the labels are encrypted with, when it is a customer key (the job may then decrypt with it)."""
+    problem_type: ProblemType
+    """binary, multiclass or regression."""
+    prediction_field: Optional[str]
+    """Where the prediction is in the captured response: a JSON key (score) or a 0-based CSV column; default 0, the first value."""
+    threshold: Optional[float]
+    """binary: a score at or above it predicts the positive class; default 0.5."""
+    positive_label: Optional[str]
+    """The positive class as labels spell it: binary default "1" (the negative class is negativeLabel); multiclass: the class the bias metrics count as a positive prediction."""
+    negative_label: Optional[str]
+    """binary: the negative class as labels spell it; default "0". Any other label is counted invalid, never read as negative."""
+    id_column: Optional[str]
+    """Key labels by this column of the request instead of data capture's inference id (InvokeEndpoint's InferenceId, else its eventId)."""
+    request_columns: Optional[list[str]]
+    """The columns of a CSV request, in order (needed to read slices or idColumn from CSV requests; JSON requests are read by key)."""
+    window_hours: Optional[float]
+    """Hours of predictions each run judges; default 24."""
+    label_lag_hours: Optional[float]
+    """How long labels take to arrive: each run judges the predictions made windowHours before the last labelLagHours; default 0."""
+    interval_hours: Optional[int]
+    """Run the quality job every this many hours; default 24."""
+    slices: Optional[list[str]]
+    """Request features whose values split the predictions into slices for fairness (age_band, region); each must be a feature the endpoint captures."""
+    min_slice_size: Optional[int]
+    """A slice with fewer labelled predictions in a window is not judged (its numbers would be noise); default 100."""
+    tolerance: Optional[float]
+    """Slack between the model's evaluation and production: a gate accuracy >= X alarms below X - tolerance in production; default 0.02."""
+    thresholds: Optional[dict[str, float]]
+    """Alarm bounds of your own per metric, besides the model's gates: the floor of a metric where higher is better, the ceiling of rmse and mae."""
+    bias_delta: Optional[float]
+    """Alarm bias-gap above this worst gap between slices (default: the model's bias_delta gate, else 0.01)."""
+    baseline_uri: Optional[str]
+    """The model's outputs on its validation data: a CSV with a header holding the columns prediction and label; turns on output-drift and the label-conditional error change."""
+    output_psi_threshold: Optional[float]
+    """Alarm output-drift when the PSI of the model's outputs against the baseline's is above this; default 0.2."""
+    min_label_coverage_percent: Optional[float]
+    """Alarm label-coverage-low when fewer than this percent of the judged predictions have a label; default 50."""
+    labels_stale_hours: Optional[float]
+    """Alarm labels-stale when the newest label is older than this many hours (default: twice intervalHours, at least 48)."""
+    image: Optional[str]
+    """An image with mlstack installed (default: drift.image; pinned by @sha256 digest in prod)."""
+    instance_type: Optional[str]
+    """Processing instance type of each run; default ml.m5.large."""
+    volume_size_gb: Optional[int]
+    """Storage volume of each run in GB (KMS-encrypted); default 30."""
+    max_runtime_minutes: Optional[int]
+    """A run is stopped after this many minutes; default 60."""
+    report_uri: Optional[str]
+    """Where each run writes its JSON report (per-slice detail included); default: none."""
+    vpc: Optional[VpcSpec]
+    """Run in these private subnets (default: drift.vpc, else SageMaker's network)."""
+
+
 class RetrainSpec:
     """Start a SageMaker pipeline when any of the chosen alarms enters ALARM (an EventBridge rule on the alarms' state changes)."""
 
@@ -626,6 +691,8 @@ class RetrainSpec:
     """The pipeline to start (default: the TrainingPipeline of the endpoint's model)."""
     parameters: Optional[dict[str, str]]
     """Pipeline parameters passed to the execution, e.g. {RetrainReason: drift}; the pipeline must declare them."""
+    cooldown_hours: Optional[int]
+    """No second retraining within this many hours of the pipeline's last start (by any trigger: drift, quality, a schedule, a person); default 24."""
 
 
 class CompositeSpec:
@@ -663,7 +730,7 @@ class PrometheusSpec:
 class MonitorArgs:
     """Inputs of Monitor in other languages: the fields of mlstack.components.MonitorArgs, camelCase.
 
-    Python passes objects other languages cannot: instead of endpoint, endpointName and endpointArn and endpointSpec and dataCaptureUri and endpointKmsKeyArn; instead of retrain_pipeline, retrainPipelineArn and retrainTriggerRoleArn."""
+    Python passes objects other languages cannot: instead of model_gates, the bring-your-own inputs beside it; instead of endpoint, endpointName and endpointArn and endpointSpec and dataCaptureUri and endpointKmsKeyArn; instead of retrain_pipeline, retrainPipelineArn and retrainTriggerRoleArn."""
 
     alarms: Optional[AlarmsSpec]
     """Alarms on errors, latency, traffic and GPU use, with their thresholds."""
@@ -671,6 +738,8 @@ class MonitorArgs:
     """Where alarm notifications go."""
     drift: Optional[DriftSpec]
     """Data drift of the captured requests against the training baseline (default: none)."""
+    quality: Optional[QualitySpec]
+    """Production model quality, fairness by slice and concept drift, judged on labels that arrive late (default: none)."""
     retrain: Optional[RetrainSpec]
     """Start a retraining pipeline when chosen alarms fire (default: none)."""
     composite: Optional[CompositeSpec]
@@ -692,7 +761,7 @@ class MonitorArgs:
     retrain_pipeline_arn: Optional[pulumi.Input[str]]
     """The TrainingPipeline retrain starts when retrain.pipelineArn is not set (its arn output); give retrainTriggerRoleArn with it."""
     retrain_trigger_role_arn: Optional[pulumi.Input[str]]
-    """The role EventBridge assumes to start that pipeline (the TrainingPipeline's triggerRoleArn output)."""
+    """The TrainingPipeline's triggerRoleArn output, given with retrainPipelineArn (the monitor starts the pipeline through its retraining cooldown, with a role of its own)."""
     alarm_prefix: str
     """Prefix of every physical name (alarms, dashboard, pipeline, schedule), e.g. churn-prod-churn-xgb."""
     environment: Optional[Environment]

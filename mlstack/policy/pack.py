@@ -34,6 +34,8 @@ from pulumi_policy import (
 
 # Imported by name, not discovered: `mlstack policy-pack build` vendors what this module imports.
 from .rules import (
+    endpoint_declares_ground_truth,
+    endpoint_monitors_gated_quality,
     endpoint_requires_monitoring,
     endpoint_requires_progressive_rollout,
     endpoint_serves_approved_package,
@@ -68,6 +70,8 @@ RULES: tuple[ModuleType, ...] = (
     sagemaker_runs_in_vpc,
     endpoint_requires_progressive_rollout,
     endpoint_requires_monitoring,
+    endpoint_monitors_gated_quality,
+    endpoint_declares_ground_truth,
     instance_types_within_limits,
     endpoint_serves_approved_package,
     pipeline_gates_registration,

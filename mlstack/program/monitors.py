@@ -65,8 +65,10 @@ def monitors_from_spec(ctx: StackContext, team: Any) -> dict[str, Any]:
             )
             continue
         dataset = None
+        gates: list[Any] = []
         try:
             dataset = spec.model(model).dataset if model else None
+            gates = list(spec.model(model).gates or []) if model else []
         except KeyError:
             pass
         with entry(f"mlstack:monitors[{i}]"):
@@ -76,6 +78,7 @@ def monitors_from_spec(ctx: StackContext, team: Any) -> dict[str, Any]:
                     mon,
                     endpoint=endpoint,
                     retrain_pipeline=pipeline,
+                    model_gates=gates,
                     alarm_prefix=f"{ctx.stack}-{mon.endpoint}",
                     environment=spec.environment.value,
                     secret_notifications=secret,

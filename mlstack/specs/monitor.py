@@ -32,6 +32,7 @@ from pydantic import Field, StringConstraints, model_validator
 from .. import catalog
 from ..errors import SpecProblems
 from .base import DIGEST_PATTERN, ContainerImage, KmsKeyArn, Problems, S3Uri, Slug, Spec, VpcSpec, did_you_mean
+from .quality import QualitySpec, quality_alarm_names
 
 __all__ = [
     "DriftMethod",
@@ -55,6 +56,8 @@ __all__ = [
     "monitor_endpoint_problems",
     "stack_monitor_problems",
     "WatchedEndpoint",
+    "QualitySpec",
+    "quality_image",
 ]
 
 #: mlstack names of the alarms on the endpoint's own metrics, by the setting that turns them on.
@@ -340,6 +343,8 @@ class RetrainSpec(Spec):
         default_factory=dict, max_length=200
     )
     """Pipeline parameters passed to the execution, e.g. {RetrainReason: drift}; the pipeline must declare them."""
+    cooldown_hours: int = Field(default=24, ge=1, le=24 * 30)
+    """No second retraining within this many hours of the pipeline's last start (by any trigger: drift, quality, a schedule, a person); default 24."""
 
 
 class CompositeSpec(Spec):
@@ -425,6 +430,8 @@ class MonitorSettings(Spec):
     """Where alarm notifications go."""
     drift: Optional[DriftSpec] = None
     """Data drift of the captured requests against the training baseline (default: none)."""
+    quality: Optional[QualitySpec] = None
+    """Production model quality, fairness by slice and concept drift, judged on labels that arrive late (default: none)."""
     retrain: Optional[RetrainSpec] = None
     """Start a retraining pipeline when chosen alarms fire (default: none)."""
     composite: Optional[CompositeSpec] = None
@@ -439,6 +446,10 @@ class MonitorSettings(Spec):
         names = [n for n in self.alarms.enabled() if gpu or n not in GPU_ALARMS]
         if self.drift:
             names += self.drift.alarm_names()
+        if self.quality:
+            # Which quality-<metric> alarms exist depends on the model's gates, which the
+            # monitor's own settings do not hold: monitor_endpoint_problems narrows this.
+            names += quality_alarm_names(self.quality, all_possible=True)
         return names
 
     @model_validator(mode="after")
@@ -492,6 +503,10 @@ class WatchedEndpoint:
     """Runs on GPU instances."""
     retrainable: bool = False
     """The model has a training pipeline that ``retrain`` starts when it names no pipelineArn."""
+    gates: tuple = ()
+    """The model's promotion gates (GateSpec): the quality alarms follow them."""
+    features: Optional[tuple[str, ...]] = None
+    """The features its requests carry (the model's feature group), when known."""
 
 
 def monitor_endpoint_problems(monitor: MonitorSettings, endpoint: WatchedEndpoint, *, environment: str) -> Problems:
@@ -536,6 +551,71 @@ def monitor_endpoint_problems(monitor: MonitorSettings, endpoint: WatchedEndpoin
     message = image_problem(job_image, environment)
     if message:
         problems.append((("drift", "image"), message))
+    if monitor.quality and not endpoint.kserve:
+        problems += _quality_problems(monitor, endpoint, environment=environment)
+    return problems
+
+
+def quality_image(monitor: MonitorSettings) -> Optional[str]:
+    """The image of the quality job: quality.image, else the drift job's."""
+    if monitor.quality is None:
+        return None
+    if monitor.quality.image:
+        return monitor.quality.image
+    return monitor.drift.image if monitor.drift and monitor.drift.method is DriftMethod.JOB else None
+
+
+def _quality_problems(monitor: MonitorSettings, endpoint: WatchedEndpoint, *, environment: str) -> Problems:
+    quality = monitor.quality
+    assert quality is not None
+    problems: Problems = []
+    if not endpoint.captures:
+        problems.append(
+            (
+                ("quality",),
+                f"endpoint {endpoint.name!r} does not capture its requests and predictions (dataCapture off or serverless), so "
+                "there is nothing to join with the labels; turn dataCapture on (with captureResponses) or remove quality",
+            )
+        )
+    image = quality_image(monitor)
+    if not image:
+        problems.append(
+            (("quality", "image"), "the quality job needs a container image with mlstack installed: set quality.image (or drift.image of a drift job)")
+        )
+    elif not quality.image:
+        pass  # drift.image is already judged above
+    else:
+        message = image_problem(image, environment)
+        if message:
+            problems.append((("quality", "image"), message))
+    # The features the requests carry: the model's feature group, else the declared CSV
+    # columns, else the drift features.
+    known = list(endpoint.features or quality.request_columns or (monitor.drift.features if monitor.drift else []))
+    if known:
+        for j, name in enumerate(quality.slices):
+            if name not in known:
+                problems.append(
+                    (
+                        ("quality", "slices", j),
+                        f"{name!r} is not a feature endpoint {endpoint.name!r} captures: model {endpoint.model!r} takes "
+                        f"{', '.join(known)}{did_you_mean(name, known)}",
+                    )
+                )
+    made = set(quality_alarm_names(quality, endpoint.gates))
+    possible = set(quality_alarm_names(quality, all_possible=True))
+    refs = [(("retrain", "alarms", j), r) for j, r in enumerate(monitor.retrain.alarms)] if monitor.retrain else []
+    if monitor.composite:
+        refs += [(("composite", "allOf", j), r) for j, r in enumerate(monitor.composite.all_of)]
+        refs += [(("composite", "anyOf", j), r) for j, r in enumerate(monitor.composite.any_of)]
+    for path, ref in refs:
+        if ref in possible and ref not in made:
+            problems.append(
+                (
+                    path,
+                    f"alarm {ref!r} does not exist: model {endpoint.model!r} has no gate on that metric and quality.thresholds "
+                    f"sets none; the quality alarms of this monitor are {', '.join(sorted(made))}",
+                )
+            )
     return problems
 
 
@@ -615,6 +695,8 @@ def stack_monitor_problems(spec: Any) -> Problems:
                 captures=endpoint.data_capture.enabled and endpoint.serverless is None,
                 gpu=endpoint.is_gpu,
                 retrainable=endpoint.model in trained,
+                gates=tuple(_model_gates(spec, endpoint.model)),
+                features=_model_features(spec, endpoint.model),
             )
             problems += [(("monitors", i, *path), text) for path, text in monitor_endpoint_problems(mon, watched, environment=environment)]
             if not endpoint.is_kserve:
@@ -630,6 +712,19 @@ def stack_monitor_problems(spec: Any) -> Problems:
             if message:
                 problems.append((("monitors", i, "drift", "image"), message))
     return problems
+
+
+def _model_gates(spec: Any, model_name: str) -> list[Any]:
+    model = next((m for m in spec.models if m.name == model_name), None)
+    return list(getattr(model, "gates", None) or [])
+
+
+def _model_features(spec: Any, model_name: str) -> Optional[tuple[str, ...]]:
+    """The features of the feature group the model trains on, when the stack declares it."""
+    model = next((m for m in spec.models if m.name == model_name), None)
+    group_name = getattr(getattr(model, "training", None), "feature_group", None)
+    group = next((g for g in spec.feature_groups if g.name == group_name), None)
+    return tuple(f.name for f in group.features) if group is not None else None
 
 
 def _features_fit(i: int, mon: MonitorSpec, spec: Any, model_name: str) -> Problems:

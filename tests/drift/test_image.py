@@ -229,3 +229,34 @@ def test_drift_job_without_its_requirements_says_what_to_install(tmp_path_factor
     assert result.returncode == 2
     assert "pip install 'mlstack[drift]'" in result.stderr and "numpy" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_quality_job_runs_with_only_the_image_requirements(image_venv: Venv, aws_session, tmp_path: Path) -> None:
+    s3, cloudwatch = aws_session.client("s3"), aws_session.client("cloudwatch")
+    s3.create_bucket(Bucket=BUCKET)
+    hour = datetime.now(UTC)
+    lines = []
+    for i in range(20):
+        lines.append(
+            json.dumps(
+                {
+                    "captureData": {
+                        "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": f"{i},basic", "encoding": "CSV"},
+                        "endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT", "data": "0.9" if i % 2 else "0.1", "encoding": "CSV"},
+                    },
+                    "eventMetadata": {"eventId": f"e{i}", "inferenceTime": (hour - timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%SZ")},
+                    "eventVersion": "0",
+                }
+            )
+        )
+    s3.put_object(Bucket=BUCKET, Key=f"capture/{ENDPOINT}/AllTraffic/{hour - timedelta(minutes=30):%Y/%m/%d/%H}/q.jsonl", Body="\n".join(lines).encode())
+    labels = "\n".join(json.dumps({"groundTruthData": {"data": str(i % 2), "encoding": "CSV"}, "eventMetadata": {"eventId": f"e{i}"}}) for i in range(20))
+    s3.put_object(Bucket=BUCKET, Key=f"labels/{hour:%Y/%m/%d/%H}/l.jsonl", Body=labels.encode())
+    result = image_venv.run(
+        "-m", "mlstack.drift.quality", "--endpoint-name", ENDPOINT, "--capture-uri", f"s3://{BUCKET}/capture/",
+        "--ground-truth-uri", f"s3://{BUCKET}/labels/", "--problem-type", "binary", "--window-hours", "2",
+        env=aws_session.env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    accuracy = [m for m in cloudwatch.list_metrics(Namespace="mlstack/Quality")["Metrics"] if m["MetricName"] == "ModelQuality"]
+    assert accuracy

@@ -185,6 +185,8 @@ class Endpoint(Component, EndpointMetrics, token="mlstack:index:Endpoint"):
         self.args = args
         self.spec = spec
         self.model_name = spec.model
+        self.model_package_arn = args.package_arn()
+        """pulumi.Input[str]: the model package served (None for modelDataUrl); the quality job reads its evaluation metrics."""
         self._resource_name = name
         self.instance_type = spec.instance_type
         self.is_gpu = spec.is_gpu

@@ -24,6 +24,68 @@ from .drift_alarms import MODEL_MONITOR_DIMENSIONS, MODEL_MONITOR_NAMESPACE, mod
 
 __all__ = ["dashboard_body"]
 
+
+def _quality_widgets(grid: "_Grid", args: Any, ep: Any, region: pulumi.Input[str]) -> None:
+    """Quality, gate margins, fairness, output drift and label health (namespace mlstack/Quality)."""
+    from ...drift import quality as q
+    from ...specs.quality import bias_threshold, gated_quality_metrics
+    from .quality import alarm_period
+
+    quality = args.quality
+    period = alarm_period(quality)
+    name = ep.endpoint_name
+
+    def line(metric: str, label: str, stat: str = "Maximum", **dims: Any) -> list[Any]:
+        row: list[Any] = [q.NAMESPACE, metric, q.DIMENSION_ENDPOINT, name]
+        for k, v in dims.items():
+            row += [k, v]
+        return row + [{"label": label, "stat": stat}]
+
+    lines = [line(q.METRIC_QUALITY, m, **{q.DIMENSION_METRIC: m}) for m in quality.produced]
+    grid.add("metric", _graph(f"Production quality ({quality.problem_type.value}), labelled predictions", lines, region, period=period))
+    gated = gated_quality_metrics(quality, args.model_gates)
+    if gated:
+        margins = [line(q.METRIC_GATE_MARGIN, m, "Minimum", **{q.DIMENSION_METRIC: m}) for m in gated]
+        grid.add("metric", _graph("Margin to the promotion gates (below 0: alarm)", margins, region, period=period, horizontal=[{"label": "gate", "value": 0}]))
+    if quality.slices:
+        fairness = [line(q.METRIC_BIAS_DELTA, "bias delta (worst)")]
+        for feature in quality.slices:
+            fairness.append(line(q.METRIC_PARITY, f"{feature}: demographic parity", **{q.DIMENSION_FEATURE: feature}))
+            fairness.append(line(q.METRIC_OPPORTUNITY, f"{feature}: equal opportunity", **{q.DIMENSION_FEATURE: feature}))
+            fairness.append(line(q.METRIC_WORST_SLICE_GAP, f"{feature}: worst slice gap", **{q.DIMENSION_FEATURE: feature}))
+        bound = bias_threshold(quality, args.model_gates)
+        grid.add("metric", _graph("Fairness between slices", fairness, region, period=period, horizontal=[{"label": "bias alarm", "value": bound}]))
+    concept = [line(q.METRIC_OUTPUT_PSI, "output PSI"), line(q.METRIC_CONDITIONAL_ERROR_CHANGE, "error given the label: change")]
+    grid.add(
+        "metric",
+        _graph("Concept drift", concept, region, period=period, horizontal=[{"label": "output drift alarm", "value": quality.output_psi_threshold}] if quality.baseline_uri else None),
+    )
+    labels = [
+        line(q.METRIC_LABEL_COVERAGE, "label coverage %", "Minimum"),
+        [*line(q.METRIC_NEWEST_LABEL_AGE, "newest label age (h)")[:-1], {"label": "newest label age (h)", "stat": "Maximum", "yAxis": "right"}],
+        [*line(q.METRIC_MEDIAN_LABEL_LAG, "median label lag (h)")[:-1], {"label": "median label lag (h)", "stat": "Maximum", "yAxis": "right"}],
+    ]
+    grid.add(
+        "metric",
+        _graph(
+            "Ground truth: coverage and lag",
+            labels,
+            region,
+            period=period,
+            horizontal=[{"label": "coverage alarm", "value": quality.min_label_coverage_percent}, {"label": "stale labels (h)", "value": quality.stale_hours(), "yAxis": "right"}],
+        ),
+    )
+    counts = [
+        line(q.METRIC_JUDGED, "judged", "Sum"),
+        line(q.METRIC_LABELLED, "labelled", "Sum"),
+        line(q.METRIC_UNMATCHED_LABELS, "labels without a prediction", "Sum"),
+        line(q.METRIC_DUPLICATE_LABELS, "duplicate labels", "Sum"),
+        line(q.METRIC_INVALID_PREDICTIONS, "invalid predictions", "Sum"),
+        line(q.METRIC_INVALID_LABELS, "invalid labels", "Sum"),
+    ]
+    grid.add("metric", _graph("Quality runs", counts, region, period=period))
+    grid.newline()
+
 WIDTH = 24
 HALF = 12
 HEIGHT = 6
@@ -158,6 +220,9 @@ def dashboard_body(
                 ),
             )
         grid.newline()
+
+    if args.quality:
+        _quality_widgets(grid, args, ep, region)
 
     if alarm_arns:
         # An alarm-status widget shows at most 100 alarms.

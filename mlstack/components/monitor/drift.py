@@ -41,7 +41,7 @@ from ..names import short_name
 from ..secure import assume_role_policy, vpc_statements
 from .drift_alarms import MODEL_MONITOR_NAMESPACE, data_quality_schedule_name
 
-__all__ = ["DriftJob", "DriftJobArgs"]
+__all__ = ["DriftJob", "DriftJobArgs", "scheduled_pipeline"]
 
 _PROCESSING_DIR = "/opt/ml/processing"
 
@@ -264,80 +264,21 @@ class DriftJob(Component, token="mlstack:index:DriftJob"):
                 }
             ],
         }
-        pipeline_role = aws.iam.Role(
-            f"{self._name}-drift-pipeline-role",
-            description=f"Drift pipeline of monitor {self.args.alarm_prefix}",
-            assume_role_policy=assume_role_policy("sagemaker.amazonaws.com", self._account),
+        self.pipeline, self.schedule = scheduled_pipeline(
+            self,
+            self._name,
+            kind="drift",
+            alarm_prefix=self.args.alarm_prefix,
+            step=definition["Steps"][0],
+            job_role=job_role,
+            kms_key_arn=self.args.kms_key_arn,
+            interval_hours=drift.interval_hours,
+            description=f"mlstack drift check of {self.args.alarm_prefix}: PSI and KL per feature to {DRIFT_NAMESPACE}",
             tags=self.args.tags,
             opts=self._child_opts,
-        )
-        statements: list[dict] = [
-            {
-                "Sid": "RunDriftJobs",
-                "Effect": "Allow",
-                "Action": ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:AddTags"],
-                # Pipelines name the jobs they start pipelines-<execution>-<step>-<suffix>.
-                "Resource": pulumi.Output.concat("arn:", self._partition, ":sagemaker:", self._region, ":", self._account, ":processing-job/pipelines-*"),
-            },
-            {
-                "Sid": "PassDriftJobRole",
-                "Effect": "Allow",
-                "Action": "iam:PassRole",
-                "Resource": job_role.arn,
-                "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            },
-        ]
-        if self.args.kms_key_arn is not None:
-            statements.append(
-                {"Sid": "EncryptJobVolume", "Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey"], "Resource": self.args.kms_key_arn}
-            )
-        aws.iam.RolePolicy(
-            f"{self._name}-drift-pipeline-policy",
-            role=pipeline_role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
-            opts=self._child_opts,
-        )
-        self.pipeline = aws.sagemaker.Pipeline(
-            f"{self._name}-drift-pipeline",
-            pipeline_name=short_name(self.args.alarm_prefix, "drift", 256),
-            pipeline_display_name=short_name(self.args.alarm_prefix, "drift", 82),
-            pipeline_description=f"mlstack drift check of {self.args.alarm_prefix}: PSI and KL per feature to {DRIFT_NAMESPACE}",
-            pipeline_definition=pulumi.Output.json_dumps(definition),
-            role_arn=pipeline_role.arn,
-            tags=self.args.tags,
-            opts=pulumi.ResourceOptions.merge(self._child_opts, pulumi.ResourceOptions(depends_on=[pipeline_role])),
-        )
-        schedule_role = aws.iam.Role(
-            f"{self._name}-drift-schedule-role",
-            description=f"EventBridge Scheduler starting the drift pipeline of {self.args.alarm_prefix}",
-            assume_role_policy=assume_role_policy("scheduler.amazonaws.com", self._account),
-            tags=self.args.tags,
-            opts=self._child_opts,
-        )
-        aws.iam.RolePolicy(
-            f"{self._name}-drift-schedule-policy",
-            role=schedule_role.id,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Sid": "StartDriftPipeline", "Effect": "Allow", "Action": "sagemaker:StartPipelineExecution", "Resource": self.pipeline.arn}
-                    ],
-                }
-            ),
-            opts=self._child_opts,
-        )
-        self.schedule = aws.scheduler.Schedule(
-            f"{self._name}-drift-schedule",
-            description=f"Runs the drift check of {self.args.alarm_prefix} every {drift.interval_hours} hour(s)",
-            schedule_expression=_rate(drift.interval_hours),
-            flexible_time_window={"mode": "OFF"},
-            target={
-                "arn": self.pipeline.arn,
-                "role_arn": schedule_role.arn,
-                "retry_policy": {"maximum_retry_attempts": 2, "maximum_event_age_in_seconds": 3600},
-            },
-            opts=self._child_opts,
+            partition=self._partition,
+            region=self._region,
+            account=self._account,
         )
 
     def _model_monitor(self, drift: DriftSpec) -> None:
@@ -403,3 +344,99 @@ def _model_monitor_image(region: str) -> str:
             ]
         ) from None
     return image_uris.retrieve("model-monitor", region)
+
+
+def scheduled_pipeline(
+    owner: pulumi.Resource,
+    name: str,
+    *,
+    kind: str,
+    alarm_prefix: str,
+    step: dict,
+    job_role: aws.iam.Role,
+    kms_key_arn: Any,
+    interval_hours: int,
+    description: str,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+    partition: pulumi.Input[str],
+    region: pulumi.Input[str],
+    account: pulumi.Input[str],
+) -> tuple[aws.sagemaker.Pipeline, aws.scheduler.Schedule]:
+    """A one-step SageMaker pipeline running ``step`` (a processing step) and the EventBridge
+    Scheduler schedule starting it every ``interval_hours``: the machinery of every mlstack
+    monitoring job (``kind`` drift or quality names the children ``<name>-<kind>-pipeline``, ...)."""
+    title = kind.capitalize()
+    definition = {"Version": "2020-12-01", "Metadata": {}, "Parameters": [], "Steps": [step]}
+    pipeline_role = aws.iam.Role(
+        f"{name}-{kind}-pipeline-role",
+        description=f"{title} pipeline of monitor {alarm_prefix}",
+        assume_role_policy=assume_role_policy("sagemaker.amazonaws.com", account),
+        tags=tags,
+        opts=opts,
+    )
+    statements: list[dict] = [
+        {
+            "Sid": f"Run{title}Jobs",
+            "Effect": "Allow",
+            "Action": ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "sagemaker:AddTags"],
+            # Pipelines name the jobs they start pipelines-<execution>-<step>-<suffix>.
+            "Resource": pulumi.Output.concat("arn:", partition, ":sagemaker:", region, ":", account, ":processing-job/pipelines-*"),
+        },
+        {
+            "Sid": f"Pass{title}JobRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": job_role.arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+    ]
+    if kms_key_arn is not None:
+        statements.append({"Sid": "EncryptJobVolume", "Effect": "Allow", "Action": ["kms:CreateGrant", "kms:DescribeKey"], "Resource": kms_key_arn})
+    aws.iam.RolePolicy(
+        f"{name}-{kind}-pipeline-policy",
+        role=pipeline_role.id,
+        policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements}),
+        opts=opts,
+    )
+    pipeline = aws.sagemaker.Pipeline(
+        f"{name}-{kind}-pipeline",
+        pipeline_name=short_name(alarm_prefix, kind, 256),
+        pipeline_display_name=short_name(alarm_prefix, kind, 82),
+        pipeline_description=description,
+        pipeline_definition=pulumi.Output.json_dumps(definition),
+        role_arn=pipeline_role.arn,
+        tags=tags,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[pipeline_role])),
+    )
+    schedule_role = aws.iam.Role(
+        f"{name}-{kind}-schedule-role",
+        description=f"EventBridge Scheduler starting the {kind} pipeline of {alarm_prefix}",
+        assume_role_policy=assume_role_policy("scheduler.amazonaws.com", account),
+        tags=tags,
+        opts=opts,
+    )
+    aws.iam.RolePolicy(
+        f"{name}-{kind}-schedule-policy",
+        role=schedule_role.id,
+        policy=pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Sid": f"Start{title}Pipeline", "Effect": "Allow", "Action": "sagemaker:StartPipelineExecution", "Resource": pipeline.arn}],
+            }
+        ),
+        opts=opts,
+    )
+    schedule = aws.scheduler.Schedule(
+        f"{name}-{kind}-schedule",
+        description=f"Runs the {kind} check of {alarm_prefix} every {interval_hours} hour(s)",
+        schedule_expression=_rate(interval_hours),
+        flexible_time_window={"mode": "OFF"},
+        target={
+            "arn": pipeline.arn,
+            "role_arn": schedule_role.arn,
+            "retry_policy": {"maximum_retry_attempts": 2, "maximum_event_age_in_seconds": 3600},
+        },
+        opts=opts,
+    )
+    return pipeline, schedule

@@ -37,7 +37,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from ...errors import format_path
 from ...specs.base import Environment
-from ...specs.monitor import MonitorSettings, MonitorSpec, WatchedEndpoint, monitor_endpoint_problems
+from ...specs.monitor import DriftMethod, MonitorSettings, MonitorSpec, WatchedEndpoint, monitor_endpoint_problems, quality_image
 from ..base import ArgumentProblem, Component, ComponentArgs, ComponentError
 from ..names import short_name
 from ..secure import assume_role_policy
@@ -45,6 +45,7 @@ from .dashboard import dashboard_body
 from .drift import DriftJob, DriftJobArgs
 from .drift_alarms import drift_alarms
 from .notifications import notifications
+from .quality import QualityJob, QualityJobArgs, quality_alarms
 
 __all__ = ["Monitor", "MonitorArgs", "MonitoredEndpoint", "RetrainPipeline"]
 
@@ -87,6 +88,8 @@ class MonitorArgs(ComponentArgs, MonitorSettings):
     """The endpoint to watch: an mlstack Endpoint (or any object with its contract, see MonitoredEndpoint)."""
     retrain_pipeline: Any = None
     """The TrainingPipeline that retrain starts when retrain.pipelineArn is not set."""
+    model_gates: list[Any] = Field(default_factory=list)
+    """The promotion gates of the endpoint's model (GateSpec, mlstack:models[].gates): quality alarms follow them."""
     alarm_prefix: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$")
     """Prefix of every physical name (alarms, dashboard, pipeline, schedule), e.g. churn-prod-churn-xgb."""
     environment: Environment = Environment.DEV
@@ -168,6 +171,8 @@ class Monitor(Component, token="mlstack:index:Monitor"):
         self.key: Optional[aws.kms.Key] = None
         self.topic: Optional[aws.sns.Topic] = None
         self.drift_job: Optional[DriftJob] = None
+        self.quality_job: Optional[QualityJob] = None
+        self.cooldown: Optional[aws.sfn.StateMachine] = None
         self.retrain_rule: Optional[aws.cloudwatch.EventRule] = None
         self.dashboard: Optional[aws.cloudwatch.Dashboard] = None
 
@@ -177,6 +182,8 @@ class Monitor(Component, token="mlstack:index:Monitor"):
         self._endpoint_alarms()
         if args.drift:
             self._drift()
+        if args.quality:
+            self._quality()
         if args.composite:
             self._composite()
         if args.retrain:
@@ -358,46 +365,148 @@ class Monitor(Component, token="mlstack:index:Monitor"):
             tags=self.args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alarms[k] for k in r.alarms if k in self.alarms]),
         )
-        if r.pipeline_arn:
-            pipeline_arn: pulumi.Input[str] = r.pipeline_arn
-            role = aws.iam.Role(
-                f"{self._name}-retrain-role",
-                description=f"EventBridge starting the retraining pipeline of {self.args.alarm_prefix}",
-                assume_role_policy=assume_role_policy("events.amazonaws.com", self._account, self.retrain_rule.arn),
-                tags=self.args.tags,
-                opts=self._child,
-            )
-            aws.iam.RolePolicy(
-                f"{self._name}-retrain-policy",
-                role=role.id,
-                policy=json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {"Sid": "StartRetrainingPipeline", "Effect": "Allow", "Action": "sagemaker:StartPipelineExecution", "Resource": r.pipeline_arn}
-                        ],
-                    }
-                ),
-                opts=self._child,
-            )
-            role_arn: pulumi.Input[str] = role.arn
-        else:
-            pipeline = self.args.retrain_pipeline
-            pipeline_arn, role_arn = pipeline.arn, pipeline.trigger_role_arn
-        target: dict[str, Any] = {}
-        if r.parameters:
-            target["sagemaker_pipeline_target"] = {
-                "pipeline_parameter_lists": [{"name": k, "value": v} for k, v in sorted(r.parameters.items())]
-            }
+        pipeline_arn: pulumi.Input[str] = r.pipeline_arn or self.args.retrain_pipeline.arn
+        self.cooldown = self._cooldown(pipeline_arn)
+        role = aws.iam.Role(
+            f"{self._name}-retrain-role",
+            description=f"EventBridge starting the retraining cooldown of {self.args.alarm_prefix}",
+            assume_role_policy=assume_role_policy("events.amazonaws.com", self._account, self.retrain_rule.arn),
+            tags=self.args.tags,
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-retrain-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Sid": "StartRetrainingCooldown", "Effect": "Allow", "Action": "states:StartExecution", "Resource": self.cooldown.arn}],
+                }
+            ),
+            opts=self._child,
+        )
         aws.cloudwatch.EventTarget(
             f"{self._name}-retrain-target",
             rule=self.retrain_rule.name,
-            arn=pipeline_arn,
-            role_arn=role_arn,
+            arn=self.cooldown.arn,
+            role_arn=role.arn,
             retry_policy={"maximum_retry_attempts": 3, "maximum_event_age_in_seconds": 3600},
             opts=self._child,
-            **target,
         )
+
+    def _cooldown(self, pipeline_arn: pulumi.Input[str]) -> aws.sfn.StateMachine:
+        """A Step Functions state machine between every retrain trigger and the pipeline: it
+        starts the pipeline only when its last execution (by any trigger) started more than
+        retrain.cooldownHours ago.
+
+        AWS SDK integrations return timestamps as ISO 8601 strings (e.g. CloudFormation's
+        ``"CreationTime": "2013-08-23T01:02:15.422Z"`` as noted in functionless/functionless#489),
+        which JSONata's ``$toMillis`` reads. Two alarms firing together could both find no recent
+        run: the ClientRequestToken is the same for every start within one cooldown period, so
+        SageMaker starts the pipeline once (StartPipelineExecution is idempotent on it).
+        """
+        r = self.args.retrain
+        assert r is not None
+        window_ms = r.cooldown_hours * 3600 * 1000
+        role = aws.iam.Role(
+            f"{self._name}-retrain-cooldown-role",
+            description=f"Step Functions starting the retraining pipeline of {self.args.alarm_prefix} outside its cooldown",
+            assume_role_policy=assume_role_policy("states.amazonaws.com", self._account),
+            tags=self.args.tags,
+            opts=self._child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{self._name}-retrain-cooldown-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "StartRetrainingPipelineAfterCooldown",
+                            "Effect": "Allow",
+                            "Action": ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"],
+                            "Resource": pipeline_arn,
+                        }
+                    ],
+                }
+            ),
+            opts=self._child,
+        )
+        start_args: dict[str, Any] = {
+            "PipelineName": pipeline_arn,
+            "PipelineExecutionDescription": f"mlstack retraining of {self.args.alarm_prefix}: {', '.join(r.alarms)}",
+            "ClientRequestToken": "{% 'mlstack-retrain-' & $string($floor($toMillis($states.context.Execution.StartTime) / "
+            + str(window_ms)
+            + ")) & '-cooldown-window' %}",
+        }
+        if r.parameters:
+            start_args["PipelineParameters"] = [{"Name": k, "Value": v} for k, v in sorted(r.parameters.items())]
+        definition = {
+            "Comment": f"Retrain {self.args.alarm_prefix} at most once every {r.cooldown_hours} hour(s)",
+            "QueryLanguage": "JSONata",
+            "StartAt": "LastStart",
+            "States": {
+                "LastStart": {
+                    "Type": "Task",
+                    "Resource": pulumi.Output.concat("arn:", self._partition, ":states:::aws-sdk:sagemaker:listPipelineExecutions"),
+                    "Arguments": {"PipelineName": pipeline_arn, "SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": 1},
+                    "Output": {"last": "{% $states.result.PipelineExecutionSummaries[0].StartTime %}"},
+                    "Next": "CoolingDown",
+                },
+                "CoolingDown": {
+                    "Type": "Choice",
+                    "Choices": [
+                        {
+                            "Condition": "{% $exists($states.input.last) and "
+                            f"($toMillis($states.context.Execution.StartTime) - $toMillis($states.input.last)) < {window_ms} %}}",
+                            "Next": "SkipRetrain",
+                        }
+                    ],
+                    "Default": "StartRetrain",
+                },
+                "SkipRetrain": {"Type": "Succeed", "Comment": f"The pipeline started less than {r.cooldown_hours} hour(s) ago"},
+                "StartRetrain": {
+                    "Type": "Task",
+                    "Resource": pulumi.Output.concat("arn:", self._partition, ":states:::aws-sdk:sagemaker:startPipelineExecution"),
+                    "Arguments": start_args,
+                    "End": True,
+                },
+            },
+        }
+        return aws.sfn.StateMachine(
+            f"{self._name}-retrain-cooldown",
+            name=short_name(self.args.alarm_prefix, "retrain-cooldown", 80),
+            type="STANDARD",  # the execution history says when and why a retrain was skipped
+            role_arn=role.arn,
+            definition=pulumi.Output.json_dumps(definition),
+            tags=self.args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+
+    def _quality(self) -> None:
+        quality = self.args.quality
+        assert quality is not None
+        image = quality_image(self.args)
+        assert image is not None  # monitor_endpoint_problems
+        drift = self.args.drift
+        vpc = quality.vpc or (drift.vpc if drift is not None and drift.method is DriftMethod.JOB else None)
+        self.quality_job = QualityJob(
+            self._name,
+            QualityJobArgs(
+                quality=quality,
+                endpoint=self.endpoint,
+                image=image,
+                gates=list(self.args.model_gates),
+                alarm_prefix=self.args.alarm_prefix,
+                kms_key_arn=self.kms_key_arn,
+                vpc=vpc,
+                tags=self.args.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for alarm in quality_alarms(quality, self.args.model_gates, endpoint_name=self.endpoint.endpoint_name):
+            self._alarm(alarm.key, alarm.description, **alarm.settings)
 
     def _drift(self) -> None:
         drift = self.args.drift
@@ -445,6 +554,7 @@ def _check(args: MonitorArgs) -> None:
         captures=endpoint.data_capture_uri is not None,
         gpu=bool(endpoint.is_gpu),
         retrainable=args.retrain_pipeline is not None,
+        gates=tuple(args.model_gates),
     )
     problems = monitor_endpoint_problems(args, watched, environment=args.environment.value)
     if problems:

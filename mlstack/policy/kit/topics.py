@@ -18,6 +18,7 @@ TOPICS = MappingProxyType(
         "monitoring": "data capture, alarms and drift",
         "network": "public access and private networking",
         "offline-check": "what mlstack check can and cannot judge offline",
+        "quality": "production model quality and fairness judged against the promotion gates",
         "registry": "serving approved, gated model versions",
         "rollout": "how a new model version reaches traffic",
         "supply-chain": "which code and images run",
