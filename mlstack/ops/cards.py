@@ -63,6 +63,9 @@ def approved_version_card(
     }
     if report:
         decision["metrics_report"] = report
+    # The metrics the model declares (gates, evaluation.metrics), not every number the report holds.
+    declared = {g.metric for g in model.gates} | set(model.training.evaluation.metrics if model.training else ())
+    shown = {name: value for name, value in metrics.items() if name in declared}
     group = spec.group_name(model.name)
     try:
         content = card_content(
@@ -75,7 +78,7 @@ def approved_version_card(
             evaluation=evaluation_details(
                 name=f"mlstack promote v{result.candidate_version}",
                 observation=observation,
-                metrics=metrics,
+                metrics=shown,
                 gates=gates,
                 metadata=decision,
                 datasets=[report] if report else [],
