@@ -59,6 +59,7 @@ def feature_store_and_pipelines_from_spec(ctx: StackContext, team: Any) -> None:
                     input_uri=dataset.uri if dataset and not training.input and not training.feature_group else None,
                     dataset_version=dataset_version,
                     git_commit=ctx.lineage.git_commit,
+                    tracking_server_arn=team.tracking.arn if getattr(team, "tracking", None) is not None else None,
                     tags=ctx.lineage.tags(
                         model=model.name,
                         dataset=training.input or (dataset.uri if dataset and not training.feature_group else None),

@@ -129,6 +129,14 @@ class StackSpec(Spec):
             return self
         problems: list[tuple[tuple[str | int, ...], str]] = []
         for i, model in enumerate(self.models):
+            for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_ARN"):
+                if model.training is not None and key in model.training.train.environment:
+                    problems.append(
+                        (
+                            ("models", i, "training", "train", "environment", key),
+                            f"is set by mlstack:tracking (the tracking server's ARN); drop it here, or drop mlstack:tracking to log elsewhere",
+                        )
+                    )
             if model.training is not None and model.training.network_isolation:
                 problems.append(
                     (
