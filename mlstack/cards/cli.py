@@ -45,7 +45,17 @@ def stack_card(stack: Any, model: Any) -> Any:
 
     group = stack.spec.group_name(model.name)
     content = card_content(model.card, group=group, purpose=model.description, datasets=model_datasets(model))
-    return CardView(model=model.name, group=group, stack=stack.stack, content=content, status=model.card.status, source=f"stack file {stack.path}")
+    return CardView(model=model.name, group=group, stack=stack.stack, content=content, status=model.card.status, source=f"stack file {_shown_path(stack.path)}")
+
+
+def _shown_path(path: Any) -> str:
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def live_card(aws: Any, stack: Any, model: Any, version: Optional[int]) -> Any:
