@@ -100,7 +100,7 @@ def cmd_card(args: argparse.Namespace) -> int:
 
     stack = load_stack(args.stack)
     _, model = _model(stack, args.model)
-    output = open_output(args.output, option="--output", inputs=stack_inputs(stack.path)) if args.output else None
+    output = open_output(args.output, option="--output", inputs=stack_inputs(stack.path)) if args.output is not None else None
     if args.live or args.version is not None:
         from ..ops.cli import _aws_command
 

@@ -23,7 +23,7 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     from . import from_plan, render
 
     stack = load_stack(args.stack)
-    output = open_output(args.output, option="--output", inputs=stack_inputs(stack.path)) if args.output else None
+    output = open_output(args.output, option="--output", inputs=stack_inputs(stack.path)) if args.output is not None else None
     graph = from_plan(stack, _plan(args.stack, "offline"))
     if args.live:
         from ..ops.cli import _aws_command
