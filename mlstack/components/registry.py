@@ -62,6 +62,11 @@ class ModelRegistry(Component, token="mlstack:index:ModelRegistry"):
         ))
         pulumi.export("group", registry.group_name)
 
+    With ``card`` (a :class:`~mlstack.specs.card.ModelCardSpec`), a SageMaker Model Card named
+    like the group is created beside it, its content in SageMaker's documented model card schema
+    (checked, see :mod:`mlstack.cards`), encrypted with a KMS key of its own unless
+    ``card_kms_key_arn`` is given.
+
     The approval mode is recorded on the group as the ``mlstack:approval-mode`` tag and as
     ``approval_mode``, so the training pipeline registers versions with the right status and
     ``mlstack promote`` knows whether it is the one that approves.
