@@ -104,3 +104,94 @@ def test_an_unreadable_answer_stops_the_command(aws, canned_aws, cli, stack, mon
     assert code == 1
     assert "DescribeModelPackageGroup" in err and "Traceback" not in err
     assert out == ""
+
+
+# --- hostile answers: a scripted registry whose one Approved version is changed one way ---------
+
+GROUP = "churn-churn-xgb"
+ACCOUNT = "123456789012"
+T0 = 1_793_000_000.0
+V1 = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package/{GROUP}/1"
+
+
+def world(change=None):
+    described = {
+        "ModelPackageArn": V1, "ModelPackageGroupName": GROUP, "ModelPackageVersion": 1, "CreationTime": T0,
+        "ModelPackageStatus": "Completed", "ModelApprovalStatus": "Approved", "CustomerMetadataProperties": metadata("2026-11-01", "bbbb222"),
+    }
+    replies = {
+        "SageMaker.DescribeModelPackageGroup": {
+            "ModelPackageGroupName": GROUP, "ModelPackageGroupArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package-group/{GROUP}",
+            "CreationTime": T0, "CreatedBy": {}, "ModelPackageGroupStatus": "Completed",
+        },
+        "SageMaker.ListModelPackages": {"ModelPackageSummaryList": [{k: described[k] for k in ("ModelPackageArn", "ModelPackageGroupName", "ModelPackageVersion", "CreationTime", "ModelPackageStatus", "ModelApprovalStatus")}]},
+        "SageMaker.DescribeModelPackage": described,
+        "SageMaker.DescribeEndpoint": {"EndpointName": "churn-scoring", "EndpointArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/churn-scoring", "EndpointConfigName": "scoring-config-1", "EndpointStatus": "InService", "CreationTime": T0, "LastModifiedTime": T0},
+        "SageMaker.DescribeEndpointConfig": {"EndpointConfigName": "scoring-config-1", "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/scoring-config-1", "CreationTime": T0,
+                                              "ProductionVariants": [{"VariantName": "primary", "ModelName": "scoring-model-1"}]},
+        "SageMaker.DescribeModel": {"ModelName": "scoring-model-1", "ModelArn": "arn:aws:sagemaker:us-east-1:123456789012:model/scoring-model-1", "CreationTime": T0, "PrimaryContainer": {"ModelPackageName": V1}},
+    }
+    if change:
+        change(replies)
+    return lambda request: (200, replies[request.target]) if request.target in replies else (400, {"__type": "ValidationException", "message": "unexpected"})
+
+
+def test_the_scripted_world_is_drawn(aws, canned_aws, cli, stack, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", canned_aws(world()).url)
+    code, out, err = cli("lineage", str(stack), "--live", "--format", "json")
+    assert code == 0, err
+    edges = {(e["from"], e["to"]) for e in json.loads(out)["edges"]}
+    assert ("version:churn-churn-xgb/1", "endpoint:scoring") in edges
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        (lambda r: r["SageMaker.DescribeModelPackage"].update(CustomerMetadataProperties=["not", "a", "map"]), "DescribeModelPackage"),
+        (lambda r: r["SageMaker.DescribeModelPackage"]["CustomerMetadataProperties"].update({"mlstack:git-commit": "x" * 5000}), "mlstack:git-commit of"),
+        (lambda r: r["SageMaker.DescribeEndpointConfig"].update(ProductionVariants=[]), "answered no production variants"),
+        (lambda r: r["SageMaker.DescribeEndpoint"].pop("EndpointConfigName"), "EndpointConfigName"),
+        (lambda r: r["SageMaker.DescribeModelPackage"].update(ModelPackageGroupName="another-group"), "another"),
+    ],
+    ids=["metadata-a-list", "commit-too-long", "no-variants", "no-endpoint-config", "package-of-another-group"],
+)
+def test_a_hostile_answer_stops_live_lineage(aws, canned_aws, cli, stack, monkeypatch, change, says):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", canned_aws(world(change)).url)
+    code, out, err = cli("lineage", str(stack), "--live", "--max-attempts", "1")
+    assert code == 1, (out, err)
+    assert says in err and "Traceback" not in err
+    assert out == ""
+
+
+def test_card_live_shows_the_card_the_registry_holds_and_refuses_a_broken_one(aws, canned_aws, cli, ops_stack, monkeypatch):
+    card = {"owner": "a@example.com", "intendedUses": "b", "outOfScopeUses": "c", "riskRating": "Low", "ethicalConsiderations": "d", "caveats": "e"}
+    path = ops_stack(**{"mlstack:models": [{"name": "churn-xgb", "dataset": {"uri": "s3://example-data/"}, "card": card}]})
+    written = {"intended_uses": {"intended_uses": "as promote wrote it", "risk_rating": "High"}, "evaluation_details": [{"name": "mlstack promote v1"}]}
+    good = world(lambda r: r["SageMaker.DescribeModelPackage"].update(ModelCard={"ModelCardContent": json.dumps(written), "ModelCardStatus": "PendingReview"}))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", canned_aws(good).url)
+    code, out, err = cli("card", str(path), "--model", "churn-xgb", "--live", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["content"], data["cardStatus"], data["version"]) == (written, "PendingReview", 1)
+    assert data["source"] == f"registry: {V1}"
+
+    broken = world(lambda r: r["SageMaker.DescribeModelPackage"].update(ModelCard={"ModelCardContent": json.dumps({"intended_uses": {"risk_rating": "Tiny"}})}))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", canned_aws(broken).url)
+    code, out, err = cli("card", str(path), "--model", "churn-xgb", "--live")
+    assert code == 1 and "breaks SageMaker's model card schema" in err and out == ""
+
+
+def test_live_openlineage_events_follow_the_openlineage_schema(aws, canned_aws, cli, stack, monkeypatch):
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "data" / "openlineage" / "OpenLineage.json").read_text())
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", canned_aws(world()).url)
+    code, out, err = cli("lineage", str(stack), "--live", "--format", "openlineage")
+    assert code == 0, err
+    events = json.loads(out)
+    assert events and all(list(validator.iter_errors(e)) == [] for e in events)
+    endpoint = next(e for e in events if e["job"]["name"] == "scoring")
+    assert ("mlstack://version", "churn-churn-xgb/1") in {(i["namespace"], i["name"]) for i in endpoint["inputs"]}
