@@ -188,3 +188,17 @@ def test_card_output_never_overwrites_the_stack_file(cli, write_stack):
     before = path.read_text()
     code, _, err = cli("card", str(path), "--model", "churn-xgb", "-o", str(path))
     assert code == 2 and path.read_text() == before
+
+
+def test_every_version_the_pipeline_registers_carries_the_card(prod_plan):
+    (pipeline,) = [r for r in prod_plan.by_type("aws:sagemaker/pipeline:Pipeline") if r.name == "churn-xgb-training-pipeline"]
+    definition = json.loads(pipeline.inputs["pipelineDefinition"])
+    (gates,) = [s for s in definition["Steps"] if s["Type"] == "Condition"]
+    (register,) = [s for s in gates["Arguments"]["IfSteps"] if s["Type"] == "RegisterModel"]
+    card = register["Arguments"]["ModelCard"]
+    assert card["ModelCardStatus"] == "Draft"
+    content = json.loads(card["ModelCardContent"])
+    assert content_problems(content) == []
+    assert content["intended_uses"]["purpose_of_model"] == "Probability that a subscriber cancels within 30 days"
+    assert content["training_details"]["training_job_details"]["training_datasets"] == ["s3://example-churn-data/features/v3/"]
+    assert content["additional_information"]["custom_details"]["model_package_group"] == "churn-churn-xgb"

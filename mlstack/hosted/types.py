@@ -301,6 +301,8 @@ class TrainingPipelineArgs:
     """Input data of preprocessing when training.input is not set: a dataset URI, or with training.featureGroup that group's offline store (the FeatureStore's offlineStoreUris output)."""
     input_read_statements: Optional[pulumi.Input[list[dict[str, Any]]]]
     """IAM policy statements that let the pipeline read inputUri when it is not an S3 URI the pipeline can scope itself (the FeatureStore's offlineStoreReadStatements output)."""
+    card: Optional[ModelCardSpec]
+    """The model card every registered version carries (its content in SageMaker's model package card schema); `mlstack promote` adds the evaluation when it approves one."""
     tracking_server_arn: Optional[pulumi.Input[str]]
     """An MLflow tracking server's ARN: the training job gets it as MLFLOW_TRACKING_URI and MLFLOW_TRACKING_ARN, the pipeline's role may log to it, and each registered version records the run id its evaluation report names (mlflow.run_id) as mlstack:mlflow-run-id."""
     dataset_version: Optional[str]

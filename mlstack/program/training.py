@@ -55,6 +55,7 @@ def feature_store_and_pipelines_from_spec(ctx: StackContext, team: Any) -> None:
                     training=training,
                     registry=team.registries[model.name],
                     gates=list(model.gates),
+                    card=model.card,
                     feature_store=store if training.feature_group else None,
                     input_uri=dataset.uri if dataset and not training.input and not training.feature_group else None,
                     dataset_version=dataset_version,

@@ -86,6 +86,10 @@ class DefinitionInputs:
     """The Lambda that reads the last Approved version's metrics (needed by last-approved gates)."""
     tracking_server_arn: Optional[str] = None
     """An MLflow tracking server: its ARN reaches the training job, the run id the registered version."""
+    model_card: Optional[str] = None
+    """The model card content (JSON, SageMaker's model package card schema) every registered version carries."""
+    model_card_status: str = "Draft"
+    """Its ModelCardStatus."""
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, default=str)
@@ -222,6 +226,16 @@ def tracking_environment(server_arn: Optional[str]) -> dict[str, str]:
     if not server_arn:
         return {}
     return {"MLFLOW_TRACKING_URI": server_arn, "MLFLOW_TRACKING_ARN": server_arn}
+
+
+def _package_card(p: DefinitionInputs) -> Any:
+    """The card each registered version carries (None without one); promote replaces it with
+    the card of its decision when it approves the version."""
+    if p.model_card is None:
+        return None
+    from sagemaker.core.resources import ModelPackageModelCard
+
+    return ModelPackageModelCard(model_card_content=p.model_card, model_card_status=p.model_card_status)
 
 
 def _build(inputs: DefinitionInputs) -> str:
@@ -488,6 +502,7 @@ def _definition(p: DefinitionInputs, boto_session: Any) -> str:
                 generated_by=ExecutionVariables.PIPELINE_EXECUTION_ARN,
             ),
             customer_metadata_properties=metadata,
+            model_card=_package_card(p),
         ),
     )
     if conditions:
