@@ -61,6 +61,10 @@ def test_creates_the_server_with_its_own_encrypted_bucket_and_a_scoped_role(trac
     assert resources["ReadWriteArtifacts"] == f"arn:aws:s3:::{bucket}/mlflow/*"
     assert all("*" not in r or r.endswith("/mlflow/*") for r in resources.values())
     assert server.parent.endswith("mlstack:index:ExperimentTracking::mlflow")
+    trust = json.loads(one(tracked, "aws:iam/role:Role", "mlflow-role").inputs["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+    assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
 
 
 def test_the_pipeline_gets_the_server_arn_and_may_log_to_it_only(tracked):

@@ -62,7 +62,15 @@ class ExperimentTracking(Component, token="mlstack:index:ExperimentTracking"):
             self.key = create_key(name, description=f"mlstack MLflow tracking server {args.server_name}: artifacts", tags=tags, parent=self)
             key_arn = self.key.arn
         self.bucket = encrypted_bucket(f"{name}-artifacts", key_arn=key_arn, tags=tags, parent=self)
-        self.role = service_role(name, services=["sagemaker.amazonaws.com"], description=f"MLflow tracking server {args.server_name}", tags=tags, parent=self)
+        self.role = service_role(
+            name,
+            services=["sagemaker.amazonaws.com"],
+            description=f"MLflow tracking server {args.server_name}",
+            tags=tags,
+            parent=self,
+            # The key's ARN names the account without a lookup: SageMaker acts for it only.
+            source_account=pulumi.Output.from_input(key_arn).apply(lambda arn: arn.split(":")[4]),
+        )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy",
             role=self.role.id,
