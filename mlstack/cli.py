@@ -161,6 +161,8 @@ _EXTENSIONS: dict[str, tuple[str, str]] = {
     "verify": ("mlstack.ops.cli", "check that the live endpoints match what the stack declares"),
     "status": ("mlstack.ops.cli", "alarms, pipeline executions and approved model versions of a stack"),
     "validate-data": ("mlstack.datacheck.cli", "check a data sample against a feature group's schema"),
+    "card": ("mlstack.cards.cli", "render a model's card (offline from the stack file, or a registry version's)"),
+    "lineage": ("mlstack.lineagegraph.cli", "the lineage graph of a stack: data -> pipeline -> registry -> endpoint -> monitor"),
 }
 
 

@@ -19,6 +19,8 @@ NAME_FIELDS: Mapping[str, str] = MappingProxyType(
         "aws:sagemaker/modelPackageGroup:ModelPackageGroup": "modelPackageGroupName",
         "aws:sagemaker/pipeline:Pipeline": "pipelineName",
         "aws:sagemaker/featureGroup:FeatureGroup": "featureGroupName",
+        "aws:sagemaker/modelCard:ModelCard": "modelCardName",
+        "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer": "trackingServerName",
         "aws:cloudwatch/compositeAlarm:CompositeAlarm": "alarmName",
         "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
     }

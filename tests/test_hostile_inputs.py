@@ -122,6 +122,8 @@ STACK_COMMANDS: dict[str, tuple[str, ...]] = {
     "promote": ("promote", "{stack}", "--model", "churn-xgb", *AWS),
     "verify": ("verify", "{stack}", *AWS),
     "status": ("status", "{stack}", *AWS),
+    "card": ("card", "{stack}", "--model", "churn-xgb"),
+    "lineage": ("lineage", "{stack}"),
 }
 
 # -- output paths: each runs under every command that writes a file ------------------------------
@@ -141,6 +143,7 @@ OUTPUT_COMMANDS: dict[str, tuple[str, ...]] = {
     "check": ("check", "{stack}", "--json", "{out}"),
     "schema": ("schema", "--output", "{out}"),
     "status": ("status", "{stack}", "--json", "{out}", *AWS),
+    "lineage": ("lineage", "{stack}", "--output", "{out}"),
 }
 
 # Outputs that would overwrite an input: refused for every command that reads a stack.
@@ -222,6 +225,14 @@ ROWS: dict[str, Row] = {
     "max-errors-not-a-number": Row(("validate-data", "{stack}", "customers", "x.csv", "--max-errors", "many"), "invalid int value"),
     "no-stack-argument": Row(("plan",), "the following arguments are required"),
     "policy-pack-build-over-a-file": Row(("policy-pack", "build", "{stack}"), "exists and is not a directory"),
+    "card-unknown-model": Row(("card", "{stack}", "--model", "churn-xgboost"), "mlstack:models has no model 'churn-xgboost' (declared: churn-xgb)"),
+    "card-model-without-card": Row(("card", "{stack}", "--model", "churn-xgb"), "declares no card; add mlstack:models[0].card"),
+    "card-version-not-a-number": Row(("card", "{stack}", "--model", "churn-xgb", "--version", "1e3"), "a version is a whole number from 1 (got '1e3')"),
+    "card-rating-a-list": Row(("card", "{stack}", "--model", "churn-xgb", "--format", "html"), "mlstack:models[0].card.riskRating: Input should be", files={
+        STACK_NAME: yaml.safe_dump({"config": {**BASELINE, "mlstack:models": [{"name": "churn-xgb", "dataset": {"uri": "s3://example-data/"}, "card": {
+            "owner": "a", "intendedUses": "b", "outOfScopeUses": "c", "riskRating": ["High"], "ethicalConsiderations": "d", "caveats": "e"}}]}}),
+    }),
+    "lineage-format-unknown": Row(("lineage", "{stack}", "--format", "svg"), "invalid choice: 'svg'"),
     "policy-pack-build-path-too-long": Row(("policy-pack", "build", "{tmp}/" + "d" * 300 + "/pack"), "File name too long"),
 }
 

@@ -1,6 +1,6 @@
 """mlstack's Pulumi components, one noun a module or folder: :mod:`.registry`,
 :mod:`.feature_store`, :mod:`.training`, :mod:`.endpoint` (SageMaker and KServe),
-:mod:`.monitor`; :mod:`.secure` holds the secure defaults they share and :mod:`.base` the
+:mod:`.monitor`, :mod:`.tracking` (an MLflow tracking server); :mod:`.secure` holds the secure defaults they share and :mod:`.base` the
 component base class and :class:`ComponentError`, the one error a bad argument raises.
 
 Components know nothing of stack files (that wiring is :mod:`mlstack.program`) and take other
@@ -10,13 +10,16 @@ components as objects. The specs their arguments take are re-exported from :mod:
 
 from ..specs.endpoint import EndpointSpec
 from ..specs.features import FeatureGroupSpec
+from ..specs.card import ModelCardSpec
 from ..specs.registry import ApprovalMode, RegistrySpec
+from ..specs.tracking import TrackingSpec
 from ..specs.training import TrainingSpec
 from .base import ComponentError
 from .endpoint import Endpoint, EndpointArgs, InferenceService, InferenceServiceArgs
 from .feature_store import FeatureStore, FeatureStoreArgs
 from .monitor import Monitor, MonitorArgs, PrometheusAlerts, PrometheusAlertsArgs
 from .registry import ModelRegistry, ModelRegistryArgs
+from .tracking import ExperimentTracking, ExperimentTrackingArgs
 from .training import TrainingPipeline, TrainingPipelineArgs
 
 __all__ = [
@@ -25,11 +28,14 @@ __all__ = [
     "Endpoint",
     "EndpointArgs",
     "EndpointSpec",
+    "ExperimentTracking",
+    "ExperimentTrackingArgs",
     "FeatureGroupSpec",
     "FeatureStore",
     "FeatureStoreArgs",
     "InferenceService",
     "InferenceServiceArgs",
+    "ModelCardSpec",
     "ModelRegistry",
     "ModelRegistryArgs",
     "Monitor",
@@ -40,4 +46,5 @@ __all__ = [
     "TrainingPipeline",
     "TrainingPipelineArgs",
     "TrainingSpec",
+    "TrackingSpec",
 ]

@@ -9,8 +9,10 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import Field, StringConstraints
 
+from ..specs.base import KmsKeyArn
+from ..specs.card import ModelCardSpec
 from ..specs.registry import ApprovalMode, RegistrySpec
-from .base import Component, ComponentArgs
+from .base import Component, ComponentArgs, ComponentError
 
 __all__ = ["ModelRegistryArgs", "ModelRegistry", "cross_account_policy", "package_arn"]
 
@@ -38,6 +40,12 @@ class ModelRegistryArgs(ComponentArgs, RegistrySpec):
     """What the models in this group predict."""
     tags: dict[str, str] = Field(default_factory=dict)
     """Tags for the group, lineage tags included (see mlstack.lineage)."""
+    card: Optional[ModelCardSpec] = None
+    """The model card: a SageMaker Model Card named like the group, KMS-encrypted (default: no card)."""
+    card_datasets: list[str] = Field(default_factory=list, max_length=15)
+    """Where the model's training data lives, listed on the card (training_datasets)."""
+    card_kms_key_arn: Optional[KmsKeyArn] = None
+    """Bring your own KMS key for the card (default: a key of its own, rotated yearly)."""
 
 
 class ModelRegistry(Component, token="mlstack:index:ModelRegistry"):
@@ -53,6 +61,11 @@ class ModelRegistry(Component, token="mlstack:index:ModelRegistry"):
             tags=lineage.tags(model="churn-xgb"),
         ))
         pulumi.export("group", registry.group_name)
+
+    With ``card`` (a :class:`~mlstack.specs.card.ModelCardSpec`), a SageMaker Model Card named
+    like the group is created beside it, its content in SageMaker's documented model card schema
+    (checked, see :mod:`mlstack.cards`), encrypted with a KMS key of its own unless
+    ``card_kms_key_arn`` is given.
 
     The approval mode is recorded on the group as the ``mlstack:approval-mode`` tag and as
     ``approval_mode``, so the training pipeline registers versions with the right status and
@@ -90,8 +103,43 @@ class ModelRegistry(Component, token="mlstack:index:ModelRegistry"):
                 opts=child,
             )
 
+        self.card: Optional[aws.sagemaker.ModelCard] = None
+        self.card_key: Optional[aws.kms.Key] = None
+        if args.card is not None:
+            self._card(name, args)
+
         self.register_outputs(
             {"group_name": self.group_name, "arn": self.arn, "approval_mode": self.approval_mode.value}
+        )
+
+    def _card(self, name: str, args: ModelRegistryArgs) -> None:
+        from ..cards import CardContentError, card_content
+        from .secure import create_key
+
+        assert args.card is not None
+        try:
+            content = card_content(args.card, group=args.group_name, purpose=args.description, datasets=args.card_datasets)
+        except CardContentError as exc:  # the spec's bounds are the schema's: only odd datasets get here
+            raise ComponentError.bad("card", f"does not fit SageMaker's model card schema: {exc}", fix="shorten the values named") from None
+        if args.card_kms_key_arn:
+            key_arn: pulumi.Input[str] = args.card_kms_key_arn
+        else:
+            self.card_key = create_key(
+                f"{name}-card",
+                description=f"mlstack model card of {args.group_name}",
+                tags=args.tags,
+                parent=self,
+            )
+            key_arn = self.card_key.arn
+        # SageMaker's model card of the group; promote writes each approved version's own card.
+        self.card = aws.sagemaker.ModelCard(
+            f"{name}-card",
+            model_card_name=args.group_name,
+            model_card_status=args.card.status,
+            content=json.dumps(content, sort_keys=True),
+            security_config={"kms_key_id": key_arn},
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def model_package_arn(self, version: int | str) -> pulumi.Output[str]:

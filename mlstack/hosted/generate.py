@@ -87,6 +87,14 @@ LINKS: dict[str, dict[str, tuple[Link, ...]]] = {
                 "that group's offline store (the FeatureStore's offlineStoreUris output).",
             ),
         ),
+        "tracking_server_arn": (
+            _input(
+                "tracking_server_arn",
+                "An MLflow tracking server's ARN: the training job gets it as MLFLOW_TRACKING_URI and MLFLOW_TRACKING_ARN, "
+                "the pipeline's role may log to it, and each registered version records the run id its evaluation report "
+                "names (mlflow.run_id) as mlstack:mlflow-run-id.",
+            ),
+        ),
         "input_read_statements": (
             _input(
                 "input_read_statements",

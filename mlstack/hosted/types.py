@@ -18,7 +18,31 @@ from mlstack.specs.quality import ProblemType
 from mlstack.specs.registry import ApprovalMode
 from mlstack.specs.rollout import RolloutType, SizeType
 
-__all__ = ["ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "QualitySpec", "RetrainSpec", "CompositeSpec", "PrometheusSpec", "MonitorArgs"]
+__all__ = ["ModelCardSpec", "ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "QualitySpec", "RetrainSpec", "CompositeSpec", "PrometheusSpec", "MonitorArgs"]
+
+
+class ModelCardSpec:
+    """A SageMaker model card for one model: who owns it, what it is for and what it is not for,
+    its risk and what its users must know. Created with the model's registry (KMS-encrypted);
+    `mlstack promote` writes the same card, with the evaluation and gate results, onto each
+    version it approves."""
+
+    owner: str
+    """Who answers for the model (a person, team or on-call handle); model_creator and custom_details.owner."""
+    intended_uses: str
+    """What the model may be used for (intended_uses.intended_uses)."""
+    out_of_scope_uses: str
+    """What the model must not be used for (custom_details.out_of_scope_uses)."""
+    risk_rating: str
+    """High, Medium, Low or Unknown (intended_uses.risk_rating). One of: High, Medium, Low, Unknown."""
+    risk_explanation: Optional[str]
+    """Why the risk is rated so (intended_uses.explanations_for_risk_rating); required with riskRating High."""
+    ethical_considerations: str
+    """Fairness, privacy and other ethical considerations for its users (additional_information.ethical_considerations)."""
+    caveats: str
+    """Known limits and recommendations (additional_information.caveats_and_recommendations)."""
+    status: Optional[str]
+    """The card's review status in your organisation: Draft (default), PendingReview or Approved. One of: Draft, PendingReview, Approved."""
 
 
 class ModelRegistryArgs:
@@ -34,6 +58,12 @@ class ModelRegistryArgs:
     """What the models in this group predict."""
     tags: Optional[dict[str, str]]
     """Tags for the group, lineage tags included (see mlstack.lineage)."""
+    card: Optional[ModelCardSpec]
+    """The model card: a SageMaker Model Card named like the group, KMS-encrypted (default: no card)."""
+    card_datasets: Optional[list[str]]
+    """Where the model's training data lives, listed on the card (training_datasets)."""
+    card_kms_key_arn: Optional[str]
+    """Bring your own KMS key for the card (default: a key of its own, rotated yearly)."""
 
 
 class FeatureSpec:
@@ -272,6 +302,10 @@ class TrainingPipelineArgs:
     """Input data of preprocessing when training.input is not set: a dataset URI, or with training.featureGroup that group's offline store (the FeatureStore's offlineStoreUris output)."""
     input_read_statements: Optional[pulumi.Input[list[dict[str, Any]]]]
     """IAM policy statements that let the pipeline read inputUri when it is not an S3 URI the pipeline can scope itself (the FeatureStore's offlineStoreReadStatements output)."""
+    card: Optional[ModelCardSpec]
+    """The model card every registered version carries (its content in SageMaker's model package card schema); `mlstack promote` adds the evaluation when it approves one."""
+    tracking_server_arn: Optional[pulumi.Input[str]]
+    """An MLflow tracking server's ARN: the training job gets it as MLFLOW_TRACKING_URI and MLFLOW_TRACKING_ARN, the pipeline's role may log to it, and each registered version records the run id its evaluation report names (mlflow.run_id) as mlstack:mlflow-run-id."""
     dataset_version: Optional[str]
     """Dataset version recorded with every registered version (the DatasetVersion parameter's default)."""
     git_commit: Optional[str]

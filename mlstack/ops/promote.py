@@ -28,6 +28,7 @@ from ..errors import UsageError
 from ..gates import GateResult, evaluate_gates
 from ..specs.gates import GateSpec
 from .aws import Aws, MalformedResponse, OpsError, unreadable_answers
+from .cards import approved_version_card
 from .metrics import PackageMetrics, read_metrics
 from .registry import (
     APPROVED,
@@ -385,13 +386,14 @@ def promote(
         )
     result.results = evaluate_gates(gates, current.values, baseline_metrics)
     result.decision = APPROVED if all(r.passed for r in result.results) else REJECTED
+    when = now or _dt.datetime.now(_dt.timezone.utc)
     result.description = approval_description(
         decision=result.decision,
         stack=stack.stack,
         candidate_version=result.candidate_version,
         baseline_version=result.baseline_version,
         results=result.results,
-        when=now or _dt.datetime.now(_dt.timezone.utc),
+        when=when,
         baseline=baseline_metrics,
         override=result.override,
     )
@@ -399,12 +401,22 @@ def promote(
         # Still failing its gates: it stays Rejected, and the rejection on record is not overwritten.
         result.notes.append("the override does not apply: the gates still fail")
         return result
+    # The approved version's card is written in the approving call: built (and checked) first.
+    card = (
+        approved_version_card(
+            stack=stack.stack, spec=spec, model=model_spec, package=package, result=result,
+            metrics=current.values, report=current.report, when=when,
+        )
+        if result.decision == APPROVED
+        else {}
+    )
     if not dry_run:
         _check_unchanged(sagemaker, group, arn, result.candidate_status, result.baseline_arn)
         sagemaker.update_model_package(
             ModelPackageArn=arn,
             ModelApprovalStatus=result.decision,
             ApprovalDescription=result.description,
+            **card,
         )
         result.applied = True
     return result

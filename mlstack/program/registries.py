@@ -3,6 +3,7 @@ registry settings (``mlstack:registry``, per model ``registry``) and the model's
 
 from __future__ import annotations
 
+from ..cards import model_datasets
 from ..components import ModelRegistry, ModelRegistryArgs
 from ..engine.declared import declare
 from .context import StackContext, entry
@@ -25,6 +26,8 @@ def registries_from_spec(ctx: StackContext) -> dict[str, ModelRegistry]:
                     description=model.description,
                     approval_mode=settings.approval_mode,
                     cross_account_readers=settings.cross_account_readers,
+                    card=model.card,
+                    card_datasets=model_datasets(model) if model.card else [],
                     tags=ctx.lineage.tags(
                         model=model.name,
                         dataset=dataset.uri if dataset else None,

@@ -31,6 +31,8 @@ class TeamStack:
     """aws.sagemaker.FeatureGroup resources by feature group name."""
     pipelines: dict[str, Any] = field(default_factory=dict)
     """TrainingPipelines by model name (pipeline_name, arn, trigger_role_arn, model_name)."""
+    tracking: Any = None
+    """The ExperimentTracking of mlstack:tracking (None without it); built before the pipelines."""
     deferred_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)
     """Endpoints left out of this deployment because their model has no Approved version yet
     (with their monitors), by endpoint name: the model and the model package group each waits for."""
@@ -76,6 +78,11 @@ def _build(ctx: StackContext) -> TeamStack:
     with readable_errors():
         team.registries = registries.registries_from_spec(ctx)
     exports.export_registries(team)
+    if spec.tracking is not None:
+        from .tracking import tracking_from_spec
+
+        with readable_errors():
+            team.tracking = tracking_from_spec(ctx)
     if spec.feature_groups or any(m.training for m in spec.models):
         with readable_errors():
             training.feature_store_and_pipelines_from_spec(ctx, team)

@@ -55,10 +55,12 @@ def feature_store_and_pipelines_from_spec(ctx: StackContext, team: Any) -> None:
                     training=training,
                     registry=team.registries[model.name],
                     gates=list(model.gates),
+                    card=model.card,
                     feature_store=store if training.feature_group else None,
                     input_uri=dataset.uri if dataset and not training.input and not training.feature_group else None,
                     dataset_version=dataset_version,
                     git_commit=ctx.lineage.git_commit,
+                    tracking_server_arn=team.tracking.arn if getattr(team, "tracking", None) is not None else None,
                     tags=ctx.lineage.tags(
                         model=model.name,
                         dataset=training.input or (dataset.uri if dataset and not training.feature_group else None),

@@ -26,11 +26,13 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from ..errors import SpecProblems
 from ..lineage import GitCommit, tag_budget_problems
 from .base import AccountId, Environment, Slug, Spec, TaggableS3Uri, TagValue, UserTags
+from .card import ModelCardSpec
 from .endpoint import EndpointSpec
 from .features import FeatureGroupSpec, feature_group_name_problems
 from .gates import GateSpec
 from .monitor import MonitorSpec, stack_monitor_problems
 from .registry import RegistrySpec
+from .tracking import TrackingSpec
 from .training import TrainingSpec, check_gates
 
 __all__ = ["StackSpec", "ModelSpec", "DatasetSpec", "NAMESPACE", "kms_region_problems"]
@@ -67,6 +69,8 @@ class ModelSpec(Spec):
     """The version offline plans (mlstack plan, mlstack check) assume is the latest Approved (default 1), or `none` to plan a new stack whose registry has no Approved version yet (its endpoints are deferred); `pulumi up` asks the registry instead."""
     source: Optional[TagValue] = Field(default=None, min_length=1)
     """Where the model is trained when this stack has no training for it, e.g. s3://partner-models/defects/ or another team's pipeline ARN; tagged mlstack:source on its registry so the policy pack can trace served models to it."""
+    card: Optional[ModelCardSpec] = None
+    """The model card (owner, intended and out-of-scope uses, risk rating, ethical considerations, caveats): a KMS-encrypted SageMaker Model Card, and the card `mlstack promote` writes onto each version it approves."""
 
     @field_validator("approved_version", mode="before")
     @classmethod
@@ -116,6 +120,35 @@ class StackSpec(Spec):
     """Endpoints serving the models: SageMaker (default) or KServe, with canary/linear rollout and automatic rollback (see mlstack.components.endpoint)."""
     monitors: list[MonitorSpec] = Field(default_factory=list)
     """Monitors of endpoints: alarms, data drift, a dashboard and drift-triggered retraining (see mlstack.components.monitor)."""
+    tracking: Optional[TrackingSpec] = None
+    """A SageMaker managed MLflow tracking server: training jobs get its ARN, registered versions record their MLflow run id (see mlstack.specs.tracking)."""
+
+    @model_validator(mode="after")
+    def _tracked_training_can_reach_the_server(self) -> "StackSpec":
+        if self.tracking is None:
+            return self
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        for i, model in enumerate(self.models):
+            for key in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_ARN"):
+                if model.training is not None and key in model.training.train.environment:
+                    problems.append(
+                        (
+                            ("models", i, "training", "train", "environment", key),
+                            f"is set by mlstack:tracking (the tracking server's ARN); drop it here, or drop mlstack:tracking to log elsewhere",
+                        )
+                    )
+            if model.training is not None and model.training.network_isolation:
+                problems.append(
+                    (
+                        ("models", i, "training", "networkIsolation"),
+                        f"model {model.name!r} trains network-isolated (the default), so its training job cannot reach the "
+                        "MLflow tracking server of mlstack:tracking; set networkIsolation: false (with a vpc whose routes reach "
+                        "SageMaker), or drop mlstack:tracking",
+                    )
+                )
+        if problems:
+            raise SpecProblems(problems)
+        return self
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "StackSpec":

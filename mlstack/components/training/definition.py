@@ -40,6 +40,9 @@ __all__ = [
     "METRIC_PROPERTY_PREFIX",
     "PARAM_INPUT_URI",
     "PARAM_DATASET_VERSION",
+    "MLFLOW_RUN_PROPERTY",
+    "TRACKING_RUN_ID_PATH",
+    "tracking_environment",
 ]
 
 STEP_PREPROCESS = "Preprocess"
@@ -52,6 +55,10 @@ STEP_FAIL = "GateFailed"
 REPORT_PROPERTY_FILE = "EvaluationReport"
 #: Registered versions carry each evaluation metric as customer metadata ``mlstack:metric:<name>``.
 METRIC_PROPERTY_PREFIX = "mlstack:metric:"
+#: With a tracking server: the customer metadata key of the MLflow run id, and where the
+#: evaluation report holds it ({"mlflow": {"run_id": "..."}}, MLflow's own name for it).
+MLFLOW_RUN_PROPERTY = "mlstack:mlflow-run-id"
+TRACKING_RUN_ID_PATH = "mlflow.run_id"
 PARAM_INPUT_URI = "InputDataUri"
 PARAM_DATASET_VERSION = "DatasetVersion"
 
@@ -77,6 +84,12 @@ class DefinitionInputs:
     """GateSpec.model_dump() for each gate."""
     baseline_function_arn: Optional[str] = None
     """The Lambda that reads the last Approved version's metrics (needed by last-approved gates)."""
+    tracking_server_arn: Optional[str] = None
+    """An MLflow tracking server: its ARN reaches the training job, the run id the registered version."""
+    model_card: Optional[str] = None
+    """The model card content (JSON, SageMaker's model package card schema) every registered version carries."""
+    model_card_status: str = "Draft"
+    """Its ModelCardStatus."""
 
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, default=str)
@@ -205,6 +218,24 @@ def _substitute(text: str, values: dict[str, str]) -> str:
     json.dumps escapes string content."""
     escaped = {p: json.dumps(v)[1:-1] for p, v in values.items()}
     return _placeholder_pattern(tuple(sorted(values))).sub(lambda m: escaped[m[0]], text)
+
+
+def tracking_environment(server_arn: Optional[str]) -> dict[str, str]:
+    """The training job's environment for an MLflow tracking server: the sagemaker-mlflow plugin
+    takes the server's ARN as MLFLOW_TRACKING_URI; MLFLOW_TRACKING_ARN names it explicitly."""
+    if not server_arn:
+        return {}
+    return {"MLFLOW_TRACKING_URI": server_arn, "MLFLOW_TRACKING_ARN": server_arn}
+
+
+def _package_card(p: DefinitionInputs) -> Any:
+    """The card each registered version carries (None without one); promote replaces it with
+    the card of its decision when it approves the version."""
+    if p.model_card is None:
+        return None
+    from sagemaker.core.resources import ModelPackageModelCard
+
+    return ModelPackageModelCard(model_card_content=p.model_card, model_card_status=p.model_card_status)
 
 
 def _build(inputs: DefinitionInputs) -> str:
@@ -353,7 +384,7 @@ def _definition(p: DefinitionInputs, boto_session: Any) -> str:
             enable_inter_container_traffic_encryption=True if tr["instance_count"] > 1 else None,
         ),
         hyperparameters=dict(tr.get("hyperparameters") or {}),
-        environment=dict(tr.get("environment") or {}),
+        environment={**dict(tr.get("environment") or {}), **tracking_environment(p.tracking_server_arn)},
     )
     train = TrainingStep(
         name=STEP_TRAIN,
@@ -453,6 +484,9 @@ def _definition(p: DefinitionInputs, boto_session: Any) -> str:
     }
     for name in ev["metrics"]:
         metadata[f"{METRIC_PROPERTY_PREFIX}{name}"] = Join(on="", values=[metric(name)])
+    if p.tracking_server_arn:
+        # The run the training logged, as the evaluation report names it (see TRACKING_RUN_ID_PATH).
+        metadata[MLFLOW_RUN_PROPERTY] = JsonGet(step_name=evaluate.name, property_file=report, json_path=TRACKING_RUN_ID_PATH)
     register = ModelStep(
         name=STEP_REGISTER,
         step_args=builder.register(
@@ -468,6 +502,7 @@ def _definition(p: DefinitionInputs, boto_session: Any) -> str:
                 generated_by=ExecutionVariables.PIPELINE_EXECUTION_ARN,
             ),
             customer_metadata_properties=metadata,
+            model_card=_package_card(p),
         ),
     )
     if conditions:

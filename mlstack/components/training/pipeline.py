@@ -25,6 +25,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from ...errors import SpecProblems
 from ...specs.base import Slug, Spec
+from ...specs.card import ModelCardSpec
 from ...specs.gates import GateSpec
 from ...specs.training import TrainingSpec, check_gates
 from ..base import Component, ComponentArgs, ComponentError
@@ -36,6 +37,26 @@ from .iam import arn_parts, baseline_policy, key_policy, pipeline_role_policy
 from .sdk import SDK_EXTRA, sdk_missing
 
 __all__ = ["TrainingPipelineArgs", "TrainingPipeline"]
+
+def _card_json(card: Optional[ModelCardSpec], group: str, input_uri: Any, purpose: Optional[str]) -> Optional[str]:
+    if card is None:
+        return None
+    import json
+
+    from ...cards import card_content
+
+    datasets = [input_uri] if isinstance(input_uri, str) and len(input_uri) <= 1024 else []
+    return json.dumps(card_content(card, group=group, purpose=purpose, datasets=datasets), sort_keys=True)
+
+
+def _role_policy(training: TrainingSpec, a: dict[str, Any]) -> str:
+    tracking = a.pop("tracking", None)
+    if tracking:
+        from ..tracking import mlflow_use_statements
+
+        a = {**a, "extra": [*a["extra"], *mlflow_use_statements(tracking)]}
+    return pipeline_role_policy(training, **a)
+
 
 class TrainingPipelineArgs(ComponentArgs):
     """Inputs of :class:`TrainingPipeline`."""
@@ -56,6 +77,10 @@ class TrainingPipelineArgs(ComponentArgs):
     """(pulumi.Input[str]) Input data of preprocessing when neither training.input nor a feature group is set (the model's dataset URI)."""
     input_read_statements: Any = None
     """(pulumi.Input[list[dict]]) Bring your own: IAM statements that let the pipeline read input_uri when it is not an S3 URI the pipeline can scope itself."""
+    card: Optional[ModelCardSpec] = None
+    """The model card every registered version carries (its content in SageMaker's model package card schema); `mlstack promote` adds the evaluation when it approves one."""
+    tracking_server_arn: Any = None
+    """(pulumi.Input[str]) An MLflow tracking server (ExperimentTracking's arn): the training job gets it as MLFLOW_TRACKING_URI and MLFLOW_TRACKING_ARN, the role may log to it, and each registered version records the run id its evaluation report names (mlflow.run_id) as mlstack:mlflow-run-id."""
     dataset_version: str = "unversioned"
     """Dataset version recorded with every registered version (the DatasetVersion parameter's default)."""
     git_commit: str = "unknown"
@@ -184,7 +209,8 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
                 input_uri=input_uri,
                 extra=input_read or [],
                 baseline=baseline_arn,
-            ).apply(lambda a: pipeline_role_policy(training, **a)),
+                tracking=args.tracking_server_arn,
+            ).apply(lambda a: _role_policy(training, a)),
             opts=child,
         )
 
@@ -195,6 +221,7 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
             where=where,
             input_uri=input_uri,
             baseline=baseline_arn,
+            tracking=args.tracking_server_arn,
         ).apply(
             lambda a: build_definition(
                 DefinitionInputs(
@@ -212,6 +239,9 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
                     training=training.model_dump(mode="json"),
                     gates=[g.model_dump(mode="json") for g in args.gates],
                     baseline_function_arn=a["baseline"],
+                    tracking_server_arn=a["tracking"],
+                    model_card=_card_json(args.card, group_name, a["input_uri"], getattr(registry.args, "description", None)),
+                    model_card_status=args.card.status if args.card else "Draft",
                 )
             )
         )

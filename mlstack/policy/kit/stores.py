@@ -15,6 +15,7 @@ EBS volume                      ``encrypted=True`` and ``kms_key_id``
 RDS instance / cluster          ``storage_encrypted=True`` and ``kms_key_id``
 SageMaker notebook instance     ``kms_key_id`` (its ML storage volume)
 SageMaker Studio domain         ``kms_key_id`` (its EFS home directories)
+SageMaker model card            ``security_config={"kms_key_id": ...}`` (default: an AWS-owned key)
 ==============================  =====================================================================
 """
 
@@ -66,6 +67,15 @@ def _key(field: str) -> Callable[[Any], Iterator[str]]:
     return check
 
 
+def _key_at(*path: str) -> Callable[[Any], Iterator[str]]:
+    def check(props: Any) -> Iterator[str]:
+        problem = customer_key_problem(get(props, *path), ".".join(path))
+        if problem:
+            yield problem
+
+    return check
+
+
 def _flag_and_key(flag: str, want: Any, field: str) -> Callable[[Any], Iterator[str]]:
     def check(props: Any) -> Iterator[str]:
         problem = _flag(props, flag, want) or customer_key_problem(get(props, field), field)
@@ -107,6 +117,7 @@ STORES: dict[str, tuple[str, Callable[[Any], Iterator[str]], str]] = {
     "aws:rds/cluster:Cluster": ("RDS cluster", _flag_and_key("storageEncrypted", True, "kmsKeyId"), "set storage_encrypted=True and kms_key_id=<key>.arn"),
     "aws:sagemaker/notebookInstance:NotebookInstance": ("SageMaker notebook instance", _key("kmsKeyId"), "set kms_key_id=<key>.arn"),
     "aws:sagemaker/domain:Domain": ("SageMaker domain", _key("kmsKeyId"), "set kms_key_id=<key>.arn"),
+    "aws:sagemaker/modelCard:ModelCard": ("SageMaker model card", _key_at("securityConfig", "kmsKeyId"), "set security_config={'kms_key_id': <key>.arn}"),
 }
 
 

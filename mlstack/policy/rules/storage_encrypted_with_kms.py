@@ -182,7 +182,7 @@ POLICY = StackValidationPolicy(
         "Checks that data at rest is encrypted with a customer KMS key: S3 buckets, SageMaker endpoint "
         "storage, data capture and async output, feature store online and offline stores, training, "
         "processing and transform volumes, SNS topics, and DynamoDB tables, SQS queues, log groups, EFS, Kinesis, "
-        "secrets, ECR repositories, EBS volumes, RDS, notebook instances and Studio domains (AWS-managed keys do not count)."
+        "secrets, ECR repositories, EBS volumes, RDS, notebook instances, Studio domains and model cards (AWS-managed keys do not count)."
     ),
     validate=validate,
     enforcement_level=EnforcementLevel.MANDATORY,

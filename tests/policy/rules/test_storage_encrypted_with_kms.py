@@ -37,6 +37,8 @@ IAM_CASES: list[Case] = [
     ("sqs-managed-encryption", "dev", lambda g: g.drop("monitor-dead-letters", "kmsMasterKeyId").set("monitor-dead-letters", "sqsManagedSseEnabled", True), {KMS}),
     ("log-group-without-key", "staging", lambda g: g.drop("monitor-logs", "kmsKeyId"), {KMS}),
     ("notebook-volume-without-key", "dev", lambda g: g.drop("feature-store-notebook", "kmsKeyId"), {KMS}),
+    ("model-card-without-key", "prod", lambda g: g.add("aws:sagemaker/modelCard:ModelCard", "churn-xgb-card", {"modelCardName": "churn-churn-xgb", "modelCardStatus": "Draft", "content": "{}", "tags": tags("prod", model="churn-xgb")}, parent="churn-xgb") and g, {KMS}),
+    ("model-card-aws-managed-key", "prod", lambda g: g.add("aws:sagemaker/modelCard:ModelCard", "churn-xgb-card", {"modelCardName": "churn-churn-xgb", "modelCardStatus": "Draft", "content": "{}", "securityConfig": {"kmsKeyId": "alias/aws/sagemaker"}, "tags": tags("prod", model="churn-xgb")}, parent="churn-xgb") and g, {KMS}),
     ("efs-unencrypted", "prod", lambda g: g.add("aws:efs/fileSystem:FileSystem", "feature-store-efs", {"tags": tags(g.env)}, parent="feature-store") and g, {KMS}),
 ]
 
@@ -75,3 +77,9 @@ def test_store_check_reports_every_store_type_it_lists():
         g.add(type_, name, {"tags": tags("dev")}, parent="monitor")
     flagged = {v.resource_name: v.resource_type for v in g.check().violations if v.policy == KMS}
     assert flagged == bare
+
+
+def test_a_model_card_with_a_customer_key_passes():
+    g = iam_baseline("prod")
+    g.add("aws:sagemaker/modelCard:ModelCard", "churn-xgb-card", {"modelCardName": "churn-churn-xgb", "modelCardStatus": "Draft", "content": "{}", "securityConfig": {"kmsKeyId": KEY_ARN}, "tags": tags("prod", model="churn-xgb")}, parent="churn-xgb")
+    assert g.check().violations == []
