@@ -17,7 +17,7 @@ from mlstack.specs.monitor import DriftMethod
 from mlstack.specs.registry import ApprovalMode
 from mlstack.specs.rollout import RolloutType, SizeType
 
-__all__ = ["ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "RetrainSpec", "CompositeSpec", "MonitorArgs"]
+__all__ = ["ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "SloSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "RetrainSpec", "CompositeSpec", "MonitorArgs"]
 
 
 class ModelRegistryArgs:
@@ -391,6 +391,21 @@ class AutoscalingSpec:
     """Seconds after a scale-out before the next one (default 60; SageMaker only)."""
 
 
+class SloSpec:
+    """An endpoint's objective: availability (and optionally p99 latency) over a window.
+
+    With ``slo`` the endpoint rolls back on error-budget burn rates instead of the raw
+    ``rollout.maxErrorRatePercent`` / ``maxLatencyMs`` thresholds, and a Monitor of the endpoint
+    pages on the two multi-window burn-rate alarms."""
+
+    availability: float
+    """Percent of requests answered without a 5xx over the window, e.g. 99.9 (at least 90, below 100)."""
+    latency_p99_ms: Optional[float]
+    """99% of requests are answered within this many milliseconds (ModelLatency); optional."""
+    window: Optional[str]
+    """The SLO period the error budget is counted over, in days: 7d to 365d (default 30d)."""
+
+
 class ModelFormatSpec:
     """The model's format; KServe picks the serving runtime from it."""
 
@@ -489,6 +504,8 @@ class EndpointSpec:
     """How new versions roll out and when they roll back (default: ALL_AT_ONCE with a 300 s bake time)."""
     autoscaling: Optional[AutoscalingSpec]
     """Target-tracking autoscaling (default: a fixed instanceCount)."""
+    slo: Optional[SloSpec]
+    """Service-level objective: roll back on error-budget burn rates of the new fleet instead of raw thresholds, and page (with a Monitor) on multi-window burn-rate alarms (SageMaker)."""
     deployed_variants: Optional[list[str]]
     """The production variant names offline plans assume the deployed endpoint has (default: not deployed yet); `pulumi up` reads them from SageMaker instead."""
     kserve: Optional[KServeSpec]

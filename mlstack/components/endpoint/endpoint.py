@@ -64,6 +64,7 @@ from .autoscaling import autoscaling
 from .iam import execution_policy
 from .metrics import EndpointMetrics
 from .rollout import deployment_config, rollback_alarm_names, rollback_alarms
+from .slo import slo_alarms, slo_rollback_alarm_names
 
 __all__ = ["Endpoint", "EndpointArgs", "rollback_alarm_names"]
 
@@ -190,7 +191,8 @@ class Endpoint(Component, EndpointMetrics, token="mlstack:index:Endpoint"):
         self.is_gpu = spec.is_gpu
         self.variant_names = [spec.variant_name]
         self.shadow_variant_name = spec.shadow.variant_name if spec.shadow else None
-        self.alarm_names = rollback_alarm_names(args.endpoint_name, spec.rollout.latency_statistic) + list(spec.rollout.alarms)
+        own = slo_rollback_alarm_names(args.endpoint_name) if spec.slo else rollback_alarm_names(args.endpoint_name, spec.rollout.latency_statistic)
+        self.alarm_names = own + list(spec.rollout.alarms)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
@@ -355,18 +357,25 @@ class Endpoint(Component, EndpointMetrics, token="mlstack:index:Endpoint"):
         )
         self.endpoint_config_name = self.config.name
 
-        # Rollback alarms, scoped to the endpoint and its production variant.
-        self.error_alarm, self.latency_alarm = rollback_alarms(
-            name, spec, endpoint_name=args.endpoint_name, alarm_names=self.alarm_names, dimensions=self.dimensions(), tags=tags, parent=self
-        )
-        self.alarms = [self.error_alarm, self.latency_alarm]
+        # Rollback alarms: with an SLO, burn rates of the new fleet (and the paging members on the
+        # whole variant); otherwise raw thresholds scoped to the endpoint and its production variant.
+        self.slo_burn_alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        if spec.slo is not None:
+            self.slo_burn_alarms, self.alarms = slo_alarms(
+                name, spec, endpoint_name=args.endpoint_name, dimensions=self.dimensions(), config_name=self.config.name, tags=tags, parent=self
+            )
+        else:
+            self.error_alarm, self.latency_alarm = rollback_alarms(
+                name, spec, endpoint_name=args.endpoint_name, alarm_names=self.alarm_names, dimensions=self.dimensions(), tags=tags, parent=self
+            )
+            self.alarms = [self.error_alarm, self.latency_alarm]
 
         # The endpoint: a deterministic name, the rollout and the rollback wiring.
         self.endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             name=args.endpoint_name,
             endpoint_config_name=self.config.name,
-            deployment_config=deployment_config(spec, [self.error_alarm.name, self.latency_alarm.name]),
+            deployment_config=deployment_config(spec, [alarm.name for alarm in self.alarms]),
             tags=tags,
             opts=child,
         )

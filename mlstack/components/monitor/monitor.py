@@ -165,6 +165,7 @@ class Monitor(Component, token="mlstack:index:Monitor"):
         self.alarms = {}
         self.alarm_names = {}
         self.composite: Optional[aws.cloudwatch.CompositeAlarm] = None
+        self.slo_pages: dict[str, aws.cloudwatch.CompositeAlarm] = {}
         self.key: Optional[aws.kms.Key] = None
         self.topic: Optional[aws.sns.Topic] = None
         self.drift_job: Optional[DriftJob] = None
@@ -175,6 +176,7 @@ class Monitor(Component, token="mlstack:index:Monitor"):
         # Members of a paging composite alarm notify nobody themselves.
         self._silent = set(args.composite.members()) if args.composite and args.composite.page_only_on_composite else set()
         self._endpoint_alarms()
+        self._slo_pages()
         if args.drift:
             self._drift()
         if args.composite:
@@ -341,6 +343,30 @@ class Monitor(Component, token="mlstack:index:Monitor"):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alarms[k] for k in c.members()]),
         )
         self.alarm_names[c.name] = physical
+
+    def _slo_pages(self) -> None:
+        """An endpoint with ``slo``: the two multi-window burn-rate pages (composite alarms over
+        the Endpoint's ``slo_burn_alarms``), notifying the topic; see mlstack.specs.slo."""
+        slo = getattr(getattr(self.endpoint, "spec", None), "slo", None)
+        members = getattr(self.endpoint, "slo_burn_alarms", None) or {}
+        if slo is None or not members:
+            return
+        from ..endpoint.slo import page_rules
+
+        for key, long, short, description in page_rules(slo):
+            physical = f"{self.args.alarm_prefix}-{key}"
+            self.slo_pages[key] = aws.cloudwatch.CompositeAlarm(
+                f"{self._name}-{key}",
+                alarm_name=physical,
+                alarm_description=description,
+                alarm_rule=pulumi.Output.all(members[long].name, members[short].name).apply(lambda n: f'ALARM("{n[0]}") AND ALARM("{n[1]}")'),
+                actions_enabled=True,
+                alarm_actions=[self.topic_arn],
+                ok_actions=[self.topic_arn],
+                tags=self.args.tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[members[long], members[short]]),
+            )
+            self.alarm_names[key] = physical
 
     def _retrain(self) -> None:
         r = self.args.retrain
