@@ -166,3 +166,13 @@ def test_verify_compares_with_the_latest_approved_version_of_the_source_registry
     code, out, err = cli("verify", str(path))
     assert code == 1, (out, err)
     assert "serves model version '1', expected v2 (the latest Approved)" in out
+
+
+def test_status_shows_the_source_registrys_approved_version(aws, cli, dev, prod_stack):
+    dev.group(GROUP)
+    dev.version(GROUP, metrics={"auc": 0.85}, status="Approved")
+    dev.version(GROUP, metrics={"auc": 0.9})
+    code, out, err = cli("status", str(prod_stack()))
+    assert code == 0, (out, err)
+    [row] = [line for line in out.splitlines() if line.startswith("model")]
+    assert GROUP_ARN in row and "Approved v1" in row and "1 pending (newest v2)" in row and f"registry of account {DEV}" in row
