@@ -237,3 +237,15 @@ def test_readers_of_a_model_whose_key_or_image_the_stack_does_not_manage_are_ref
         path.write_text(yaml.safe_dump({"config": config}))
         code, _, err = cli("plan", str(path))
         assert code == 2 and key in err and "crossAccountReaders" in err, err
+
+
+def test_lineage_policy_accepts_the_source_registry_only_when_the_pack_config_lists_it(reader_plan):
+    """Which other accounts' registries count is the organisation's call (pack config), not the stack's."""
+    from mlstack.policy.check import check_plan
+    from mlstack.policy.rules import model_lineage_complete as lineage
+
+    tags = {"mlstack:environment": "prod"}
+    bare = check_plan(reader_plan, stack_tags=tags, policies=[lineage.POLICY])
+    assert [v.policy for v in bare.violations] == [lineage.NAME]
+    listed = {lineage.NAME: {"externalRegistries": [GROUP_ARN.replace("model-package-group/", "model-package/") + "/*"]}}
+    assert check_plan(reader_plan, stack_tags=tags, policies=[lineage.POLICY], config=listed).violations == []
