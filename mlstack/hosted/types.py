@@ -253,7 +253,7 @@ class GateSpec:
 class TrainingPipelineArgs:
     """Inputs of TrainingPipeline in other languages: the fields of mlstack.components.TrainingPipelineArgs, camelCase.
 
-    Python passes objects other languages cannot: instead of registry, registryGroupName and registryArn and approvalMode; instead of feature_store, the bring-your-own inputs beside it."""
+    Python passes objects other languages cannot: instead of registry, registryGroupName and registryArn and approvalMode and crossAccountReaders; instead of feature_store, the bring-your-own inputs beside it."""
 
     model: str
     """The model's name."""
@@ -265,6 +265,8 @@ class TrainingPipelineArgs:
     """The ARN of that group (the ModelRegistry's arn output)."""
     approval_mode: Optional[ApprovalMode]
     """The approvalMode given to that ModelRegistry (default manual): new versions are registered PendingManualApproval (manual) or Approved (automatic)."""
+    cross_account_readers: Optional[list[str]]
+    """The crossAccountReaders given to that ModelRegistry: accounts that may read the artifacts under models/, decrypt them through S3 and pull the serving image (nothing else), so they can deploy its versions."""
     gates: Optional[list[GateSpec]]
     """Promotion gates: each becomes a condition before registration."""
     input_uri: Optional[pulumi.Input[str]]
