@@ -289,11 +289,15 @@ def test_slo_rollback_alarms_satisfy_the_rollout_and_monitoring_policies(slo_pla
         ({"slo": {"availability": 99.9}, "rollout": {"waitIntervalSeconds": 120}}, "mlstack:endpoints[0].rollout.waitIntervalSeconds", "at least 300"),
         ({"slo": {"availability": 99.9}, "instanceCount": 4, "rollout": {"type": "ROLLING"}}, "mlstack:endpoints[0].rollout.type", "blue/green"),
         ({"slo": {"availability": 99.9, "errorBudget": 1}}, "mlstack:endpoints[0].slo.errorBudget", "unknown key"),
+        ({"backend": "kserve", "image": None, "artifactsUri": None, "instanceType": None, "slo": {"availability": 99.9},
+          "kserve": {"modelFormat": {"name": "sklearn"}, "storageUri": "s3://example-churn-models/churn-xgb/v1/"}},
+         "mlstack:endpoints[0].slo", "SageMaker endpoints only"),
     ],
 )
 def test_bad_slo_is_refused_at_its_key(cli, write_stack, changes, key, words):
     spec = {"name": "scoring", "model": "churn-xgb", "image": IMAGE, "artifactsUri": "s3://example-churn-models/churn-xgb/", "instanceType": "ml.m5.large"}
     spec.update(changes)
+    spec = {k: v for k, v in spec.items() if v is not None}
     code, out, err = cli("plan", str(write_stack({"mlstack:endpoints": [spec]})))
     assert code == 2, (out, err)
     assert key in err and words in err, err

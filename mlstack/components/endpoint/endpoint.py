@@ -23,6 +23,9 @@ Children (``<name>`` is the component's name), each ``parent=self`` and tagged w
   No volume KMS key on instance types with local NVMe storage (SageMaker refuses one there);
 * ``<name>-errors`` and ``<name>-latency``: the rollback alarms (Invocation5XXErrors average
   rate, ModelLatency percentile in microseconds), scoped to the endpoint and production variant;
+  with ``slo`` instead (:mod:`.slo`): ``<name>-slo-rollback-5m`` and ``-bake``, error-budget burn
+  rates of the new fleet (dimension EndpointConfigName), and ``<name>-slo-burn-{1h,5m,6h,30m}``
+  on the whole variant, the members of the pages a Monitor creates (``slo_burn_alarms``);
 * ``<name>-endpoint``: the endpoint, named ``<team>-<endpoint name>`` so day-2 commands find it,
   with the deployment config (blue/green or rolling, auto-rollback on the alarms above plus the
   user's, a MaximumExecutionTimeoutInSeconds no longer than the AWS provider waits for the

@@ -135,7 +135,7 @@ def slo_alarms(name: str, spec: EndpointSpec, *, endpoint_name: str, dimensions:
     rollback = []
     for physical, window in zip(slo_rollback_alarm_names(endpoint_name), rollback_windows(slo, spec.rollout.wait_interval_seconds)):
         rollback.append(_alarm(
-            physical.replace(endpoint_name, name, 1), physical,
+            f"{name}-slo-rollback-{physical.rsplit('-', 1)[1]}", physical,
             f"mlstack rollback alarm: the new fleet of {endpoint_name} burns its error budget at >= {window.factor:g}x over "
             f"{window.seconds // 60} min; a deployment in progress rolls back",
             window, slo, new_fleet, tags, parent,
