@@ -26,7 +26,7 @@ class ModelRegistryArgs:
     approval_mode: Optional[ApprovalMode]
     """manual (default): versions wait for `mlstack promote`; automatic: gated versions are approved on registration."""
     cross_account_readers: Optional[list[str]]
-    """AWS accounts (e.g. the prod account) allowed to describe, list and deploy this group's model versions."""
+    """AWS accounts (e.g. the prod account) allowed to describe, list and deploy this group's model versions; for a model trained in this stack they may also read its artifacts (models/ prefix), decrypt them through S3 and pull its serving image, and nothing else."""
     group_name: str
     """Name of the model package group (SageMaker: 1-63 letters, digits and hyphens)."""
     description: Optional[str]

@@ -105,7 +105,7 @@ class RegistrySpec(Spec):
     approval_mode: ApprovalMode = ApprovalMode.MANUAL
     """manual (default): versions wait for `mlstack promote`; automatic: gated versions are approved on registration."""
     cross_account_readers: list[AccountId] = Field(default_factory=list, max_length=20)
-    """AWS accounts (e.g. the prod account) allowed to describe, list and deploy this group's model versions."""
+    """AWS accounts (e.g. the prod account) allowed to describe, list and deploy this group's model versions; for a model trained in this stack they may also read its artifacts (models/ prefix), decrypt them through S3 and pull its serving image, and nothing else."""
 
     @model_validator(mode="after")
     def _unique_readers(self) -> "RegistrySpec":
