@@ -13,6 +13,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Mapping
 
+from .specs.registry import version_arn
+
 if TYPE_CHECKING:  # pragma: no cover
     from .stack_aws import StackAwsSettings
 
@@ -82,13 +84,8 @@ class OfflineAnswers:
 
     def model_package_arn(self, group_name: str, version: int | str) -> str:
         if group_name.startswith("arn:"):  # another account's group (mlstack:models[].source.registry)
-            return _package_of(group_name, version)
+            return version_arn(group_name, version)
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account_id}:model-package/{group_name}/{version}"
-
-
-def _package_of(group_arn: str, version: int | str) -> str:
-    prefix, _, group = group_arn.partition(":model-package-group/")
-    return f"{prefix}:model-package/{group}/{version}"
 
 
 _OFFLINE: ContextVar[OfflineAnswers | None] = ContextVar("mlstack_offline_answers", default=None)
@@ -188,7 +185,7 @@ def model_package_arn(group_name: str, version: int | str, *, region: str | None
     credentials resolve to, asked of STS). A group given by its ARN (another account's) names
     its own account and region."""
     if group_name.startswith("arn:"):
-        return _package_of(group_name, version)
+        return version_arn(group_name, version)
     answers = _offline_lookups()
     if answers is not None:
         return answers.model_package_arn(group_name, version)

@@ -19,7 +19,7 @@ from pydantic import Field, StringConstraints, model_validator
 from ..errors import SpecProblems
 from .base import PATTERN_HINTS, AccountId, KmsKeyArn, Spec
 
-__all__ = ["ApprovalMode", "RegistrySpec", "RegistrySourceSpec", "GroupArn", "parse_group_arn"]
+__all__ = ["ApprovalMode", "RegistrySpec", "RegistrySourceSpec", "GroupArn", "parse_group_arn", "version_arn"]
 
 #: A model package group ARN: arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>.
 GROUP_ARN_PATTERN = r"^arn:aws(-cn|-us-gov)?:sagemaker:[a-z]{2}(-[a-z]+)+-\d:\d{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
@@ -30,6 +30,12 @@ PATTERN_HINTS.update({
     GROUP_ARN_PATTERN: "use the group's ARN, e.g. arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/churn-churn-xgb (training stack output registries.<model>.arn)",
     ROLE_ARN_PATTERN: "use an IAM role ARN, e.g. arn:aws:iam::111111111111:role/mlstack-promoter",
 })
+
+
+def version_arn(group_arn: str, version: int | str) -> str:
+    """``arn:...:model-package-group/g`` -> ``arn:...:model-package/g/<version>``."""
+    prefix, _, group = group_arn.partition(":model-package-group/")
+    return f"{prefix}:model-package/{group}/{version}"
 
 
 def parse_group_arn(arn: str) -> tuple[str, str, str, str]:
