@@ -284,7 +284,7 @@ def test_slo_rollback_alarms_satisfy_the_rollout_and_monitoring_policies(slo_pla
         ({"slo": {"availability": 100}}, "mlstack:endpoints[0].slo.availability", "less than 100"),
         ({"slo": {"availability": 99.9, "window": "30 days"}}, "mlstack:endpoints[0].slo.window", "whole days"),
         ({"slo": {"availability": 99.9, "window": "1d"}}, "mlstack:endpoints[0].slo.window", "7d to 365d"),
-        ({"slo": {"availability": 99.9, "latencyP99Ms": 0}}, "mlstack:endpoints[0].slo.latencyP99Ms", "greater than 0"),
+        ({"slo": {"availability": 99.9, "latencyP99Ms": 0.0001}}, "mlstack:endpoints[0].slo.latencyP99Ms", "greater than or equal to 1"),
         ({"slo": {"availability": 99.9}, "rollout": {"maxErrorRatePercent": 1}}, "mlstack:endpoints[0].rollout.maxErrorRatePercent", "burn rate"),
         ({"slo": {"availability": 99.9}, "rollout": {"waitIntervalSeconds": 120}}, "mlstack:endpoints[0].rollout.waitIntervalSeconds", "at least 300"),
         ({"slo": {"availability": 99.9}, "instanceCount": 4, "rollout": {"type": "ROLLING"}}, "mlstack:endpoints[0].rollout.type", "blue/green"),

@@ -403,7 +403,7 @@ class SloSpec:
     availability: float
     """Percent of requests answered without a 5xx over the window, e.g. 99.9 (at least 90, below 100)."""
     latency_p99_ms: Optional[float]
-    """99% of requests are answered within this many milliseconds (ModelLatency); optional."""
+    """99% of requests are answered within this many milliseconds (ModelLatency; 1 to 60000); optional."""
     window: Optional[str]
     """The SLO period the error budget is counted over, in days: 7d to 365d (default 30d)."""
 

@@ -59,8 +59,8 @@ class SloSpec(Spec):
 
     availability: float = Field(ge=90, lt=100, allow_inf_nan=False)
     """Percent of requests answered without a 5xx over the window, e.g. 99.9 (at least 90, below 100)."""
-    latency_p99_ms: Optional[float] = Field(default=None, gt=0, le=60_000, allow_inf_nan=False)
-    """99% of requests are answered within this many milliseconds (ModelLatency); optional."""
+    latency_p99_ms: Optional[float] = Field(default=None, ge=1, le=60_000, allow_inf_nan=False)
+    """99% of requests are answered within this many milliseconds (ModelLatency; 1 to 60000); optional."""
     window: str = "30d"
     """The SLO period the error budget is counted over, in days: 7d to 365d (default 30d)."""
 
