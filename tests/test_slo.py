@@ -302,3 +302,30 @@ def test_bad_slo_is_refused_at_its_key(cli, write_stack, changes, key, words):
     assert code == 2, (out, err)
     assert key in err and words in err, err
     assert "Traceback" not in err
+
+
+def test_a_monitor_of_an_endpoint_given_by_its_outputs_pages_on_the_same_alarms():
+    """Other languages pass the endpoint's spec and name, not the object: the pages name the
+    Endpoint's deterministic burn-rate alarms."""
+    from mlstack.components import Monitor, MonitorArgs
+    from mlstack.engine import run_program
+    from mlstack.hosted.components import _WatchedEndpoint
+    from mlstack.lookups import OfflineAnswers
+    from mlstack.specs.endpoint import EndpointSpec
+
+    spec = EndpointSpec.model_validate({
+        "name": "scoring", "model": "churn-xgb", "image": IMAGE, "artifactsUri": "s3://example-churn-models/churn-xgb/",
+        "instanceType": "ml.m5.large", "instanceCount": 2, "slo": {"availability": 99.5}, "dataCapture": {"enabled": False},
+    })
+
+    def program() -> None:
+        endpoint = _WatchedEndpoint(spec, "churn-scoring", None, None, None)
+        Monitor("scoring", MonitorArgs(endpoint=endpoint, alarm_prefix="churn-prod-scoring", environment="dev",
+                                       notifications={"emails": ["oncall@example.com"]}, tags={}))
+
+    graph = run_program(program, project="p", stack="churn-prod", config={}, answers=OfflineAnswers(account_id="210987654321", region="eu-west-1"))
+    rules = {r.inputs["alarmName"]: r.inputs["alarmRule"] for r in graph.by_type(COMPOSITE)}
+    assert rules == {
+        "churn-prod-scoring-slo-fast-burn": 'ALARM("churn-scoring-slo-burn-1h") AND ALARM("churn-scoring-slo-burn-5m")',
+        "churn-prod-scoring-slo-slow-burn": 'ALARM("churn-scoring-slo-burn-6h") AND ALARM("churn-scoring-slo-burn-30m")',
+    }

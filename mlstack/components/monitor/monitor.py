@@ -346,25 +346,29 @@ class Monitor(Component, token="mlstack:index:Monitor"):
 
     def _slo_pages(self) -> None:
         """An endpoint with ``slo``: the two multi-window burn-rate pages (composite alarms over
-        the Endpoint's ``slo_burn_alarms``), notifying the topic; see mlstack.specs.slo."""
+        the Endpoint's burn-rate alarms ``<endpoint>-slo-burn-<window>``), notifying the topic;
+        see mlstack.specs.slo. An Endpoint object hands its alarms over (``slo_burn_alarms``);
+        an endpoint given by its outputs (other languages) by its deterministic alarm names."""
         slo = getattr(getattr(self.endpoint, "spec", None), "slo", None)
-        members = getattr(self.endpoint, "slo_burn_alarms", None) or {}
-        if slo is None or not members:
+        if slo is None:
             return
-        from ..endpoint.slo import page_rules
+        from ..endpoint.slo import burn_alarm_names, page_rules
 
+        members = getattr(self.endpoint, "slo_burn_alarms", None) or {}
+        names = pulumi.Output.from_input(self.endpoint.endpoint_name).apply(burn_alarm_names)
         for key, long, short, description in page_rules(slo):
             physical = f"{self.args.alarm_prefix}-{key}"
+            depends = [members[w] for w in (long, short) if w in members]
             self.slo_pages[key] = aws.cloudwatch.CompositeAlarm(
                 f"{self._name}-{key}",
                 alarm_name=physical,
                 alarm_description=description,
-                alarm_rule=pulumi.Output.all(members[long].name, members[short].name).apply(lambda n: f'ALARM("{n[0]}") AND ALARM("{n[1]}")'),
+                alarm_rule=names.apply(lambda n, l=long, s=short: f'ALARM("{n[l]}") AND ALARM("{n[s]}")'),
                 actions_enabled=True,
                 alarm_actions=[self.topic_arn],
                 ok_actions=[self.topic_arn],
                 tags=self.args.tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[members[long], members[short]]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
             )
             self.alarm_names[key] = physical
 
