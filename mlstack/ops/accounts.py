@@ -68,6 +68,8 @@ def assume_role(aws: Aws, role_arn: str, *, region: str, account: str, purpose: 
         region_name=region,
     )
     other = Aws.from_session(session, dataclasses.replace(aws.settings, region=region, profile=None))
+    # One command, one deadline: the calls made as the role count against the time already spent.
+    other._started = aws._started
     with unreadable_answers("STS GetCallerIdentity"):
         actual = other.client("sts").get_caller_identity()["Account"]
     if actual != account:

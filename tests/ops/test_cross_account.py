@@ -176,3 +176,11 @@ def test_status_shows_the_source_registrys_approved_version(aws, cli, dev, prod_
     assert code == 0, (out, err)
     [row] = [line for line in out.splitlines() if line.startswith("model")]
     assert GROUP_ARN in row and "Approved v1" in row and "1 pending (newest v2)" in row and f"registry of account {DEV}" in row
+
+
+def test_calls_made_as_the_role_share_the_commands_deadline(aws, dev):
+    from mlstack.ops.accounts import assume_role
+
+    aws.client("sts").get_caller_identity()  # the command's first call starts its deadline
+    other = assume_role(aws, ROLE, region=REGION, account=DEV, purpose="test")
+    assert other.remaining() <= aws.remaining() < aws.timeouts[2]
