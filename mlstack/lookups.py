@@ -13,6 +13,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Mapping
 
+from .specs.registry import version_arn
+
 if TYPE_CHECKING:  # pragma: no cover
     from .stack_aws import StackAwsSettings
 
@@ -83,6 +85,8 @@ class OfflineAnswers:
     own AWS settings (``mlstack plan --lookups aws``): what ``pulumi up`` would deploy today."""
 
     def model_package_arn(self, group_name: str, version: int | str) -> str:
+        if group_name.startswith("arn:"):  # another account's group (mlstack:models[].source.registry)
+            return version_arn(group_name, version)
         return f"arn:{self.partition}:sagemaker:{self.region}:{self.account_id}:model-package/{group_name}/{version}"
 
 
@@ -180,7 +184,10 @@ def latest_approved_model_package(group_name: str, *, region: str | None = None,
 def model_package_arn(group_name: str, version: int | str, *, region: str | None = None) -> str:
     """The ARN of version ``version`` of ``group_name`` in the deployment's account and region
     (offline: the engine's account, region and partition; online: the account the stack's
-    credentials resolve to, asked of STS)."""
+    credentials resolve to, asked of STS). A group given by its ARN (another account's) names
+    its own account and region."""
+    if group_name.startswith("arn:"):
+        return version_arn(group_name, version)
     answers = _offline_lookups()
     if answers is not None:
         return answers.model_package_arn(group_name, version)
@@ -211,7 +218,8 @@ def model_package_status(arn: str, *, region: str | None = None, client=None) ->
     group, _, version = arn.rpartition(":model-package/")[2].rpartition("/")
     answers = _offline_lookups()
     if answers is not None:
-        latest = answers.approved_versions.get(group)
+        group_arn = arn.rpartition("/")[0].replace(":model-package/", ":model-package-group/", 1)
+        latest = answers.approved_versions.get(group_arn, answers.approved_versions.get(group))
         if latest is None:
             return APPROVED
         if latest == NO_APPROVED_VERSION or (version.isdigit() and int(version) > int(latest)):

@@ -569,7 +569,7 @@ def python_program(example: dict[str, Any]) -> None:
         resources["training"]["name"],
         api.TrainingPipelineArgs.model_validate(
             {
-                **args("training", "registryGroupName", "registryArn", "approvalMode", "inputUri", "inputReadStatements"),
+                **args("training", "registryGroupName", "registryArn", "approvalMode", "crossAccountReaders", "inputUri", "inputReadStatements"),
                 "registry": registry,
                 "featureStore": store,
             }

@@ -50,6 +50,11 @@ def stack_with(text: str) -> str:
     return VALID_STACK + text
 
 
+def stack_with_models(models: list) -> str:
+    """The valid stack file with ``mlstack:models`` replaced."""
+    return yaml.safe_dump({"config": {**BASELINE, "mlstack:featureGroups": [CUSTOMERS], "mlstack:models": models}}, sort_keys=False)
+
+
 def bomb(levels: int = 9, fanout: int = 9) -> str:
     """A "billion laughs": 600 bytes that expand to fanout**levels values (387 million)."""
     rows = [f"  l0: &l0 [{', '.join(['lol'] * fanout)}]"]
@@ -110,6 +115,14 @@ STACK_FILES: dict[str, tuple[Content, str]] = {
     "python-object-tag": (stack_with("  mlstack:costCenter: !!python/object/apply:os.system [echo]\n"), "could not determine a constructor"),
     "unhashable-key": ("config:\n  ? [a, b]\n  : c\n", "found unhashable key"),
     "set-and-binary-elsewhere": (stack_with("  kubernetes:x: {a: !!set {b}, c: !!binary aGk=}\n  mlstack:ownr: x\n"), "mlstack:ownr: unknown key"),
+    "slo-nan": (stack_with("  mlstack:endpoints: [{name: s, model: churn-xgb, image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/x:1, "
+                           "artifactsUri: 's3://bucket-a/m/', instanceType: ml.m5.large, slo: {availability: .nan}}]\n"),
+                "mlstack:endpoints[0].slo.availability: Input should be a finite number"),
+    "source-a-list": (stack_with_models([{"name": "churn-xgb", "source": ["a", "b"]}]), "mlstack:models[0].source: Input should be a valid string"),
+    "source-registry-not-an-arn": (
+        stack_with_models([{"name": "churn-xgb", "source": {"registry": {"a": 1}, "artifactsKeyArn": "x"}}]),
+        "mlstack:models[0].source.registry: Input should be a valid string",
+    ),
     "directory": (lambda path: path.mkdir(), "it is a directory, not a file"),
     "fifo": (lambda path: os.mkfifo(path), "it is not a regular file"),
     "link-loop": (lambda path: path.symlink_to(path), "too many levels of symbolic links"),

@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 
 from ..specs.base import KmsKeyArn
 from ..specs.card import ModelCardSpec
-from ..specs.registry import ApprovalMode, RegistrySpec
+from ..specs.registry import ApprovalMode, RegistrySpec, version_arn
 from .base import Component, ComponentArgs, ComponentError
 
 __all__ = ["ModelRegistryArgs", "ModelRegistry", "cross_account_policy", "package_arn"]
@@ -149,8 +149,7 @@ class ModelRegistry(Component, token="mlstack:index:ModelRegistry"):
 
 def package_arn(group_arn: str, version: int | str) -> str:
     """``arn:...:model-package-group/g`` -> ``arn:...:model-package/g/<version>``."""
-    prefix, _, group = group_arn.partition(":model-package-group/")
-    return f"{prefix}:model-package/{group}/{version}"
+    return version_arn(group_arn, version)
 
 
 def cross_account_policy(group_arn: str, accounts: list[str]) -> str:

@@ -24,6 +24,8 @@ __all__ = [
     "key_use_statements",
     "vpc_statements",
     "assume_role_policy",
+    "account_principals",
+    "cross_account_read_statement",
 ]
 
 #: What a principal needs to read and write data encrypted under a customer-managed key.
@@ -115,10 +117,13 @@ def encrypted_bucket(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
     force_destroy: bool = False,
+    readers: Sequence[str] = (),
+    read_prefix: str = "",
 ) -> EncryptedBucket:
     """A private bucket: versioning on, SSE-KMS with ``key_arn`` (S3 bucket keys on), every
     public access block on, ACLs off (bucket owner enforced), and a policy refusing plain HTTP
-    and uploads encrypted with anything but the bucket's key."""
+    and uploads encrypted with anything but the bucket's key. ``readers``: AWS accounts allowed
+    ``s3:GetObject`` below ``read_prefix`` (and nothing else)."""
     child = pulumi.ResourceOptions(parent=parent)
     bucket = aws.s3.Bucket(f"{name}", force_destroy=force_destroy, tags=dict(tags), opts=child)
     versioning = aws.s3.BucketVersioning(
@@ -156,16 +161,35 @@ def encrypted_bucket(
     policy = aws.s3.BucketPolicy(
         f"{name}-policy",
         bucket=bucket.id,
-        policy=pulumi.Output.all(bucket.arn, key_arn).apply(lambda a: _bucket_policy(a[0], a[1])),
+        policy=pulumi.Output.all(bucket.arn, key_arn).apply(lambda a: _bucket_policy(a[0], a[1], readers=readers, read_prefix=read_prefix)),
         # A public access block first, so a mistaken policy can never make the bucket public.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[public_access_block]),
     )
     return EncryptedBucket(bucket, versioning, encryption, public_access_block, ownership, policy)
 
 
-def _bucket_policy(bucket_arn: str, key_arn: str) -> str:
+def account_principals(partition: str, accounts: Sequence[str]) -> dict[str, list[str]]:
+    """``{"AWS": ["arn:<partition>:iam::<account>:root", ...]}``: the accounts, which delegate through their own IAM."""
+    return {"AWS": [f"arn:{partition}:iam::{a}:root" for a in accounts]}
+
+
+def cross_account_read_statement(bucket_arn: str, readers: Sequence[str], prefix: str) -> dict[str, Any]:
+    """Let ``readers`` (account ids) GetObject below ``prefix`` of the bucket: what a reader
+    account's SageMaker endpoint needs to download a model's artifacts."""
+    partition = bucket_arn.split(":", 2)[1]
+    return {
+        "Sid": "CrossAccountReadersGetModelArtifacts",
+        "Effect": "Allow",
+        "Principal": account_principals(partition, readers),
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/{prefix.strip('/')}/*",
+    }
+
+
+def _bucket_policy(bucket_arn: str, key_arn: str, *, readers: Sequence[str] = (), read_prefix: str = "") -> str:
+    shared = [cross_account_read_statement(bucket_arn, readers, read_prefix)] if readers else []
     return policy_json(
-        [
+        shared + [
             {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",

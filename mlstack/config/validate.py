@@ -136,7 +136,8 @@ def _problems_from(exc: ValidationError, file: str | None, lines: Mapping[tuple,
     schema = stack_schema()
     problems = []
     for error in exc.errors(include_url=False):
-        loc = tuple(error["loc"])
+        # Union members tagged "~..." (mlstack.specs.stack) are not keys the user wrote.
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("~")))
         if loc and loc[0] == "__root__":
             loc = loc[1:]
         several = (error.get("ctx") or {}).get("error")

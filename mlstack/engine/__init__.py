@@ -36,7 +36,7 @@ def answers_for(stack: StackFile, *, live_lookups: bool = False, judge_deferred:
         partition=partition,
         # mlstack:models[].approvedVersion: the version offline plans take as the latest Approved.
         approved_versions={
-            spec.group_name(m.name): (DEFAULT_APPROVED_VERSION if judge_deferred and m.approved_version == NO_APPROVED_VERSION else m.approved_version)
+            spec.registry_group(m.name): (DEFAULT_APPROVED_VERSION if judge_deferred and m.approved_version == NO_APPROVED_VERSION else m.approved_version)
             for m in spec.models
             if m.approved_version is not None
         },

@@ -124,9 +124,12 @@ class TrainingPipeline(pulumi.ComponentResource):
         data = dict(args)
         group_name, registry_arn = data.pop("registry_group_name", None), data.pop("registry_arn", None)
         approval_mode = data.pop("approval_mode", None)
+        readers = data.pop("cross_account_readers", None)
         check = _Check("TrainingPipeline", name, args)
         registry_args = check.validated(
-            _api.ModelRegistryArgs, _present(group_name=group_name, approval_mode=approval_mode), renames={"group_name": "registryGroupName"}
+            _api.ModelRegistryArgs,
+            _present(group_name=group_name, approval_mode=approval_mode, cross_account_readers=readers),
+            renames={"group_name": "registryGroupName", "cross_account_readers": "crossAccountReaders"},
         )
         if registry_arn is None:
             check.add("registryArn", "is required", "pass the ModelRegistry's arn output")

@@ -78,6 +78,13 @@ LINKS: dict[str, dict[str, tuple[Link, ...]]] = {
                 "The approvalMode given to that ModelRegistry (default manual): new versions are registered "
                 "PendingManualApproval (manual) or Approved (automatic).",
             ),
+            Link(
+                "cross_account_readers",
+                Optional[list[str]],
+                False,
+                "The crossAccountReaders given to that ModelRegistry: accounts that may read the artifacts under models/, "
+                "decrypt them through S3 and pull the serving image (nothing else), so they can deploy its versions.",
+            ),
         ),
         "feature_store": (),
         "input_uri": (

@@ -18,7 +18,7 @@ from mlstack.specs.quality import ProblemType
 from mlstack.specs.registry import ApprovalMode
 from mlstack.specs.rollout import RolloutType, SizeType
 
-__all__ = ["ModelCardSpec", "ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "QualitySpec", "RetrainSpec", "CompositeSpec", "PrometheusSpec", "MonitorArgs"]
+__all__ = ["ModelCardSpec", "ModelRegistryArgs", "FeatureSpec", "OnlineStoreSpec", "OfflineStoreSpec", "FeatureGroupSpec", "FeatureStoreArgs", "ProcessingSpec", "SpotSpec", "TrainSpec", "EvaluationSpec", "InferenceSpec", "VpcSpec", "TrainingSpec", "GateSpec", "TrainingPipelineArgs", "ServerlessSpec", "DataCaptureSpec", "ShadowSpec", "AsyncInferenceSpec", "CapacitySizeSpec", "RolloutSpec", "AutoscalingSpec", "SloSpec", "ModelFormatSpec", "TolerationSpec", "KServeSpec", "EndpointSpec", "EndpointArgs", "AlarmsSpec", "NotificationsSpec", "FeatureThresholdSpec", "DriftSpec", "QualitySpec", "RetrainSpec", "CompositeSpec", "PrometheusSpec", "MonitorArgs"]
 
 
 class ModelCardSpec:
@@ -51,7 +51,7 @@ class ModelRegistryArgs:
     approval_mode: Optional[ApprovalMode]
     """manual (default): versions wait for `mlstack promote`; automatic: gated versions are approved on registration."""
     cross_account_readers: Optional[list[str]]
-    """AWS accounts (e.g. the prod account) allowed to describe, list and deploy this group's model versions."""
+    """AWS accounts (e.g. the prod account) allowed to describe, list and deploy this group's model versions; for a model trained in this stack they may also read its artifacts (models/ prefix), decrypt them through S3 and pull its serving image, and nothing else."""
     group_name: str
     """Name of the model package group (SageMaker: 1-63 letters, digits and hyphens)."""
     description: Optional[str]
@@ -284,7 +284,7 @@ class GateSpec:
 class TrainingPipelineArgs:
     """Inputs of TrainingPipeline in other languages: the fields of mlstack.components.TrainingPipelineArgs, camelCase.
 
-    Python passes objects other languages cannot: instead of registry, registryGroupName and registryArn and approvalMode; instead of feature_store, the bring-your-own inputs beside it."""
+    Python passes objects other languages cannot: instead of registry, registryGroupName and registryArn and approvalMode and crossAccountReaders; instead of feature_store, the bring-your-own inputs beside it."""
 
     model: str
     """The model's name."""
@@ -296,6 +296,8 @@ class TrainingPipelineArgs:
     """The ARN of that group (the ModelRegistry's arn output)."""
     approval_mode: Optional[ApprovalMode]
     """The approvalMode given to that ModelRegistry (default manual): new versions are registered PendingManualApproval (manual) or Approved (automatic)."""
+    cross_account_readers: Optional[list[str]]
+    """The crossAccountReaders given to that ModelRegistry: accounts that may read the artifacts under models/, decrypt them through S3 and pull the serving image (nothing else), so they can deploy its versions."""
     gates: Optional[list[GateSpec]]
     """Promotion gates: each becomes a condition before registration."""
     input_uri: Optional[pulumi.Input[str]]
@@ -430,6 +432,21 @@ class AutoscalingSpec:
     """Seconds after a scale-out before the next one (default 60; SageMaker only)."""
 
 
+class SloSpec:
+    """An endpoint's objective: availability (and optionally p99 latency) over a window.
+
+    With ``slo`` the endpoint rolls back on error-budget burn rates instead of the raw
+    ``rollout.maxErrorRatePercent`` / ``maxLatencyMs`` thresholds, and a Monitor of the endpoint
+    pages on the two multi-window burn-rate alarms."""
+
+    availability: float
+    """Percent of requests answered without a 5xx over the window, e.g. 99.9 (at least 90, below 100)."""
+    latency_p99_ms: Optional[float]
+    """99% of requests are answered within this many milliseconds (ModelLatency; 1 to 60000); optional."""
+    window: Optional[str]
+    """The SLO period the error budget is counted over, in days: 7d to 365d (default 30d)."""
+
+
 class ModelFormatSpec:
     """The model's format; KServe picks the serving runtime from it."""
 
@@ -530,6 +547,8 @@ class EndpointSpec:
     """How new versions roll out and when they roll back (default: ALL_AT_ONCE with a 300 s bake time)."""
     autoscaling: Optional[AutoscalingSpec]
     """Target-tracking autoscaling (default: a fixed instanceCount)."""
+    slo: Optional[SloSpec]
+    """Service-level objective: roll back on error-budget burn rates of the new fleet instead of raw thresholds, and page (with a Monitor) on multi-window burn-rate alarms (SageMaker)."""
     deployed_variants: Optional[list[str]]
     """The production variant names offline plans assume the deployed endpoint has (default: not deployed yet); `pulumi up` reads them from SageMaker instead."""
     kserve: Optional[KServeSpec]

@@ -27,6 +27,7 @@ from ..config import StackFile
 from ..errors import UsageError
 from ..gates import GateResult, evaluate_gates
 from ..specs.gates import GateSpec
+from .accounts import check_group_arn, registry_access
 from .aws import Aws, MalformedResponse, OpsError, unreadable_answers
 from .cards import approved_version_card
 from .metrics import PackageMetrics, read_metrics
@@ -313,14 +314,19 @@ def promote(
             f"model {model!r} declares no gates (mlstack:models[{index}].gates), so there is nothing to decide on; "
             "declare gates such as {metric: accuracy, op: '>=', threshold: last-approved}"
         )
-    group = spec.group_name(model)
+    # The registry may be another account's (source.registry): reached through source.roleArn.
+    registry = registry_access(aws, stack, model, write=True, purpose="promote")
+    aws = registry.aws
+    group = registry.group
     sagemaker = aws.client("sagemaker")
     described_group = describe_group(sagemaker, group)
     if described_group is None:
+        where = f"{aws.region}" if registry.arn is None else f"the account of {registry.arn}"
         raise OpsError(
-            f"model package group {group!r} does not exist in {aws.region}; deploy the stack (pulumi up) and register a version first",
+            f"model package group {group!r} does not exist in {where}; deploy the stack (pulumi up) and register a version first",
             exit_code=2,
         )
+    check_group_arn(registry, described_group)
     owner_prefix = arn_owner(described_group["ModelPackageGroupArn"])
     package = _resolve_candidate(sagemaker, group, candidate, owner_prefix=owner_prefix)
     arn = package["ModelPackageArn"]
@@ -331,6 +337,8 @@ def promote(
         candidate_version=model_version(package),
         candidate_status=package["ModelApprovalStatus"],
     )
+    if registry.arn is not None:
+        result.notes.append(f"registry {registry.arn} (another account), reached through {stack.spec.model(model).source_registry.role_arn}")
     label = f"{group} v{result.candidate_version}"
     if reason is not None and result.candidate_status != REJECTED:
         raise UsageError(

@@ -35,6 +35,7 @@ __all__ = [
     "describe_group",
     "model_version",
     "package_group",
+    "group_ref",
     "arn_owner",
     "MalformedResponse",
 ]
@@ -103,15 +104,29 @@ def _same_name(a: str, b: str) -> bool:
     return a.casefold() == b.casefold()
 
 
+def group_ref(group: str) -> tuple[str, str]:
+    """(name, owner) of a group given by name or by ARN (another account's group, which the
+    SageMaker calls accept in ModelPackageGroupName); owner is ``arn:...:<region>:<account>:``
+    for an ARN, '' for a name."""
+    match = _GROUP_ARN.match(group)
+    if match:
+        return match.group("group"), arn_owner(group)
+    return group, ""
+
+
 def _check_summary(summary: Any, *, group: str, status: Optional[str]) -> dict[str, Any]:
     if not isinstance(summary, dict):
         raise MalformedResponse(f"{_LIST} answered a summary that is not an object ({_shown(summary)})")
     arn = summary.get("ModelPackageArn")
     if not isinstance(arn, str) or not _VERSIONED_ARN.match(arn):
         raise MalformedResponse(f"{_LIST} answered a summary without a model package version ARN ({_shown(arn)})")
+    name, where = group_ref(group)
     owner = summary.get("ModelPackageGroupName", package_group(arn))
-    if not isinstance(owner, str) or not _same_name(owner, group) or not _same_name(package_group(arn) or "", group):
+    if not isinstance(owner, str) or not _same_name(owner, name) or not _same_name(package_group(arn) or "", name):
         raise MalformedResponse(f"{_LIST} for group {group!r} answered {arn} of group {_shown(owner)}")
+    if where and not _same_name(arn_owner(arn), where):
+        # A group named by its ARN: a version of a same-named group in another account or region is not one of its versions.
+        raise MalformedResponse(f"{_LIST} for group {group!r} answered {arn}, which lives in another account or region")
     model_version(summary)  # a version that is not a number, or disagrees with the ARN, stops here
     approval = summary.get("ModelApprovalStatus")
     if status is not None and approval != status:
@@ -225,15 +240,16 @@ def describe_group(client: Any, group_name: str) -> Optional[dict[str, Any]]:
         if is_not_found(exc):
             return None
         raise
+    wanted, where = group_ref(group_name)
     name = response.get("ModelPackageGroupName") if isinstance(response, dict) else None
-    if not isinstance(name, str) or not _same_name(name, group_name):
+    if not isinstance(name, str) or not _same_name(name, wanted):
         raise MalformedResponse(
             f"SageMaker DescribeModelPackageGroup for {group_name!r} answered {'group ' + repr(name) if isinstance(name, str) else 'without a group name'} "
             f"({_body(response)})"
         )
     group_arn = response.get("ModelPackageGroupArn")
     match = _GROUP_ARN.match(group_arn) if isinstance(group_arn, str) else None
-    if not match or not _same_name(match.group("group"), group_name):
+    if not match or not _same_name(match.group("group"), wanted) or (where and not _same_name(arn_owner(group_arn), where)):
         raise MalformedResponse(f"SageMaker DescribeModelPackageGroup for {group_name!r} answered the group ARN {_shown(group_arn)}")
     return response
 

@@ -55,12 +55,27 @@ def _when(value: Any) -> Optional[str]:
 
 
 def _model_rows(aws: Any, stack: StackFile) -> list[StatusRow]:
-    sagemaker = aws.client("sagemaker")
+    from .accounts import check_group_arn, registry_access
+
     rows = []
     for model in stack.spec.models:
-        group = stack.spec.group_name(model.name)
-        if describe_group(sagemaker, group) is None:
-            rows.append(StatusRow("model", group, "missing", "the group does not exist: deploy the stack"))
+        # Another account's registry (source.registry) is read through source.roleArn, if given.
+        registry = registry_access(aws, stack, model.name, purpose="status")
+        sagemaker = registry.aws.client("sagemaker")
+        group = registry.group
+        described = describe_group(sagemaker, group)
+        if described is None:
+            where = "deploy the stack" if registry.arn is None else f"check {registry.arn} and source.roleArn"
+            rows.append(StatusRow("model", registry.arn or group, "missing", f"the group does not exist: {where}"))
+            continue
+        check_group_arn(registry, described)
+        if registry.arn is not None:
+            approved = latest_approved(sagemaker, group)
+            pending = list(iter_versions(sagemaker, group, status=PENDING))
+            waiting = f"{len(pending)} pending (newest v{model_version(pending[0])})" if pending else "none pending"
+            state = f"{APPROVED} v{model_version(approved)}" if approved else "no Approved version"
+            rows.append(StatusRow("model", registry.arn, state, f"{waiting}; registry of account {registry.arn.split(':')[4]}",
+                                  _when(approved.get("CreationTime")) if approved else None))
             continue
         approved = latest_approved(sagemaker, group)
         pending = list(iter_versions(sagemaker, group, status=PENDING))

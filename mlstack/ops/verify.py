@@ -37,6 +37,7 @@ from ..config import StackFile
 from ..errors import UsageError
 from ..lineage import GIT_COMMIT, MODEL_VERSION, STACK, UNKNOWN_COMMIT, detect_git_commit
 from .aws import Aws, is_not_found
+from .accounts import registry_access
 from .registry import latest_approved, model_version
 
 __all__ = [
@@ -280,7 +281,8 @@ def _verify_one(
                 want = endpoint.model_version
                 source = "pinned in the stack"
                 if want is None:
-                    approved = latest_approved(sagemaker, stack.spec.group_name(endpoint.model))
+                    registry = registry_access(aws, stack, endpoint.model, purpose="verify")
+                    approved = latest_approved(registry.aws.client("sagemaker"), registry.group)
                     want = model_version(approved) if approved else None
                     source = "the latest Approved"
                 if want is not None and not _tag_matches_version(tags.get(MODEL_VERSION), want):

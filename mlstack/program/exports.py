@@ -5,7 +5,8 @@
 
     registries         {model: {groupName, arn, approvalMode}}
     featureGroups      {group: {featureGroupName, arn}}
-    pipelines          {model: {pipelineName, arn, triggerRoleArn}}
+    pipelines          {model: {pipelineName, arn, triggerRoleArn, artifactsUri, keyArn}}  (artifactsUri and
+                       keyArn: what a reader account's stack gives as artifactsUri and source.artifactsKeyArn)
     endpoints          {endpoint: {backend, endpointName, arn, endpointConfigName, variantNames,
                                    alarmNames, dataCaptureUri, modelVersion}  (SageMaker)
                                   {backend, serviceName, namespace}           (KServe)}
@@ -45,7 +46,13 @@ def export_training(team: Any) -> None:
     if team.pipelines:
         pulumi.export(
             "pipelines",
-            {name: {"pipelineName": p.pipeline_name, "arn": p.arn, "triggerRoleArn": p.trigger_role_arn} for name, p in team.pipelines.items()},
+            {
+                name: {
+                    "pipelineName": p.pipeline_name, "arn": p.arn, "triggerRoleArn": p.trigger_role_arn,
+                    "artifactsUri": p.models_uri, "keyArn": p.key_arn,
+                }
+                for name, p in team.pipelines.items()
+            },
         )
 
 

@@ -12,10 +12,13 @@ __all__ = ["registries_from_spec"]
 
 
 def registries_from_spec(ctx: StackContext) -> dict[str, ModelRegistry]:
-    """A ModelRegistry per model of ``ctx.spec.models``, by model name."""
+    """A ModelRegistry per model of ``ctx.spec.models``, by model name; none for a model whose
+    ``source.registry`` is another account's group (that account's stack creates it)."""
     spec = ctx.spec
     registries: dict[str, ModelRegistry] = {}
     for i, model in enumerate(spec.models):
+        if model.source_registry is not None:
+            continue
         settings = spec.registry_for(model.name)
         dataset = model.dataset
         with entry(f"mlstack:models[{i}]"):

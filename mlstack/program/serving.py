@@ -39,6 +39,7 @@ import pulumi
 
 from .. import lookups
 from ..components import Endpoint, EndpointArgs, InferenceService, InferenceServiceArgs
+from ..components.registry import package_arn
 from ..engine.declared import declare
 from ..errors import ConfigError, Problem
 from ..specs.endpoint import LATEST_APPROVED, EndpointSpec, check_deployed_instance_type, check_deployed_variants
@@ -63,7 +64,7 @@ def _pinned_status(ctx: StackContext, i: int, endpoint: EndpointSpec, version: i
     """The registry status of the pinned ``version`` of ``endpoint``'s model; a problem when it
     may not be served in this environment."""
     spec = ctx.spec
-    group = spec.group_name(endpoint.model)
+    group = spec.registry_group(endpoint.model)
     env = spec.environment.value
     try:
         status = lookups.model_package_status(lookups.model_package_arn(group, version, region=ctx.region), region=ctx.region)
@@ -150,7 +151,7 @@ def endpoints_from_spec(ctx: StackContext, team: Any) -> dict[str, Any]:
         version: int | None = pinned
         deployed = lookups.deployed_variant_names(spec.endpoint_name(endpoint.name), region=ctx.region)
         if endpoint.serves_registry_version and endpoint.model_version == LATEST_APPROVED:
-            group = spec.group_name(endpoint.model)
+            group = spec.registry_group(endpoint.model)
             try:
                 version = _version_from_arn(lookups.latest_approved_model_package(group, region=ctx.region))
                 status = lookups.APPROVED
@@ -183,12 +184,16 @@ def endpoints_from_spec(ctx: StackContext, team: Any) -> dict[str, Any]:
     for i, endpoint, version, deployed, status in plans:
         model = spec.model(endpoint.model)
         dataset = model.dataset
+        source = model.source_registry
+        extra = {APPROVAL_STATUS_TAG: status} if status else {}
+        if source is not None:
+            extra["mlstack:source"] = source.registry  # the other account's group the version comes from
         tags = ctx.lineage.tags(
             model=endpoint.model,
             model_version=str(version) if version is not None else None,
             dataset=dataset.uri if dataset else None,
             dataset_version=dataset.version if dataset else None,
-            extra={APPROVAL_STATUS_TAG: status} if status else None,
+            extra=extra or None,
         )
         with entry(f"mlstack:endpoints[{i}]"):
             if endpoint.is_kserve:
@@ -201,16 +206,27 @@ def endpoints_from_spec(ctx: StackContext, team: Any) -> dict[str, Any]:
                     opts=pulumi.ResourceOptions(provider=provider),
                 )
             else:
+                # A model of another account's registry: its package ARN and artifacts key come
+                # from source; this stack has no ModelRegistry or pipeline for it.
+                foreign = {}
+                if source is not None:
+                    foreign = {
+                        "model_package_arn": package_arn(source.registry, version) if version is not None and endpoint.serves_registry_version else None,
+                        "shadow_package_arn": package_arn(source.registry, endpoint.shadow.model_version)
+                        if endpoint.shadow is not None and endpoint.shadow.model_data_url is None else None,
+                        "artifacts_key_arn": source.artifacts_key_arn,
+                    }
                 built[endpoint.name] = Endpoint(
                     endpoint.name,
                     EndpointArgs(
                         spec=endpoint,
                         endpoint_name=spec.endpoint_name(endpoint.name),
-                        registry=team.registries[endpoint.model],
+                        registry=team.registries.get(endpoint.model),
                         model_version=version,
                         pipeline=team.pipelines.get(endpoint.model),
                         deployed_variants=list(deployed),
                         tags=tags,
+                        **foreign,
                     ),
                     opts=ctx.options(),
                 )

@@ -41,6 +41,7 @@ from ..errors import SpecProblems
 from .base import EcrImage, EndpointInstanceType, KmsKeyArn, Problems, S3Uri, Slug, Spec, VpcSpec
 from .kserve import KServeSpec
 from .rollout import KServeRolloutStep, RolloutDuration, RolloutSpec, RolloutType, SizeType, rollout_duration, rollout_problems
+from .slo import MIN_SLO_BAKE_SECONDS, SloSpec
 
 __all__ = [
     "Backend",
@@ -207,6 +208,8 @@ class EndpointSpec(Spec):
     """How new versions roll out and when they roll back (default: ALL_AT_ONCE with a 300 s bake time)."""
     autoscaling: Optional[AutoscalingSpec] = None
     """Target-tracking autoscaling (default: a fixed instanceCount)."""
+    slo: Optional[SloSpec] = None
+    """Service-level objective: roll back on error-budget burn rates of the new fleet instead of raw thresholds, and page (with a Monitor) on multi-window burn-rate alarms (SageMaker)."""
     deployed_variants: Optional[list[VariantName]] = None
     """The production variant names offline plans assume the deployed endpoint has (default: not deployed yet); `pulumi up` reads them from SageMaker instead."""
     kserve: Optional[KServeSpec] = None
@@ -306,7 +309,7 @@ class EndpointSpec(Spec):
 #: Fields that only SageMaker endpoints use (rejected when set on a kserve endpoint).
 _SAGEMAKER_ONLY = (
     "image", "model_data_url", "artifacts_uri", "environment", "serverless", "variant_name", "vpc",
-    "network_isolation", "data_capture", "kms_key_arn", "shadow", "async_inference", "deployed_variants",
+    "network_isolation", "data_capture", "kms_key_arn", "shadow", "async_inference", "deployed_variants", "slo",
 )
 
 
@@ -377,8 +380,30 @@ def _sagemaker_rules(spec: EndpointSpec) -> Problems:
         if field in spec.rollout.model_fields_set:
             problems.append((("rollout", RolloutSpec.model_fields[field].alias or field),
                              "steps a KServe canary; SageMaker finishes or rolls back a rollout by itself (on its rollback alarms): drop it"))
+    problems += _slo_rules(spec)
     if spec.deployed_variants is not None:
         problems += [(("variantName",), text) for text in check_deployed_variants(spec, spec.deployed_variants)]
+    return problems
+
+
+def _slo_rules(spec: EndpointSpec) -> Problems:
+    """An SLO replaces the raw rollback thresholds, and its rollback alarms must fit in the bake."""
+    if spec.slo is None:
+        return []
+    problems: Problems = []
+    rollout = spec.rollout
+    for field in ("max_error_rate_percent", "max_latency_ms", "latency_statistic"):
+        if field in rollout.model_fields_set:
+            problems.append((("rollout", RolloutSpec.model_fields[field].alias or field),
+                             "with slo the deployment rolls back on the error budget's burn rate, not on this threshold; drop it (or drop slo)"))
+    if rollout.wait_interval_seconds < MIN_SLO_BAKE_SECONDS:
+        problems.append((("rollout", "waitIntervalSeconds"),
+                         f"with slo the new fleet is judged on a 5-minute burn-rate window, so each step must bake at least "
+                         f"{MIN_SLO_BAKE_SECONDS} s (got {rollout.wait_interval_seconds}); raise it"))
+    if rollout.type is RolloutType.ROLLING:
+        problems.append((("rollout", "type"),
+                         "slo rolls back on the new fleet's own metrics (dimension EndpointConfigName), which SageMaker documents for "
+                         "blue/green updates; use ALL_AT_ONCE, CANARY or LINEAR"))
     return problems
 
 

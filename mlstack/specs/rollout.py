@@ -380,7 +380,7 @@ def rollout_problems(spec: RolledOutEndpoint) -> Problems:
             problems.append((("rollout", "maximumExecutionTimeoutSeconds"), f"{timeout} s does not cover the rollout's waits ({duration.steps} {what} x {duration.wait_seconds} s bake + {duration.termination_wait_seconds} s termination wait = {waits} s); raise it or shorten the waits"))
     extra = len(rollout.alarms)
     if extra + MLSTACK_ROLLBACK_ALARMS > MAX_ROLLBACK_ALARMS:
-        problems.append((("rollout", "alarms"), f"SageMaker accepts at most {MAX_ROLLBACK_ALARMS} rollback alarms and mlstack adds {MLSTACK_ROLLBACK_ALARMS} (5xx error rate, latency): list at most {MAX_ROLLBACK_ALARMS - MLSTACK_ROLLBACK_ALARMS} (got {extra})"))
+        problems.append((("rollout", "alarms"), f"SageMaker accepts at most {MAX_ROLLBACK_ALARMS} rollback alarms and mlstack adds {MLSTACK_ROLLBACK_ALARMS} (5xx error rate and latency, or with slo the new fleet's two burn rates): list at most {MAX_ROLLBACK_ALARMS - MLSTACK_ROLLBACK_ALARMS} (got {extra})"))
     dupes = sorted({a for a in rollout.alarms if rollout.alarms.count(a) > 1})
     if dupes:
         problems.append((("rollout", "alarms"), f"lists {', '.join(map(repr, dupes))} more than once"))

@@ -19,9 +19,9 @@ this module holds the stack, its models, and the rules that span several keys.
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Annotated, Optional, Union
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from ..errors import SpecProblems
 from ..lineage import GitCommit, tag_budget_problems
@@ -31,7 +31,7 @@ from .endpoint import EndpointSpec
 from .features import FeatureGroupSpec, feature_group_name_problems
 from .gates import GateSpec
 from .monitor import MonitorSpec, stack_monitor_problems
-from .registry import RegistrySpec
+from .registry import RegistrySourceSpec, RegistrySpec
 from .tracking import TrackingSpec
 from .training import TrainingSpec, check_gates
 
@@ -48,6 +48,11 @@ class DatasetSpec(Spec):
     """Where the training data lives, e.g. s3://churn-data/features/ (recorded as the mlstack:dataset tag: at most 256 characters, letters, digits and _ . : / = + - @)."""
     version: Optional[TagValue] = None
     """The dataset's version or snapshot id, e.g. 2026-11-01 or a commit of the data repository."""
+
+
+def _source_kind(value: object) -> str:
+    # Tags start with "~": the config loader leaves them out of key paths (mlstack:models[0].source.registry).
+    return "~registry" if isinstance(value, (dict, RegistrySourceSpec)) else "~text"
 
 
 class ModelSpec(Spec):
@@ -67,8 +72,8 @@ class ModelSpec(Spec):
     """The model's training pipeline: preprocess, train, evaluate, gate, register (see mlstack.components.training)."""
     approved_version: Optional[Union[int, str]] = None
     """The version offline plans (mlstack plan, mlstack check) assume is the latest Approved (default 1), or `none` to plan a new stack whose registry has no Approved version yet (its endpoints are deferred); `pulumi up` asks the registry instead."""
-    source: Optional[TagValue] = Field(default=None, min_length=1)
-    """Where the model is trained when this stack has no training for it, e.g. s3://partner-models/defects/ or another team's pipeline ARN; tagged mlstack:source on its registry so the policy pack can trace served models to it."""
+    source: Optional[Annotated[Union[Annotated[RegistrySourceSpec, Tag("~registry")], Annotated[TagValue, Field(min_length=1), Tag("~text")]], Discriminator(_source_kind)]] = None
+    """Where the model is trained when this stack has no training for it: text such as s3://partner-models/defects/ (tagged mlstack:source on its registry so the policy pack can trace served models to it), or {registry: <model package group ARN>, artifactsKeyArn, roleArn} to serve the Approved versions of another account's registry, which this stack then does not create."""
     card: Optional[ModelCardSpec] = None
     """The model card (owner, intended and out-of-scope uses, risk rating, ethical considerations, caveats): a KMS-encrypted SageMaker Model Card, and the card `mlstack promote` writes onto each version it approves."""
 
@@ -83,7 +88,16 @@ class ModelSpec(Spec):
     def _trained_here_or_elsewhere(self) -> "ModelSpec":
         if self.source is not None and self.training is not None:
             raise ValueError("source declares an external training source but training is set too; keep one")
+        if self.source_registry is not None and self.registry is not None:
+            raise SpecProblems([(("registry",), "the model's registry is source.registry in another account, whose own stack sets its approval mode and readers; drop registry here")])
+        if self.source_registry is not None and self.card is not None:
+            raise SpecProblems([(("card",), "the model's card belongs to its registry, source.registry in another account: declare the card in that account's stack and drop it here")])
         return self
+
+    @property
+    def source_registry(self) -> Optional[RegistrySourceSpec]:
+        """The other account's registry this model is served from (None: this stack's own)."""
+        return self.source if isinstance(self.source, RegistrySourceSpec) else None
 
     @model_validator(mode="after")
     def _gates_use_evaluated_metrics(self) -> "ModelSpec":
@@ -173,6 +187,19 @@ class StackSpec(Spec):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _cross_account_sharing(self, info: ValidationInfo) -> "StackSpec":
+        problems = cross_account_problems(self, (info.context or {}).get("region") if isinstance(info.context, dict) else None)
+        if problems:
+            raise SpecProblems(problems)
+        return self
+
+    def registry_group(self, model: str) -> str:
+        """What SageMaker calls take as the model's group: its source registry's ARN (another
+        account's group), else this stack's group name ``<team>-<model>``."""
+        source = self.model(model).source_registry
+        return source.registry if source is not None else self.group_name(model)
 
     @model_validator(mode="after")
     def _endpoints_serve_declared_models(self) -> "StackSpec":
@@ -288,6 +315,38 @@ class StackSpec(Spec):
         if self.cost_center:
             tags["cost-center"] = self.cost_center
         return tags
+
+
+def cross_account_problems(spec: StackSpec, region: Optional[str]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What cross-account sharing cannot do: a source registry in this stack's own account or in
+    another region (CreateModel uses packages of its own region), and readers of a model whose
+    artifacts key or serving image this stack does not manage (it could not grant them)."""
+    from .base import parse_ecr_image
+
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    repositories: dict[str, str] = {}
+    for i, model in enumerate(spec.models):
+        source = model.source_registry
+        if source is not None:
+            if spec.account_id and source.account == spec.account_id:
+                problems.append((("models", i, "source", "registry"), f"{source.registry!r} is in this stack's own account {spec.account_id}; drop source to use the stack's own registry"))
+            if region and source.region != region:
+                problems.append((("models", i, "source", "registry"), f"{source.registry!r} is in {source.region}, but the stack deploys to {region} (aws:region); SageMaker creates models from packages of its own region only"))
+            continue
+        readers = spec.registry_for(model.name).cross_account_readers
+        training = model.training
+        if not readers or training is None:
+            continue
+        if training.kms_key_arn:
+            problems.append((("models", i, "training", "kmsKeyArn"), f"model {model.name!r} has crossAccountReaders, which must decrypt its artifacts, but mlstack cannot grant that on a key it does not manage; drop kmsKeyArn (mlstack creates the key and its policy) or crossAccountReaders"))
+        image = parse_ecr_image(training.inference.image)
+        if image is not None and spec.account_id and image.account != spec.account_id:
+            problems.append((("models", i, "training", "inference", "image"), f"model {model.name!r} has crossAccountReaders, which must pull its serving image, but its repository is in account {image.account}, not this stack's {spec.account_id}; mlstack grants pulls on this account's repositories only: push the image here"))
+        elif image is not None:
+            other = repositories.setdefault(image.repository, model.name)
+            if other != model.name:
+                problems.append((("models", i, "training", "inference", "image"), f"models {other!r} and {model.name!r} share the repository {image.repository!r} and both have crossAccountReaders; each model's pipeline owns its repository's policy, so give each model its own repository"))
+    return problems
 
 
 def kms_region_problems(spec: StackSpec, region: str) -> list[tuple[tuple[str | int, ...], str]]:

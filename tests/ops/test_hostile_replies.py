@@ -408,3 +408,41 @@ def test_a_decision_is_not_written_when_a_newer_version_was_approved_meanwhile(r
         (200, {"ModelPackageSummaryList": [summary(3, "Approved", T0 + 120), ONE]}),
     ]
     assert_stopped(*run_promote(world), f"changed while promote was deciding ({arn(1)} -> {arn(3)}); nothing was written")
+
+
+# -- another account's registry: what STS answers when promote assumes source.roleArn -------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "fragment"),
+    [
+        ({"Credentials": {"AccessKeyId": "AKIA0000000000000000", "SecretAccessKey": "s", "SessionToken": "", "Expiration": T0}},
+         "MalformedResponse", "without usable credentials"),
+        ({"AssumedRoleUser": {"AssumedRoleId": "AROA:x", "Arn": "arn:aws:sts::111111111111:assumed-role/r/x"}},
+         "MalformedResponse", "without usable credentials"),
+        (("AccessDenied", "not authorized to perform: sts:AssumeRole"), "OpsError", "may not assume"),
+    ],
+    ids=["empty-session-token", "no-credentials", "access-denied"],
+)
+def test_assuming_the_source_registrys_role_fails_closed(reply, error, fragment):
+    """An AssumeRole answer without usable credentials, or a refusal, stops before any registry
+    call (so nothing is read or approved with the stack's own credentials instead)."""
+    from botocore.stub import Stubber
+
+    from mlstack.ops import Aws, AwsSettings
+    from mlstack.ops import aws as aws_module
+    from mlstack.ops.accounts import assume_role
+
+    aws = Aws(AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9", max_attempts=1))
+    sts = aws.client("sts")
+    role = "arn:aws:iam::111111111111:role/mlstack-promoter"
+    with Stubber(sts) as stub:
+        if isinstance(reply, tuple):
+            stub.add_client_error("assume_role", service_error_code=reply[0], service_message=reply[1], http_status_code=403)
+        else:
+            stub.add_response("assume_role", reply)
+        with pytest.raises(getattr(aws_module, error), match=fragment) as raised:
+            assume_role(aws, role, region="us-east-1", account="111111111111", purpose="promote")
+        stub.assert_no_pending_responses()
+    if error == "OpsError":
+        assert raised.value.exit_code == 2

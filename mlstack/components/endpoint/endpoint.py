@@ -23,6 +23,9 @@ Children (``<name>`` is the component's name), each ``parent=self`` and tagged w
   No volume KMS key on instance types with local NVMe storage (SageMaker refuses one there);
 * ``<name>-errors`` and ``<name>-latency``: the rollback alarms (Invocation5XXErrors average
   rate, ModelLatency percentile in microseconds), scoped to the endpoint and production variant;
+  with ``slo`` instead (:mod:`.slo`): ``<name>-slo-rollback-5m`` and ``-bake``, error-budget burn
+  rates of the new fleet (dimension EndpointConfigName), and ``<name>-slo-burn-{1h,5m,6h,30m}``
+  on the whole variant, the members of the pages a Monitor creates (``slo_burn_alarms``);
 * ``<name>-endpoint``: the endpoint, named ``<team>-<endpoint name>`` so day-2 commands find it,
   with the deployment config (blue/green or rolling, auto-rollback on the alarms above plus the
   user's, a MaximumExecutionTimeoutInSeconds no longer than the AWS provider waits for the
@@ -64,6 +67,7 @@ from .autoscaling import autoscaling
 from .iam import execution_policy
 from .metrics import EndpointMetrics
 from .rollout import deployment_config, rollback_alarm_names, rollback_alarms
+from .slo import slo_alarms, slo_rollback_alarm_names
 
 __all__ = ["Endpoint", "EndpointArgs", "rollback_alarm_names"]
 
@@ -192,7 +196,8 @@ class Endpoint(Component, EndpointMetrics, token="mlstack:index:Endpoint"):
         self.is_gpu = spec.is_gpu
         self.variant_names = [spec.variant_name]
         self.shadow_variant_name = spec.shadow.variant_name if spec.shadow else None
-        self.alarm_names = rollback_alarm_names(args.endpoint_name, spec.rollout.latency_statistic) + list(spec.rollout.alarms)
+        own = slo_rollback_alarm_names(args.endpoint_name) if spec.slo else rollback_alarm_names(args.endpoint_name, spec.rollout.latency_statistic)
+        self.alarm_names = own + list(spec.rollout.alarms)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
 
@@ -357,18 +362,25 @@ class Endpoint(Component, EndpointMetrics, token="mlstack:index:Endpoint"):
         )
         self.endpoint_config_name = self.config.name
 
-        # Rollback alarms, scoped to the endpoint and its production variant.
-        self.error_alarm, self.latency_alarm = rollback_alarms(
-            name, spec, endpoint_name=args.endpoint_name, alarm_names=self.alarm_names, dimensions=self.dimensions(), tags=tags, parent=self
-        )
-        self.alarms = [self.error_alarm, self.latency_alarm]
+        # Rollback alarms: with an SLO, burn rates of the new fleet (and the paging members on the
+        # whole variant); otherwise raw thresholds scoped to the endpoint and its production variant.
+        self.slo_burn_alarms: dict[str, aws.cloudwatch.MetricAlarm] = {}
+        if spec.slo is not None:
+            self.slo_burn_alarms, self.alarms = slo_alarms(
+                name, spec, endpoint_name=args.endpoint_name, dimensions=self.dimensions(), config_name=self.config.name, tags=tags, parent=self
+            )
+        else:
+            self.error_alarm, self.latency_alarm = rollback_alarms(
+                name, spec, endpoint_name=args.endpoint_name, alarm_names=self.alarm_names, dimensions=self.dimensions(), tags=tags, parent=self
+            )
+            self.alarms = [self.error_alarm, self.latency_alarm]
 
         # The endpoint: a deterministic name, the rollout and the rollback wiring.
         self.endpoint = aws.sagemaker.Endpoint(
             f"{name}-endpoint",
             name=args.endpoint_name,
             endpoint_config_name=self.config.name,
-            deployment_config=deployment_config(spec, [self.error_alarm.name, self.latency_alarm.name]),
+            deployment_config=deployment_config(spec, [alarm.name for alarm in self.alarms]),
             tags=tags,
             opts=child,
         )

@@ -168,6 +168,7 @@ class Monitor(Component, token="mlstack:index:Monitor"):
         self.alarms = {}
         self.alarm_names = {}
         self.composite: Optional[aws.cloudwatch.CompositeAlarm] = None
+        self.slo_pages: dict[str, aws.cloudwatch.CompositeAlarm] = {}
         self.key: Optional[aws.kms.Key] = None
         self.topic: Optional[aws.sns.Topic] = None
         self.drift_job: Optional[DriftJob] = None
@@ -180,6 +181,7 @@ class Monitor(Component, token="mlstack:index:Monitor"):
         # Members of a paging composite alarm notify nobody themselves.
         self._silent = set(args.composite.members()) if args.composite and args.composite.page_only_on_composite else set()
         self._endpoint_alarms()
+        self._slo_pages()
         if args.drift:
             self._drift()
         if args.quality:
@@ -348,6 +350,34 @@ class Monitor(Component, token="mlstack:index:Monitor"):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.alarms[k] for k in c.members()]),
         )
         self.alarm_names[c.name] = physical
+
+    def _slo_pages(self) -> None:
+        """An endpoint with ``slo``: the two multi-window burn-rate pages (composite alarms over
+        the Endpoint's burn-rate alarms ``<endpoint>-slo-burn-<window>``), notifying the topic;
+        see mlstack.specs.slo. An Endpoint object hands its alarms over (``slo_burn_alarms``);
+        an endpoint given by its outputs (other languages) by its deterministic alarm names."""
+        slo = getattr(getattr(self.endpoint, "spec", None), "slo", None)
+        if slo is None:
+            return
+        from ..endpoint.slo import burn_alarm_names, page_rules
+
+        members = getattr(self.endpoint, "slo_burn_alarms", None) or {}
+        names = pulumi.Output.from_input(self.endpoint.endpoint_name).apply(burn_alarm_names)
+        for key, long, short, description in page_rules(slo):
+            physical = f"{self.args.alarm_prefix}-{key}"
+            depends = [members[w] for w in (long, short) if w in members]
+            self.slo_pages[key] = aws.cloudwatch.CompositeAlarm(
+                f"{self._name}-{key}",
+                alarm_name=physical,
+                alarm_description=description,
+                alarm_rule=names.apply(lambda n, l=long, s=short: f'ALARM("{n[l]}") AND ALARM("{n[s]}")'),
+                actions_enabled=True,
+                alarm_actions=[self.topic_arn],
+                ok_actions=[self.topic_arn],
+                tags=self.args.tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            )
+            self.alarm_names[key] = physical
 
     def _retrain(self) -> None:
         r = self.args.retrain

@@ -24,6 +24,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterator, Optional
 
+from .iam import MODELS_PREFIX
 from .sdk import offline_sdk
 
 __all__ = [
@@ -376,7 +377,7 @@ def _definition(p: DefinitionInputs, boto_session: Any) -> str:
             max_wait_time_in_seconds=(tr["spot"]["max_wait_minutes"] or min(2 * tr["max_runtime_minutes"], 40320)) * 60 if spot else None,
         ),
         checkpoint_config=CheckpointConfig(s3_uri=run_prefix("checkpoints")),
-        output_data_config=OutputDataConfig(s3_output_path=f"s3://{p.bucket}/models", kms_key_id=p.key_arn),
+        output_data_config=OutputDataConfig(s3_output_path=f"s3://{p.bucket}/{MODELS_PREFIX}", kms_key_id=p.key_arn),
         networking=Networking(
             subnets=vpc.get("subnet_ids") or None,
             security_group_ids=vpc.get("security_group_ids") or None,

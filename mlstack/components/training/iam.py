@@ -10,7 +10,10 @@ from ...specs.training import TrainingSpec
 from ...stack_aws import dns_suffix
 from ..secure import key_use_statements, policy_json, vpc_statements
 
-__all__ = ["PIPELINE_JOB_PREFIX", "arn_parts", "key_policy", "baseline_policy", "pipeline_role_policy"]
+__all__ = [
+    "PIPELINE_JOB_PREFIX", "MODELS_PREFIX", "ECR_PULL_ACTIONS", "arn_parts", "key_policy", "reader_decrypt_statement", "repository_policy",
+    "baseline_policy", "pipeline_role_policy",
+]
 
 #: Jobs a pipeline starts are named pipelines-<execution>-<step>-<suffix>.
 PIPELINE_JOB_PREFIX = "pipelines-"
@@ -32,28 +35,71 @@ def _s3_read_statements(uri: str, partition: str, sid: str) -> list[dict[str, An
     return statements
 
 
-def key_policy(partition: str, region: str, account: str) -> str:
-    """The account administers the key through IAM; CloudWatch Logs may use it for this
-    account's log groups only (the baseline Lambda's logs are encrypted with it)."""
+#: Where the training jobs write model artifacts in the pipeline's bucket (the definition's
+#: OutputDataConfig): the prefix reader accounts may read.
+MODELS_PREFIX = "models"
+#: What a reader account needs of the serving image's repository to pull it (SageMaker pulls
+#: with the reader's execution role, whose own policy must allow the same actions).
+ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+def reader_decrypt_statement(partition: str, region: str, readers: list[str]) -> dict[str, Any]:
+    """Reader accounts may decrypt with the key, only through S3 in this region (reading the
+    artifacts the bucket policy lets them read) and only as themselves: ``kms:ViaService`` and
+    ``kms:CallerAccount`` (AWS KMS developer guide, condition keys)."""
+    return {
+        "Sid": "CrossAccountReadersDecryptArtifactsThroughS3",
+        "Effect": "Allow",
+        "Principal": {"AWS": [f"arn:{partition}:iam::{a}:root" for a in readers]},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.{dns_suffix(region)}", "kms:CallerAccount": list(readers)}},
+    }
+
+
+def repository_policy(partition: str, readers: list[str]) -> str:
+    """The serving image repository's policy: reader accounts may pull (and nothing else)."""
     return policy_json(
         [
             {
-                "Sid": "AccountAdministersThroughIam",
+                "Sid": "CrossAccountReadersPullServingImage",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsOfThisAccount",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.{dns_suffix(region)}"},
-                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
-            },
+                "Principal": {"AWS": [f"arn:{partition}:iam::{a}:root" for a in readers]},
+                "Action": ECR_PULL_ACTIONS,
+            }
         ]
     )
+
+
+def key_policy(partition: str, region: str, account: str, *, logs: bool = True, readers: Optional[list[str]] = None) -> str:
+    """The account administers the key through IAM; CloudWatch Logs may use it for this
+    account's log groups only (the baseline Lambda's logs are encrypted with it; ``logs``);
+    ``readers`` may decrypt through S3 (:func:`reader_decrypt_statement`)."""
+    statements = [
+        {
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+    ]
+    if logs:
+        statements.append(_logs_statement(partition, region, account))
+    if readers:
+        statements.append(reader_decrypt_statement(partition, region, readers))
+    return policy_json(statements)
+
+
+def _logs_statement(partition: str, region: str, account: str) -> dict[str, Any]:
+    return {
+        "Sid": "CloudWatchLogsOfThisAccount",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.{dns_suffix(region)}"},
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account}:log-group:*"}},
+    }
 
 
 def baseline_policy(group_arn: str, log_group_arn: str) -> str:

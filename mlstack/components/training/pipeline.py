@@ -24,7 +24,7 @@ import pulumi_aws as aws
 from pydantic import ConfigDict, Field, model_validator
 
 from ...errors import SpecProblems
-from ...specs.base import Slug, Spec
+from ...specs.base import Slug, Spec, parse_ecr_image
 from ...specs.card import ModelCardSpec
 from ...specs.gates import GateSpec
 from ...specs.training import TrainingSpec, check_gates
@@ -33,10 +33,10 @@ from ..names import bounded
 from ..registry import ModelRegistry
 from ..secure import create_key, encrypted_bucket, policy_json, service_role
 from .definition import DefinitionInputs, build_definition
-from .iam import arn_parts, baseline_policy, key_policy, pipeline_role_policy
+from .iam import MODELS_PREFIX, arn_parts, baseline_policy, key_policy, pipeline_role_policy, repository_policy
 from .sdk import SDK_EXTRA, sdk_missing
 
-__all__ = ["TrainingPipelineArgs", "TrainingPipeline"]
+__all__ = ["TrainingPipelineArgs", "TrainingPipeline", "MODELS_PREFIX"]
 
 def _card_json(card: Optional[ModelCardSpec], group: str, input_uri: Any, purpose: Optional[str]) -> Optional[str]:
     if card is None:
@@ -132,6 +132,8 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
     arn: pulumi.Output[str]
     trigger_role_arn: pulumi.Output[str]
     model_name: str
+    models_uri: pulumi.Output[str]
+    """Where its training jobs write model artifacts (s3://<bucket>/models/): a reader account's artifactsUri."""
     artifacts_bucket_arn: pulumi.Output[str]
     """The bucket its jobs write the models to (an Endpoint serving its versions reads them)."""
     key_arn: pulumi.Output[str]
@@ -157,6 +159,10 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
         account = where.apply(lambda w: w[2])
 
         relative = any(g.relative for g in args.gates)
+        # Accounts that deploy this model's versions (ModelRegistry cross_account_readers): they may
+        # read the artifacts below models/ (bucket policy), decrypt them through S3 (key policy)
+        # and pull the serving image (repository policy) — nothing else.
+        readers = list(getattr(registry.args, "cross_account_readers", None) or [])
         if training.kms_key_arn:
             self.key = None
             key_arn: pulumi.Output[str] = pulumi.Output.from_input(training.kms_key_arn)
@@ -166,16 +172,27 @@ class TrainingPipeline(Component, token="mlstack:index:TrainingPipeline"):
                 description=f"mlstack training pipeline {pipeline_name}: volumes, outputs, artifacts and logs",
                 alias=f"alias/mlstack/{pipeline_name}"[:256],
                 # The baseline Lambda's log group is encrypted with this key: CloudWatch Logs must use it.
-                policy=where.apply(lambda w: key_policy(*w)) if relative else None,
+                policy=where.apply(lambda w: key_policy(*w, logs=relative, readers=readers)) if relative or readers else None,
                 tags=tags,
                 parent=self,
             )
             key_arn = self.key.arn
         self.key_arn = key_arn
 
-        self.bucket = encrypted_bucket(f"{name}-artifacts", key_arn=key_arn, tags=tags, parent=self)
+        self.bucket = encrypted_bucket(f"{name}-artifacts", key_arn=key_arn, tags=tags, parent=self, readers=readers, read_prefix=MODELS_PREFIX)
         self.artifacts_bucket_arn = self.bucket.arn
+        self.models_uri = self.bucket.name.apply(lambda b: f"s3://{b}/{MODELS_PREFIX}/")
         self.serving_image = training.inference.image
+        self.repository_policy: Optional[aws.ecr.RepositoryPolicy] = None
+        if readers:
+            image = parse_ecr_image(training.inference.image)
+            assert image is not None  # EcrImage
+            self.repository_policy = aws.ecr.RepositoryPolicy(
+                f"{name}-serving-image-readers",
+                repository=image.repository,
+                policy=where.apply(lambda w: repository_policy(w[0], readers)),
+                opts=child,
+            )
 
         self.role = service_role(
             name,
