@@ -17,6 +17,7 @@ from .graph import LineageGraph
 __all__ = ["from_plan"]
 
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 PIPELINE = "aws:sagemaker/pipeline:Pipeline"
 MODEL_CARD = "aws:sagemaker/modelCard:ModelCard"
 TRACKING_SERVER = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
@@ -131,11 +132,33 @@ def from_plan(stack: Any, plan: Any) -> LineageGraph:
         node = graph.add("monitor", monitor.endpoint, f"monitor of {graph.nodes[endpoint_node].label.split(' (')[0]}")
         graph.link(endpoint_node, node, "captured data and metrics")
         for record in _descendants(plan, monitor_urns[i]) if i in monitor_urns else []:
-            if record.type == EVENT_TARGET:
+            # Retraining starts the pipeline through the monitor's cooldown state machine (an
+            # EventBridge target whose ARN is the state machine's); an older plan targets the
+            # pipeline directly.
+            if record.type == STATE_MACHINE:
+                target = by_arn.get(_started_pipeline(record.inputs.get("definition")) or "")
+            elif record.type == EVENT_TARGET:
                 target = by_arn.get(str(record.inputs.get("arn")))
-                if target:
-                    graph.link(node, target, "retrains on drift", dashed=True)
+            else:
+                continue
+            if target:
+                graph.link(node, target, "retrains on alarm", dashed=True)
     return graph
+
+
+def _started_pipeline(definition: Any) -> Optional[str]:
+    """The pipeline ARN a retraining state machine's definition starts, if it reads as one."""
+    import json
+
+    try:
+        states = json.loads(definition)["States"] if isinstance(definition, str) else {}
+    except (ValueError, KeyError, TypeError):
+        return None
+    for state in states.values() if isinstance(states, dict) else ():
+        if isinstance(state, dict) and str(state.get("Resource", "")).endswith(":sagemaker:startPipelineExecution"):
+            name = (state.get("Arguments") or {}).get("PipelineName")
+            return name if isinstance(name, str) else None
+    return None
 
 
 def _served(endpoint: Any) -> str:

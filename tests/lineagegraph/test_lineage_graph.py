@@ -34,7 +34,7 @@ def test_churn_prod_runs_from_data_to_endpoint_and_back_to_the_pipeline(churn_pr
         ("pipeline:churn-churn-xgb-training", "registry:churn-churn-xgb", "registers versions", False),
         ("registry:churn-churn-xgb", "endpoint:scoring", "serves v7", False),
         ("endpoint:scoring", "monitor:scoring", "captured data and metrics", False),
-        ("monitor:scoring", "pipeline:churn-churn-xgb-training", "retrains on drift", True),
+        ("monitor:scoring", "pipeline:churn-churn-xgb-training", "retrains on alarm", True),
     }
     assert churn_prod.nodes["endpoint:scoring"].attributes["endpointConfig"].startswith("scoring-config-")
     assert churn_prod.nodes["registry:churn-churn-xgb"].attributes["modelCard"] is True
@@ -47,7 +47,7 @@ def test_mermaid_of_churn_prod(churn_prod):
     assert text.startswith("flowchart LR\n")
     assert '[["training pipeline churn-churn-xgb-training"]]' in text
     ids = {n.id: f"n{i}" for i, n in enumerate(churn_prod.nodes.values())}
-    assert f"  {ids['monitor:scoring']} -.->|retrains on drift| {ids['pipeline:churn-churn-xgb-training']}" in text
+    assert f"  {ids['monitor:scoring']} -.->|retrains on alarm| {ids['pipeline:churn-churn-xgb-training']}" in text
     assert f"  {ids['registry:churn-churn-xgb']} -->|serves v7| {ids['endpoint:scoring']}" in text
 
 
