@@ -161,6 +161,7 @@ _EXTENSIONS: dict[str, tuple[str, str]] = {
     "verify": ("mlstack.ops.cli", "check that the live endpoints match what the stack declares"),
     "status": ("mlstack.ops.cli", "alarms, pipeline executions and approved model versions of a stack"),
     "validate-data": ("mlstack.datacheck.cli", "check a data sample against a feature group's schema"),
+    "audit": ("mlstack.audit.cli", "check the stack's signed, append-only decision log (audit verify STACK)"),
 }
 
 

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
+from ..audit.hooks import record_promotion
 from ..config import StackFile
 from ..errors import UsageError
 from ..gates import GateResult, evaluate_gates
@@ -395,12 +396,18 @@ def promote(
         baseline=baseline_metrics,
         override=result.override,
     )
-    if result.candidate_status == REJECTED and result.decision == REJECTED:
+    still_rejected = result.candidate_status == REJECTED and result.decision == REJECTED
+    if still_rejected:
         # Still failing its gates: it stays Rejected, and the rejection on record is not overwritten.
         result.notes.append("the override does not apply: the gates still fail")
+    elif not dry_run:
+        _check_unchanged(sagemaker, group, arn, result.candidate_status, result.baseline_arn)
+    if not dry_run:
+        # The signed decision log (mlstack:audit) first: no registry change without its record.
+        record_promotion(aws, stack, result, applied=not still_rejected)
+    if still_rejected:
         return result
     if not dry_run:
-        _check_unchanged(sagemaker, group, arn, result.candidate_status, result.baseline_arn)
         sagemaker.update_model_package(
             ModelPackageArn=arn,
             ModelApprovalStatus=result.decision,

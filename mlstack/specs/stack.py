@@ -25,6 +25,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..errors import SpecProblems
 from ..lineage import GitCommit, tag_budget_problems
+from .audit import AuditSpec, audit_problems
 from .base import AccountId, Environment, Slug, Spec, TaggableS3Uri, TagValue, UserTags
 from .endpoint import EndpointSpec
 from .features import FeatureGroupSpec, feature_group_name_problems
@@ -116,6 +117,15 @@ class StackSpec(Spec):
     """Endpoints serving the models: SageMaker (default) or KServe, with canary/linear rollout and automatic rollback (see mlstack.components.endpoint)."""
     monitors: list[MonitorSpec] = Field(default_factory=list)
     """Monitors of endpoints: alarms, data drift, a dashboard and drift-triggered retraining (see mlstack.components.monitor)."""
+    audit: AuditSpec = Field(default_factory=AuditSpec)
+    """The signed, append-only decision log of promote and verify (on by default in prod; see mlstack audit verify)."""
+
+    @model_validator(mode="after")
+    def _audit_fits_the_environment(self) -> "StackSpec":
+        problems = audit_problems(self.audit, self.environment.value)
+        if problems:
+            raise SpecProblems(problems)
+        return self
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "StackSpec":
