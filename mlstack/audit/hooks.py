@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from ..lineage import UNKNOWN_COMMIT, detect_git_commit
-from .log import DecisionLog
 
 __all__ = ["record_promotion", "record_verification", "promotion_body", "verification_body"]
 
@@ -73,6 +72,8 @@ def verification_body(reports: Sequence[Any]) -> dict[str, Any]:
 
 def record_promotion(aws: Any, stack: Any, result: Any, *, applied: bool = True) -> Optional[dict[str, Any]]:
     """Append the signed record of a promote decision; None when the stack has no log."""
+    from .log import DecisionLog  # imported here: mlstack.ops imports this module, and .log imports mlstack.ops
+
     log = DecisionLog.for_stack(aws, stack)
     if log is None:
         return None
@@ -81,6 +82,8 @@ def record_promotion(aws: Any, stack: Any, result: Any, *, applied: bool = True)
 
 def record_verification(aws: Any, stack: Any, reports: Sequence[Any]) -> Optional[dict[str, Any]]:
     """Append the signed record of a verify run; None when the stack has no log."""
+    from .log import DecisionLog
+
     log = DecisionLog.for_stack(aws, stack)
     if log is None:
         return None

@@ -92,18 +92,26 @@ def load_public_key(der_or_pem: bytes) -> Any:
 
 
 def _kms_public_key(log: DecisionLog) -> tuple[str, Any]:
+    """The ARN and public key of the key the stack's alias names (DescribeKey for the ARN: moto
+    answers GetPublicKey with the bare key id where AWS gives the ARN)."""
     kms = log.aws.client("kms")
-    answer = kms.get_public_key(KeyId=log.key_alias)
+    described = kms.describe_key(KeyId=log.key_alias)
+    with unreadable_answers("KMS DescribeKey"):
+        metadata = described["KeyMetadata"]
+        arn, spec, usage = metadata["Arn"], metadata.get("KeySpec"), metadata.get("KeyUsage")
+    answer = kms.get_public_key(KeyId=arn)
     with unreadable_answers("KMS GetPublicKey"):
-        key_id, der, spec, usage = answer["KeyId"], answer["PublicKey"], answer.get("KeySpec") or answer.get("CustomerMasterKeySpec"), answer["KeyUsage"]
+        der = answer["PublicKey"]
         algorithms = answer.get("SigningAlgorithms") or []
+    if not isinstance(arn, str) or not arn.startswith("arn:"):
+        raise MalformedResponse(f"KMS DescribeKey answered no key ARN for {log.key_alias} ({arn!r})")
     if spec != KEY_SPEC or usage != KEY_USAGE or SIGNING_ALGORITHM not in algorithms:
         raise MalformedResponse(
             f"the signing key {log.key_alias} is {spec} for {usage} ({', '.join(algorithms) or 'no signing algorithms'}); "
             f"an mlstack decision log is signed with an {KEY_SPEC} {KEY_USAGE} key"
         )
     try:
-        return str(key_id), load_public_key(der)
+        return arn, load_public_key(der)
     except ValueError as exc:
         raise MalformedResponse(f"KMS GetPublicKey answered a key that {exc}") from None
 
