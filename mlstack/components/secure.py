@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -115,12 +115,26 @@ def encrypted_bucket(
     tags: Mapping[str, str],
     parent: pulumi.Resource,
     force_destroy: bool = False,
+    bucket_name: Optional[pulumi.Input[str]] = None,
+    object_lock: bool = False,
+    extra_statements: Optional[Callable[[str], list[dict[str, Any]]]] = None,
 ) -> EncryptedBucket:
     """A private bucket: versioning on, SSE-KMS with ``key_arn`` (S3 bucket keys on), every
     public access block on, ACLs off (bucket owner enforced), and a policy refusing plain HTTP
-    and uploads encrypted with anything but the bucket's key."""
+    and uploads encrypted with anything but the bucket's key.
+
+    ``bucket_name`` fixes the name (default: Pulumi's auto-name); ``object_lock`` creates it with
+    S3 Object Lock on (it can only be switched on at creation); ``extra_statements(bucket_arn)``
+    adds statements to its policy."""
     child = pulumi.ResourceOptions(parent=parent)
-    bucket = aws.s3.Bucket(f"{name}", force_destroy=force_destroy, tags=dict(tags), opts=child)
+    bucket = aws.s3.Bucket(
+        f"{name}",
+        bucket=bucket_name,
+        force_destroy=force_destroy,
+        object_lock_enabled=True if object_lock else None,
+        tags=dict(tags),
+        opts=child,
+    )
     versioning = aws.s3.BucketVersioning(
         f"{name}-versioning",
         bucket=bucket.id,
@@ -156,16 +170,17 @@ def encrypted_bucket(
     policy = aws.s3.BucketPolicy(
         f"{name}-policy",
         bucket=bucket.id,
-        policy=pulumi.Output.all(bucket.arn, key_arn).apply(lambda a: _bucket_policy(a[0], a[1])),
+        policy=pulumi.Output.all(bucket.arn, key_arn).apply(lambda a: _bucket_policy(a[0], a[1], extra_statements)),
         # A public access block first, so a mistaken policy can never make the bucket public.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[public_access_block]),
     )
     return EncryptedBucket(bucket, versioning, encryption, public_access_block, ownership, policy)
 
 
-def _bucket_policy(bucket_arn: str, key_arn: str) -> str:
+def _bucket_policy(bucket_arn: str, key_arn: str, extra: Optional[Callable[[str], list[dict[str, Any]]]] = None) -> str:
     return policy_json(
         [
+            *(extra(bucket_arn) if extra else []),
             {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
