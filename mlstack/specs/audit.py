@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Optional
 
-from pydantic import StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from .base import Spec
 
@@ -64,7 +64,7 @@ class AuditSpec(Spec):
 
     enabled: Optional[bool] = None
     """Whether the stack has a decision log (default: on in prod, off in dev and staging)."""
-    retention: Optional[str] = None
+    retention: Optional[str] = Field(default=None, json_schema_extra={"pattern": _RETENTION.pattern})
     """How long each record is locked: <n>d days or <n>y years (default: 7y in prod, 30d elsewhere)."""
     mode: LockMode = LockMode.COMPLIANCE
     """compliance (default): no one can delete a record before its retention ends; governance: principals with s3:BypassGovernanceRetention can (refused in prod)."""
