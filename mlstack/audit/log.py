@@ -64,6 +64,8 @@ class DecisionLog:
     account: str
     key_alias: str
     settings: Optional[AuditLogSettings] = None
+    caller: Optional[str] = None
+    """The ARN of the credentials in use (recorded as ``who``)."""
 
     @classmethod
     def for_stack(cls, aws: Aws, stack: Any, *, required: bool = False) -> Optional["DecisionLog"]:
@@ -83,7 +85,7 @@ class DecisionLog:
         if stack.spec.account_id and account != stack.spec.account_id:
             raise OpsError(f"stack {stack.stack!r} lives in account {stack.spec.account_id} but the credentials in use belong to {account}", exit_code=2)
         bucket = settings.bucket_name or audit_bucket_name(stack.stack, account, aws.region)
-        return cls(aws=aws, stack=stack.stack, bucket=bucket, account=account, key_alias=signing_key_alias(stack.stack), settings=settings)
+        return cls(aws=aws, stack=stack.stack, bucket=bucket, account=account, key_alias=signing_key_alias(stack.stack), settings=settings, caller=arn)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -184,7 +186,7 @@ class DecisionLog:
     def append(self, kind: str, body: Mapping[str, Any], *, who: Optional[str] = None, commit: str = "unknown", now: Optional[_dt.datetime] = None) -> dict[str, Any]:
         """Sign and write one record after the current head; returns the record written."""
         self.check_bucket()
-        who = who or caller_arn(self.aws)
+        who = who or self.caller or caller_arn(self.aws)
         when = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
         s3 = self._s3()
         for _ in range(APPEND_ATTEMPTS):

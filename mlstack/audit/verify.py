@@ -50,6 +50,8 @@ class LogReport:
     """The body of every promote record that verified (for the registry witness)."""
     first_at: Optional[str] = None
     """When the first record was written (decisions before it predate the log)."""
+    key_created: Any = None
+    """When the signing key was created (a datetime from DescribeKey): the log cannot be older."""
 
     @property
     def ok(self) -> bool:
@@ -91,7 +93,7 @@ def load_public_key(der_or_pem: bytes) -> Any:
     return key
 
 
-def _kms_public_key(log: DecisionLog) -> tuple[str, Any]:
+def _kms_public_key(log: DecisionLog, report: LogReport) -> tuple[str, Any]:
     """The ARN and public key of the key the stack's alias names (DescribeKey for the ARN: moto
     answers GetPublicKey with the bare key id where AWS gives the ARN)."""
     kms = log.aws.client("kms")
@@ -99,6 +101,7 @@ def _kms_public_key(log: DecisionLog) -> tuple[str, Any]:
     with unreadable_answers("KMS DescribeKey"):
         metadata = described["KeyMetadata"]
         arn, spec, usage = metadata["Arn"], metadata.get("KeySpec"), metadata.get("KeyUsage")
+        report.key_created = metadata.get("CreationDate")
     answer = kms.get_public_key(KeyId=arn)
     with unreadable_answers("KMS GetPublicKey"):
         der = answer["PublicKey"]
@@ -135,7 +138,7 @@ def verify_log(log: DecisionLog, *, public_key: Any = None, head: Optional[tuple
     report = LogReport(stack=log.stack, bucket=log.bucket)
     log.check_bucket()
     if public_key is None:
-        report.key_id, public_key = _kms_public_key(log)
+        report.key_id, public_key = _kms_public_key(log, report)
     versions, markers = log.versions()
     by_seq: dict[int, list[dict[str, Any]]] = {}
     for version in versions:
@@ -230,9 +233,14 @@ def registry_witness(log: DecisionLog, stack: Any, report: LogReport) -> list[st
 
     from ..ops.registry import model_version
 
-    if report.first_at is None:
-        return []  # an empty log (or no first record: already reported) has no start to compare with
-    start = _dt.datetime.strptime(report.first_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+    # The log began when its signing key was made (an empty log is checked too), else at its
+    # first record; with neither known there is no start to compare with.
+    if isinstance(report.key_created, _dt.datetime):
+        start = report.key_created.astimezone(_dt.timezone.utc)
+    elif report.first_at is not None:
+        start = _dt.datetime.strptime(report.first_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+    else:
+        return []
     sagemaker = log.aws.client("sagemaker")
     logged = {(str(b.get("group", "")).casefold(), b.get("candidate", {}).get("version"), b.get("decision")) for b in report.promotes}
     problems: list[str] = []

@@ -248,3 +248,19 @@ def test_canonical_bytes_refuse_non_finite_numbers():
 
     with pytest.raises(RecordError):
         canonical({"body": {"value": float("nan")}})
+
+
+def test_a_decision_that_bypassed_the_log_shows_even_in_an_empty_log(aws, cli, audit_stack, registry, audit_log):
+    stack = audit_stack()
+    registry.group()
+    version = registry.version(metrics={"accuracy": 0.90})
+    registry.sagemaker.update_model_package(
+        ModelPackageArn=version, ModelApprovalStatus="Approved",
+        ApprovalDescription="mlstack promote APPROVED v1 (stack churn-dev, last approved none, 2026-11-28T04:00:00Z): PASS accuracy",
+    )
+
+    code, out, _ = cli("audit", "verify", str(stack))
+
+    assert code == 1 and "0 records (none)" in out
+    assert f"registry: {GROUP} v1 is Approved by mlstack promote, but the log holds no verified record" in out
+    assert cli("audit", "verify", str(stack), "--no-registry")[0] == 0
