@@ -93,3 +93,13 @@ def test_long_stack_names_give_a_valid_unique_bucket_name():
     assert len(one) <= 63 and len(two) <= 63 and one != two
     assert one.endswith("-audit-210987654321-ap-southeast-2")
     assert audit_bucket_name("Churn_Prod", "210987654321", "eu-west-1") == "churn-prod-audit-210987654321-eu-west-1"
+
+
+def test_check_fails_a_prod_stack_that_switches_the_log_off(cli, write_stack):
+    on = write_stack({"mlstack:environment": "prod"}, stack="churn-prod")
+    assert cli("check", str(on))[0] == 0
+    off = write_stack({"mlstack:environment": "prod", "mlstack:audit": {"enabled": False}}, stack="churn-prod")
+    code, out, _ = cli("check", str(off))
+    assert code == 1
+    assert "mlstack-audit-log-object-locked" in out
+    assert "model package group 'churn-xgb-group' must have its promotion decisions recorded in a signed, append-only decision log" in out

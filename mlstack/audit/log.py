@@ -92,8 +92,9 @@ class DecisionLog:
     def _s3(self) -> Any:
         return self.aws.client("s3")
 
-    def check_bucket(self) -> None:
-        """The bucket exists in the stack's account and has Object Lock on (exit 2 otherwise)."""
+    def check_bucket(self) -> dict[str, Any]:
+        """The bucket exists in the stack's account and has Object Lock on (exit 2 otherwise);
+        returns its default retention (``{"Mode": ..., "Days"|"Years": n}``, empty when none)."""
         s3 = self._s3()
         try:
             answer = s3.get_object_lock_configuration(Bucket=self.bucket, ExpectedBucketOwner=self.account)
@@ -111,6 +112,8 @@ class DecisionLog:
         config = answer.get("ObjectLockConfiguration") or {}
         if config.get("ObjectLockEnabled") != "Enabled":
             raise OpsError(f"the audit bucket {self.bucket!r} does not have Object Lock enabled; records there could be deleted", exit_code=2)
+        retention = (config.get("Rule") or {}).get("DefaultRetention") or {}
+        return dict(retention) if isinstance(retention, dict) else {}
 
     def versions(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Every version and every delete marker under ``log/`` (all pages)."""

@@ -29,7 +29,7 @@ from ..ops.aws import MalformedResponse, unreadable_answers
 from .log import DecisionLog, oldest
 from .record import GENESIS, SIGNING_ALGORITHM, RecordError, digest, parse_record, record_key, seq_of_key, signed_message
 
-__all__ = ["LogReport", "verify_log", "load_public_key", "registry_witness", "parse_head"]
+__all__ = ["LogReport", "verify_log", "load_public_key", "registry_witness", "parse_head", "retention_problems"]
 
 KEY_SPEC, KEY_USAGE = "ECC_NIST_P256", "SIGN_VERIFY"
 
@@ -136,7 +136,7 @@ def verify_log(log: DecisionLog, *, public_key: Any = None, head: Optional[tuple
     """Check every record of ``log``; ``public_key`` pins the key (else KMS GetPublicKey of the
     stack's alias); ``head`` is a (seq, digest) the log must still hold."""
     report = LogReport(stack=log.stack, bucket=log.bucket)
-    log.check_bucket()
+    report.problems += retention_problems(log.check_bucket(), log.settings)
     if public_key is None:
         report.key_id, public_key = _kms_public_key(log, report)
     versions, markers = log.versions()
@@ -198,6 +198,23 @@ def verify_log(log: DecisionLog, *, public_key: Any = None, head: Optional[tuple
             if held != value:
                 report.problems.append(f"--head {seq}: the log's record {seq} has digest {held}, not {value}; the log was rewritten")
     return report
+
+
+def retention_problems(live: Mapping[str, Any], declared: Any) -> list[str]:
+    """The bucket's live Object Lock default retention against ``mlstack:audit`` (changed outside
+    the stack, or never deployed as declared)."""
+    if declared is None:
+        return []
+    want_mode = declared.mode.value.upper()
+    want = (declared.years, "Years") if declared.years is not None else (declared.days, "Days")
+    mode, amount = live.get("Mode"), live.get(want[1])
+    if mode == want_mode and amount == want[0]:
+        return []
+    have = f"{mode} {live.get('Years') or live.get('Days')} {'years' if live.get('Years') else 'days'}" if mode else "none"
+    return [
+        f"the bucket's Object Lock default retention is {have}, but mlstack:audit declares {want_mode} {want[0]} {want[1].lower()}; "
+        "new records are not locked as declared: deploy the stack (pulumi up)"
+    ]
 
 
 def _record_problems(record: Mapping[str, Any], seq: int, stack: str, key_id: Optional[str], public_key: Any) -> list[str]:

@@ -264,3 +264,13 @@ def test_a_decision_that_bypassed_the_log_shows_even_in_an_empty_log(aws, cli, a
     assert code == 1 and "0 records (none)" in out
     assert f"registry: {GROUP} v1 is Approved by mlstack promote, but the log holds no verified record" in out
     assert cli("audit", "verify", str(stack), "--no-registry")[0] == 0
+
+
+def test_a_retention_changed_outside_the_stack_is_reported(aws, cli, audit_stack, audit_log):
+    audit_log.s3.put_object_lock_configuration(
+        Bucket=audit_log.bucket,
+        ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}},
+    )
+    code, out, _ = cli("audit", "verify", str(audit_stack()))
+    assert code == 1
+    assert "the bucket's Object Lock default retention is GOVERNANCE 1 days, but mlstack:audit declares COMPLIANCE 30 days" in out
