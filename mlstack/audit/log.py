@@ -67,6 +67,9 @@ class DecisionLog:
     caller: Optional[str] = None
     """The ARN of the credentials in use (recorded as ``who``)."""
 
+    #: Versions asked for in the first listing of :meth:`head` (S3 answers at most 1000).
+    LIST_PAGE = 1000
+
     @classmethod
     def for_stack(cls, aws: Aws, stack: Any, *, required: bool = False) -> Optional["DecisionLog"]:
         """The log of ``stack`` (a loaded :class:`~mlstack.config.StackFile`), or None when its
@@ -141,11 +144,46 @@ class DecisionLog:
             body = answer["Body"].read(256 * 1024 + 1)
         return body
 
+    def _page(self, **kwargs: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
+        s3 = self._s3()
+        with unreadable_answers("S3 ListObjectVersions"):
+            page = s3.list_object_versions(Bucket=self.bucket, ExpectedBucketOwner=self.account, **kwargs)
+            return list(page.get("Versions") or []), list(page.get("DeleteMarkers") or []), bool(page.get("IsTruncated"))
+
+    def _any_record_from(self, seq: int) -> bool:
+        """Whether a record (a version or a delete marker) exists with a number >= ``seq``. Keys
+        after the zero-padded records (anything else under ``log/``) sort after them."""
+        versions, markers, _ = self._page(Prefix=PREFIX, KeyMarker=record_key(seq - 1), MaxKeys=1)
+        keys = sorted(str(v.get("Key")) for v in versions + markers)
+        return bool(keys) and (seq_of_key(keys[0]) or 0) >= seq
+
+    def _head_versions(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The versions and delete markers of the latest record's key. A log that fits one
+        listing page is read whole (one call); a longer one is searched for its highest number
+        (whether any record is at or after n is monotonic in n: doubling, then bisection, about
+        2·log2(n) one-key listings instead of n/1000 full pages)."""
+        versions, markers, truncated = self._page(Prefix=PREFIX, MaxKeys=self.LIST_PAGE)
+        if not truncated:
+            return versions, markers
+        low, high = 1, 2
+        while self._any_record_from(high):
+            low, high = high, high * 2
+            if high > 10**12:
+                raise MalformedResponse("S3 ListObjectVersions lists records beyond the largest sequence number")
+        while high - low > 1:  # invariant: a record at or after low, none at or after high
+            middle = (low + high) // 2
+            if self._any_record_from(middle):
+                low = middle
+            else:
+                high = middle
+        versions, markers, _ = self._page(Prefix=record_key(low))
+        return versions, markers
+
     def head(self) -> Head:
         """The latest record. Delete markers do not hide a record (its versions still count) and
         the original (oldest) version of a key is the record; later versions are edits that
         ``mlstack audit verify`` reports."""
-        versions, markers = self.versions()
+        versions, markers = self._head_versions()
         by_seq: dict[int, list[dict[str, Any]]] = {}
         for v in versions:
             seq = seq_of_key(str(v.get("Key")))

@@ -274,3 +274,21 @@ def test_a_retention_changed_outside_the_stack_is_reported(aws, cli, audit_stack
     code, out, _ = cli("audit", "verify", str(audit_stack()))
     assert code == 1
     assert "the bucket's Object Lock default retention is GOVERNANCE 1 days, but mlstack:audit declares COMPLIANCE 30 days" in out
+
+
+def test_a_log_longer_than_a_listing_page_finds_its_head_by_bisection(aws, audit_stack, audit_log, monkeypatch):
+    from mlstack.config import load_stack
+
+    log = DecisionLog.for_stack(aws, load_stack(audit_stack()))
+    for _ in range(6):
+        log.append("verify", {"result": "as-declared", "endpoints": []})
+    monkeypatch.setattr(DecisionLog, "LIST_PAGE", 2)
+    calls = []
+    real = DecisionLog._any_record_from
+    monkeypatch.setattr(DecisionLog, "_any_record_from", lambda self, seq: calls.append(seq) or real(self, seq))
+    assert log.head().seq == 6 and calls  # the search ran
+    written = log.append("verify", {"result": "differs", "endpoints": []})
+    assert written["seq"] == 7 and written["prev"] == digest(records(audit_log)[5])
+    # A stray object after the records does not count as one.
+    audit_log.s3.put_object(Bucket=audit_log.bucket, Key="log/zz-not-a-record", Body=b"x")
+    assert log.head().seq == 7
