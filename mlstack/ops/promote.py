@@ -400,14 +400,13 @@ def promote(
     if still_rejected:
         # Still failing its gates: it stays Rejected, and the rejection on record is not overwritten.
         result.notes.append("the override does not apply: the gates still fail")
-    elif not dry_run:
-        _check_unchanged(sagemaker, group, arn, result.candidate_status, result.baseline_arn)
-    if not dry_run:
-        # The signed decision log (mlstack:audit) first: no registry change without its record.
-        record_promotion(aws, stack, result, applied=not still_rejected)
-    if still_rejected:
+    if dry_run:
         return result
-    if not dry_run:
+    if not still_rejected:
+        _check_unchanged(sagemaker, group, arn, result.candidate_status, result.baseline_arn)
+    # The signed decision log (mlstack:audit) first: no registry change without its record.
+    record_promotion(aws, stack, result, applied=not still_rejected)
+    if not still_rejected:
         sagemaker.update_model_package(
             ModelPackageArn=arn,
             ModelApprovalStatus=result.decision,
