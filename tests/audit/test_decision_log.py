@@ -292,3 +292,13 @@ def test_a_log_longer_than_a_listing_page_finds_its_head_by_bisection(aws, audit
     # A stray object after the records does not count as one.
     audit_log.s3.put_object(Bucket=audit_log.bucket, Key="log/zz-not-a-record", Body=b"x")
     assert log.head().seq == 7
+
+
+def test_the_signature_library_is_a_core_dependency():
+    # audit verify is a day-2 command of a core install; it verifies signatures with cryptography.
+    import tomllib
+
+    from conftest import ROOT
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(d.split(">")[0].split("=")[0].strip() == "cryptography" for d in declared)
