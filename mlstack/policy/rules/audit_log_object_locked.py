@@ -25,7 +25,7 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity, StackValidationArgs, StackValidationPolicy
 
 from ..kit.iam import parse
-from ..kit.index import StackIndex
+from ..kit.index import StackIndex, physical_name
 from ..kit.resource_types import BUCKET_TYPES, GROUP_TYPE
 from ..kit.settings import applies, environments_property
 from ..kit.stack import stack_environment
@@ -90,6 +90,17 @@ def _versioned(index: StackIndex, bucket: Any) -> bool:
     return False
 
 
+def _covers_records(statement: Any, bucket: Any) -> bool:
+    """Whether the statement's resources cover every object of ``bucket`` (any, when its name is
+    not known until deployment)."""
+    name = physical_name(bucket)
+    if not isinstance(name, str) or not name:
+        return True
+    probe = f"arn:aws:s3:::{name}/log/000000000001.json"
+    # Resource ARNs in any partition: compare what follows the partition.
+    return any(fnmatch.fnmatchcase(probe.split(":", 2)[2], r.split(":", 2)[2] if r.count(":") >= 2 else r) or r == "*" for r in statement.resources)
+
+
 def _denies_deletes(index: StackIndex, bucket: Any) -> bool | Any:
     for policy in index.users(bucket, POLICY_TYPE):
         parsed = parse(get(policy.props, "policy"))
@@ -97,7 +108,13 @@ def _denies_deletes(index: StackIndex, bucket: Any) -> bool | Any:
             return UNKNOWN
         denied: set[str] = set()
         for statement in parsed.statements:
-            if statement.allow or statement.not_action or statement.conditions or not statement.public:
+            # Only a deny of everyone, unconditionally, on the records: a NotPrincipal spares
+            # someone, a condition spares whoever does not meet it, another resource spares these.
+            if statement.allow or statement.not_action or statement.not_principal or statement.not_resource or statement.conditions:
+                continue
+            if "*" not in statement.principals.get("*", ()) and "*" not in statement.of_kind("aws"):
+                continue
+            if not _covers_records(statement, bucket):
                 continue
             denied.update(a for a in REQUIRED_DENIES if any(fnmatch.fnmatchcase(a, pattern) for pattern in statement.actions))
         if denied >= set(REQUIRED_DENIES):
