@@ -26,7 +26,7 @@ from typing import Any, Mapping, Optional
 
 from ..ops.aws import Aws, MalformedResponse, OpsError, error_code, is_not_found, unreadable_answers
 from ..specs.audit import AuditLogSettings, audit_bucket_name, resolve_audit, signing_key_alias
-from .record import FORMAT, GENESIS, PREFIX, SIGNING_ALGORITHM, RecordError, digest, parse_record, record_key, seq_of_key, signed_message
+from .record import FORMAT, GENESIS, MAX_RECORD_BYTES, PREFIX, SIGNING_ALGORITHM, RecordError, digest, parse_record, record_key, seq_of_key, signed_message
 
 __all__ = ["DecisionLog", "Head", "APPEND_ATTEMPTS", "caller_arn"]
 
@@ -136,13 +136,17 @@ class DecisionLog:
             if not kwargs["KeyMarker"]:
                 raise MalformedResponse("S3 ListObjectVersions said more versions follow but gave no marker")
 
-    def read(self, key: str, version_id: Optional[str]) -> bytes:
+    def fetch(self, key: str, version_id: Optional[str]) -> tuple[bytes, Optional[str], Any]:
+        """One version's bytes (at most one past the record limit), Object Lock mode and retain-until date."""
         s3 = self._s3()
         extra = {"VersionId": version_id} if version_id and version_id != "null" else {}
         answer = s3.get_object(Bucket=self.bucket, Key=key, ExpectedBucketOwner=self.account, **extra)
         with unreadable_answers("S3 GetObject"):
-            body = answer["Body"].read(256 * 1024 + 1)
-        return body
+            body = answer["Body"].read(MAX_RECORD_BYTES + 1)
+        return body, answer.get("ObjectLockMode"), answer.get("ObjectLockRetainUntilDate")
+
+    def read(self, key: str, version_id: Optional[str]) -> bytes:
+        return self.fetch(key, version_id)[0]
 
     def _page(self, **kwargs: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], bool]:
         s3 = self._s3()

@@ -168,13 +168,21 @@ def verify_log(log: DecisionLog, *, public_key: Any = None, head: Optional[tuple
         if len(found) > 1:
             report.problems.append(f"{key}: written {len(found)} times (edited after it was written); the original version is checked")
         original = oldest(found)
+        data, lock_mode, locked_until = log.fetch(key, original.get("VersionId"))
         try:
-            record = parse_record(log.read(key, original.get("VersionId")))
+            record = parse_record(data)
         except RecordError as exc:
             report.problems.append(f"{key}: {exc}")
             previous, previous_seq = None, seq  # type: ignore[assignment]
             continue
         problems = _record_problems(record, seq, log.stack, report.key_id, public_key)
+        if not problems and record["kind"] == "promote":
+            report.promotes.append(record["body"])  # signed by the stack's key, in its place: it witnesses its decision
+        if log.settings is not None and (lock_mode != log.settings.mode.value.upper() or locked_until is None):
+            problems.append(
+                f"is not locked as declared (Object Lock {lock_mode or 'none'}, until {locked_until or 'never'}; "
+                f"mlstack:audit declares {log.settings.mode.value}): it can be deleted"
+            )
         if previous is not None and record["prev"] != previous:
             problems.append(f"its prev does not match the digest of record {previous_seq} (the chain is broken: an earlier record was replaced or this one was inserted)")
         report.problems += [f"{key}: {p}" for p in problems]
@@ -184,8 +192,6 @@ def verify_log(log: DecisionLog, *, public_key: Any = None, head: Optional[tuple
         report.kinds[record["kind"]] = report.kinds.get(record["kind"], 0) + 1
         previous, previous_seq = digest(record), seq
         report.head_seq, report.head_digest = seq, previous
-        if not problems and record["kind"] == "promote":
-            report.promotes.append(record["body"])
     if head is not None:
         seq, value = head
         if seq > last:

@@ -302,3 +302,15 @@ def test_the_signature_library_is_a_core_dependency():
 
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(d.split(">")[0].split("=")[0].strip() == "cryptography" for d in declared)
+
+
+def test_a_record_locked_otherwise_than_declared_is_reported(aws, cli, audit_stack, governed_log):
+    from mlstack.config import load_stack
+
+    DecisionLog.for_stack(aws, load_stack(audit_stack())).append("verify", {"result": "as-declared", "endpoints": []})
+
+    code, out, _ = cli("audit", "verify", str(audit_stack()))
+
+    assert code == 1
+    assert f"{record_key(1)}: is not locked as declared (Object Lock GOVERNANCE, until " in out
+    assert "mlstack:audit declares compliance): it can be deleted" in out
