@@ -156,14 +156,19 @@ def verify_log(log: DecisionLog, *, public_key: Any = None, head: Optional[tuple
         if seq is not None and seq not in by_seq:
             by_seq[seq] = []
     last = max(by_seq, default=0)
-    previous = GENESIS
+    previous: Optional[str] = GENESIS
     previous_seq = 0
-    for seq in range(1, last + 1):
+    digests: dict[int, str] = {}
+    # Only the numbers present are walked: a stray record numbered 10**11 is one gap, not a loop.
+    for seq in sorted(by_seq):
         key = record_key(seq)
-        found = by_seq.get(seq)
-        if not found:
-            report.problems.append(f"{key}: missing (a gap in the sequence); the next record cannot chain to it")
-            previous, previous_seq = None, seq  # type: ignore[assignment]
+        if seq > previous_seq + 1:
+            missing = record_key(previous_seq + 1) if seq == previous_seq + 2 else f"{record_key(previous_seq + 1)} to {record_key(seq - 1)}"
+            report.problems.append(f"{missing}: missing (a gap in the sequence); the next record cannot chain to it")
+            previous = None
+        found = by_seq[seq]
+        if not found:  # only a delete marker, already reported
+            previous, previous_seq = None, seq
             continue
         if len(found) > 1:
             report.problems.append(f"{key}: written {len(found)} times (edited after it was written); the original version is checked")
@@ -173,7 +178,7 @@ def verify_log(log: DecisionLog, *, public_key: Any = None, head: Optional[tuple
             record = parse_record(data)
         except RecordError as exc:
             report.problems.append(f"{key}: {exc}")
-            previous, previous_seq = None, seq  # type: ignore[assignment]
+            previous, previous_seq = None, seq
             continue
         problems = _record_problems(record, seq, log.stack, report.key_id, public_key)
         if not problems and record["kind"] == "promote":
@@ -190,19 +195,15 @@ def verify_log(log: DecisionLog, *, public_key: Any = None, head: Optional[tuple
         if seq == 1:
             report.first_at = record["at"]
         report.kinds[record["kind"]] = report.kinds.get(record["kind"], 0) + 1
-        previous, previous_seq = digest(record), seq
+        previous = digests[seq] = digest(record)
+        previous_seq = seq
         report.head_seq, report.head_digest = seq, previous
     if head is not None:
         seq, value = head
         if seq > last:
             report.problems.append(f"--head {seq}: the log ends at record {last}; records after it were removed (tail truncation) or the log was replaced")
-        elif seq in by_seq and by_seq[seq]:
-            try:
-                held = digest(parse_record(log.read(record_key(seq), oldest(by_seq[seq]).get("VersionId"))))
-            except RecordError:
-                held = None
-            if held != value:
-                report.problems.append(f"--head {seq}: the log's record {seq} has digest {held}, not {value}; the log was rewritten")
+        elif seq in digests and digests[seq] != value:
+            report.problems.append(f"--head {seq}: the log's record {seq} has digest {digests[seq]}, not {value}; the log was rewritten")
     return report
 
 

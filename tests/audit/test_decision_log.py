@@ -131,6 +131,15 @@ def test_records_signed_by_another_key_replayed_or_out_of_sequence_are_reported(
     assert f"{record_key(7)}: its signature does not verify" in out
 
 
+def test_a_stray_record_far_ahead_is_one_gap_and_a_rewritten_head_is_reported(two_decisions, audit_log, cli):
+    first, second = records(audit_log)
+    put_raw(audit_log, 10**11, first)
+    code, out, _ = cli("audit", "verify", str(two_decisions), "--no-registry", "--head", f"2:{'0' * 64}")
+    assert code == 1
+    assert f"{record_key(3)} to {record_key(10**11 - 1)}: missing (a gap in the sequence)" in out
+    assert f"--head 2: the log's record 2 has digest {digest(second)}, not {'0' * 64}; the log was rewritten" in out
+
+
 def test_a_hidden_latest_record_is_reported_and_the_next_record_still_chains_after_it(two_decisions, audit_log, cli, registry):
     audit_log.s3.delete_object(Bucket=audit_log.bucket, Key=record_key(2))  # a delete marker, the version stays locked
     registry.version(metrics={"accuracy": 0.95}, metadata={"bias_delta": "0.001"})
