@@ -1,7 +1,7 @@
 """mlstack's Pulumi components, one noun a module or folder: :mod:`.registry`,
 :mod:`.feature_store`, :mod:`.training`, :mod:`.endpoint` (SageMaker and KServe),
-:mod:`.monitor`; :mod:`.secure` holds the secure defaults they share and :mod:`.base` the
-component base class and :class:`ComponentError`, the one error a bad argument raises.
+:mod:`.monitor`, :mod:`.audit` (the decision log's bucket and signing key); :mod:`.secure`
+holds the secure defaults they share and :mod:`.base` the component base class and :class:`ComponentError`, the one error a bad argument raises.
 
 Components know nothing of stack files (that wiring is :mod:`mlstack.program`) and take other
 components as objects. The specs their arguments take are re-exported from :mod:`mlstack.specs`
@@ -12,6 +12,7 @@ from ..specs.endpoint import EndpointSpec
 from ..specs.features import FeatureGroupSpec
 from ..specs.registry import ApprovalMode, RegistrySpec
 from ..specs.training import TrainingSpec
+from .audit import AuditLog, AuditLogArgs
 from .base import ComponentError
 from .endpoint import Endpoint, EndpointArgs, InferenceService, InferenceServiceArgs
 from .feature_store import FeatureStore, FeatureStoreArgs
@@ -21,6 +22,8 @@ from .training import TrainingPipeline, TrainingPipelineArgs
 
 __all__ = [
     "ApprovalMode",
+    "AuditLog",
+    "AuditLogArgs",
     "ComponentError",
     "Endpoint",
     "EndpointArgs",
