@@ -8,7 +8,6 @@ or setup (no log configured, bucket missing, unreadable --public-key).
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 __all__ = ["register"]
