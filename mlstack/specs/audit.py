@@ -21,7 +21,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -155,8 +155,3 @@ def signing_key_alias(stack: str) -> str:
     """The alias of the log's signing key: ``alias/mlstack/<stack>/audit-signing``."""
     return f"alias/mlstack/{re.sub(r'[^a-zA-Z0-9/_-]', '-', stack)}/audit-signing"
 
-
-def describe(settings: Any) -> str:
-    """``compliance, 7 years`` for a settings object."""
-    span = f"{settings.years} year{'s' if settings.years != 1 else ''}" if settings.years else f"{settings.days} days"
-    return f"{settings.mode.value}, {span}"
