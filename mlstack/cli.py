@@ -163,6 +163,7 @@ _EXTENSIONS: dict[str, tuple[str, str]] = {
     "validate-data": ("mlstack.datacheck.cli", "check a data sample against a feature group's schema"),
     "card": ("mlstack.cards.cli", "render a model's card (offline from the stack file, or a registry version's)"),
     "lineage": ("mlstack.lineagegraph.cli", "the lineage graph of a stack: data -> pipeline -> registry -> endpoint -> monitor"),
+    "audit": ("mlstack.audit.cli", "check the stack's signed, append-only decision log (audit verify STACK)"),
 }
 
 

@@ -248,6 +248,9 @@ def worst_case_tags(spec: Any) -> list[tuple[str, int]]:
         model = models.get(served) if served else None
         data = (1 if model and model.dataset else 0) + (1 if model and model.dataset and model.dataset.version else 0)
         out.append((f"the monitor of endpoint {monitor.endpoint!r}", base + 1 + data))
+    audit = getattr(spec, "audit", None)
+    if audit is not None and (audit.enabled if audit.enabled is not None else spec.environment.value == "prod"):
+        out.append(("the decision log (mlstack:audit)", base + 1))  # mlstack:audit-log
     return out
 
 

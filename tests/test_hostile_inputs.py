@@ -235,6 +235,20 @@ ROWS: dict[str, Row] = {
     "check-program-raises": Row(("check", "{stack}"), "the stack's program failed: RuntimeError: boom", files=program("raise RuntimeError('boom')\n"), debug=False),
     "data-file-a-device": Row(("validate-data", "{stack}", "customers", "/dev/zero", "--format", "csv"), "it is not a regular file"),
     "output-to-a-full-device": Row(("schema", "--output", "/dev/full"), "no space left on the device; nothing was written"),
+    "audit-governance-in-prod": Row(
+        ("audit", "verify", "{tmp}/Pulumi.churn-prod.yaml", *AWS), "mlstack:audit.mode: is governance, which lets privileged principals delete records",
+        files={"Pulumi.churn-prod.yaml": yaml.safe_dump({"config": {**BASELINE, "mlstack:environment": "prod", "mlstack:audit": {"mode": "governance"}}})},
+    ),
+    "audit-retention-in-weeks": Row(
+        ("plan", "{tmp}/Pulumi.churn-prod.yaml"), "mlstack:audit.retention: is a number of days or years such as 90d or 7y",
+        files={"Pulumi.churn-prod.yaml": yaml.safe_dump({"config": {**BASELINE, "mlstack:audit": {"enabled": True, "retention": "52w"}}})},
+    ),
+    "audit-head-not-a-digest": Row(("audit", "verify", "{stack}", "--head", "3:abc", *AWS), "--head '3:abc' is not SEQ:DIGEST"),
+    "audit-public-key-binary": Row(("audit", "verify", "{stack}", "--public-key", "{tmp}/key.pem", *AWS), "is a binary file", files={"key.pem": b"\x30\x82\x00" * 40}),
+    "audit-public-key-not-p256": Row(
+        ("audit", "verify", "{stack}", "--public-key", "{tmp}/key.pem", *AWS), "is not a PEM public key", files={"key.pem": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}
+    ),
+    "audit-log-off": Row(("audit", "verify", "{stack}", *AWS), "has no decision log (mlstack:audit is off in dev)"),
     "max-errors-not-a-number": Row(("validate-data", "{stack}", "customers", "x.csv", "--max-errors", "many"), "invalid int value"),
     "no-stack-argument": Row(("plan",), "the following arguments are required"),
     "policy-pack-build-over-a-file": Row(("policy-pack", "build", "{stack}"), "exists and is not a directory"),

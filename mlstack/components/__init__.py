@@ -1,6 +1,6 @@
 """mlstack's Pulumi components, one noun a module or folder: :mod:`.registry`,
 :mod:`.feature_store`, :mod:`.training`, :mod:`.endpoint` (SageMaker and KServe),
-:mod:`.monitor`, :mod:`.tracking` (an MLflow tracking server); :mod:`.secure` holds the secure defaults they share and :mod:`.base` the
+:mod:`.monitor`, :mod:`.tracking` (an MLflow tracking server), :mod:`.audit` (the decision log's bucket and signing key); :mod:`.secure` holds the secure defaults they share and :mod:`.base` the
 component base class and :class:`ComponentError`, the one error a bad argument raises.
 
 Components know nothing of stack files (that wiring is :mod:`mlstack.program`) and take other
@@ -14,6 +14,7 @@ from ..specs.card import ModelCardSpec
 from ..specs.registry import ApprovalMode, RegistrySpec
 from ..specs.tracking import TrackingSpec
 from ..specs.training import TrainingSpec
+from .audit import AuditLog, AuditLogArgs
 from .base import ComponentError
 from .endpoint import Endpoint, EndpointArgs, InferenceService, InferenceServiceArgs
 from .feature_store import FeatureStore, FeatureStoreArgs
@@ -24,6 +25,8 @@ from .training import TrainingPipeline, TrainingPipelineArgs
 
 __all__ = [
     "ApprovalMode",
+    "AuditLog",
+    "AuditLogArgs",
     "ComponentError",
     "Endpoint",
     "EndpointArgs",

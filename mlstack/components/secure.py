@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -119,13 +119,27 @@ def encrypted_bucket(
     force_destroy: bool = False,
     readers: Sequence[str] = (),
     read_prefix: str = "",
+    bucket_name: Optional[pulumi.Input[str]] = None,
+    object_lock: bool = False,
+    extra_statements: Optional[Callable[[str], list[dict[str, Any]]]] = None,
 ) -> EncryptedBucket:
     """A private bucket: versioning on, SSE-KMS with ``key_arn`` (S3 bucket keys on), every
     public access block on, ACLs off (bucket owner enforced), and a policy refusing plain HTTP
-    and uploads encrypted with anything but the bucket's key. ``readers``: AWS accounts allowed
-    ``s3:GetObject`` below ``read_prefix`` (and nothing else)."""
+    and uploads encrypted with anything but the bucket's key.
+
+    ``readers``: AWS accounts allowed ``s3:GetObject`` below ``read_prefix`` (and nothing else).
+    ``bucket_name`` fixes the name (default: Pulumi's auto-name); ``object_lock`` creates it with
+    S3 Object Lock on (it can only be switched on at creation); ``extra_statements(bucket_arn)``
+    adds statements to its policy."""
     child = pulumi.ResourceOptions(parent=parent)
-    bucket = aws.s3.Bucket(f"{name}", force_destroy=force_destroy, tags=dict(tags), opts=child)
+    bucket = aws.s3.Bucket(
+        f"{name}",
+        bucket=bucket_name,
+        force_destroy=force_destroy,
+        object_lock_enabled=True if object_lock else None,
+        tags=dict(tags),
+        opts=child,
+    )
     versioning = aws.s3.BucketVersioning(
         f"{name}-versioning",
         bucket=bucket.id,
@@ -161,7 +175,9 @@ def encrypted_bucket(
     policy = aws.s3.BucketPolicy(
         f"{name}-policy",
         bucket=bucket.id,
-        policy=pulumi.Output.all(bucket.arn, key_arn).apply(lambda a: _bucket_policy(a[0], a[1], readers=readers, read_prefix=read_prefix)),
+        policy=pulumi.Output.all(bucket.arn, key_arn).apply(
+            lambda a: _bucket_policy(a[0], a[1], readers=readers, read_prefix=read_prefix, extra=extra_statements)
+        ),
         # A public access block first, so a mistaken policy can never make the bucket public.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[public_access_block]),
     )
@@ -186,10 +202,18 @@ def cross_account_read_statement(bucket_arn: str, readers: Sequence[str], prefix
     }
 
 
-def _bucket_policy(bucket_arn: str, key_arn: str, *, readers: Sequence[str] = (), read_prefix: str = "") -> str:
+def _bucket_policy(
+    bucket_arn: str,
+    key_arn: str,
+    *,
+    readers: Sequence[str] = (),
+    read_prefix: str = "",
+    extra: Optional[Callable[[str], list[dict[str, Any]]]] = None,
+) -> str:
     shared = [cross_account_read_statement(bucket_arn, readers, read_prefix)] if readers else []
     return policy_json(
         shared + [
+            *(extra(bucket_arn) if extra else []),
             {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",

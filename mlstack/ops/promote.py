@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
+from ..audit.hooks import record_promotion
 from ..config import StackFile
 from ..errors import UsageError
 from ..gates import GateResult, evaluate_gates
@@ -405,11 +406,12 @@ def promote(
         baseline=baseline_metrics,
         override=result.override,
     )
-    if result.candidate_status == REJECTED and result.decision == REJECTED:
+    still_rejected = result.candidate_status == REJECTED and result.decision == REJECTED
+    if still_rejected:
         # Still failing its gates: it stays Rejected, and the rejection on record is not overwritten.
         result.notes.append("the override does not apply: the gates still fail")
-        return result
-    # The approved version's card is written in the approving call: built (and checked) first.
+    # The approved version's card is written in the approving call: built (and checked) first,
+    # so a dry run and a real run refuse the same invalid card before anything is written.
     card = (
         approved_version_card(
             stack=stack.stack, spec=spec, model=model_spec, package=package, result=result,
@@ -418,8 +420,13 @@ def promote(
         if result.decision == APPROVED
         else {}
     )
-    if not dry_run:
+    if dry_run:
+        return result
+    if not still_rejected:
         _check_unchanged(sagemaker, group, arn, result.candidate_status, result.baseline_arn)
+    # The signed decision log (mlstack:audit) first: no registry change without its record.
+    record_promotion(aws, stack, result, applied=not still_rejected)
+    if not still_rejected:
         sagemaker.update_model_package(
             ModelPackageArn=arn,
             ModelApprovalStatus=result.decision,

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from ..program.exports import DEFERRED_KEY, OUTPUT_KEY  # the stack outputs naming each endpoint's live config, and the deferred ones
+from ..audit.hooks import record_verification
 from ..config import StackFile
 from ..errors import UsageError
 from ..lineage import GIT_COMMIT, MODEL_VERSION, STACK, UNKNOWN_COMMIT, detect_git_commit
@@ -335,6 +336,7 @@ def verify_endpoints(
                 git_commit=git_commit,
             )
         )
+    record_verification(aws, stack, reports)  # the signed decision log (mlstack:audit)
     return reports
 
 

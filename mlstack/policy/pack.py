@@ -8,7 +8,7 @@ the pack's fixed order, which is the order of violations in a report (mandatory 
 1. the stack's account and environment, before anything scaled by the environment;
 2. lineage tags, encryption, public access and private networking;
 3. serving: progressive rollout, monitoring, instance limits, approved packages;
-4. training and provenance: gated registration, pinned images, complete lineage;
+4. training and provenance: gated registration, pinned images, complete lineage, the signed decision log;
 5. identity and sharing: wildcard grants, trust policies, key policies, resource policies,
    service principals, notebooks;
 6. what the offline check could not evaluate (transforms).
@@ -34,6 +34,7 @@ from pulumi_policy import (
 
 # Imported by name, not discovered: `mlstack policy-pack build` vendors what this module imports.
 from .rules import (
+    audit_log_object_locked,
     endpoint_declares_ground_truth,
     endpoint_monitors_gated_quality,
     endpoint_requires_monitoring,
@@ -77,6 +78,7 @@ RULES: tuple[ModuleType, ...] = (
     pipeline_gates_registration,
     image_pinned_by_digest,
     model_lineage_complete,
+    audit_log_object_locked,
     iam_no_wildcard_grants,
     iam_trust_policy_restricted,
     kms_key_restricted_and_rotated,

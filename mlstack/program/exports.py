@@ -12,6 +12,7 @@
                                   {backend, serviceName, namespace}           (KServe)}
     deferredEndpoints  {endpoint: {model, modelPackageGroup, waitsFor}}
     monitors           {endpoint: {alarms, topicArn}}
+    auditLog           {bucket, signingKeyArn, signingKeyAlias}  (with mlstack:audit)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import pulumi
 
-__all__ = ["OUTPUT_KEY", "DEFERRED_KEY", "export_registries", "export_training", "export_endpoints", "export_monitors"]
+__all__ = ["OUTPUT_KEY", "DEFERRED_KEY", "export_registries", "export_training", "export_endpoints", "export_monitors", "export_audit_log"]
 
 #: The stack output that maps endpoint names to their live names.
 OUTPUT_KEY = "endpoints"
@@ -84,3 +85,8 @@ def _endpoint(component: Any) -> dict[str, Any]:
         "dataCaptureUri": component.data_capture_uri,
         "modelVersion": component.args.model_version,
     }
+
+
+def export_audit_log(team: Any) -> None:
+    log = team.audit_log
+    pulumi.export("auditLog", {"bucket": log.bucket_name, "signingKeyArn": log.signing_key_arn, "signingKeyAlias": log.args.key_alias})

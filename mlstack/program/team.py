@@ -36,6 +36,8 @@ class TeamStack:
     deferred_endpoints: dict[str, dict[str, str]] = field(default_factory=dict)
     """Endpoints left out of this deployment because their model has no Approved version yet
     (with their monitors), by endpoint name: the model and the model package group each waits for."""
+    audit_log: Any = None
+    """The AuditLog of the stack's decision log (None when mlstack:audit is off)."""
 
 
 def _check_account(ctx: StackContext) -> None:
@@ -70,7 +72,7 @@ def build(ctx: StackContext) -> TeamStack:
 
 
 def _build(ctx: StackContext) -> TeamStack:
-    from . import monitors, registries, serving, training
+    from . import audit, monitors, registries, serving, training
 
     spec = ctx.spec
     _check_account(ctx)
@@ -95,6 +97,10 @@ def _build(ctx: StackContext) -> TeamStack:
         with readable_errors():
             team.monitors = monitors.monitors_from_spec(ctx, team)
         exports.export_monitors(team)
+    with readable_errors():
+        team.audit_log = audit.audit_log_from_spec(ctx)
+    if team.audit_log is not None:
+        exports.export_audit_log(team)
     return team
 
 

@@ -12,6 +12,7 @@
 :mod:`~.rollout`             ``mlstack:endpoints[].rollout``
 :mod:`~.kserve`              ``mlstack:endpoints[].kserve``
 :mod:`~.monitor`             ``mlstack:monitors``
+:mod:`~.audit`               ``mlstack:audit`` (the signed decision log)
 ==========================  ===========================================================
 
 A rule that spans several keys is one pure function beside the key it guards (e.g.
@@ -50,6 +51,7 @@ __all__ = [
     "RolloutSpec",
     "KServeSpec",
     "MonitorSpec",
+    "AuditSpec",
 ]
 
 _LAZY = {
@@ -70,6 +72,7 @@ _LAZY = {
     "RolloutSpec": "rollout",
     "KServeSpec": "kserve",
     "MonitorSpec": "monitor",
+    "AuditSpec": "audit",
 }
 
 

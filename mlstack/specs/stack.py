@@ -25,6 +25,7 @@ from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator,
 
 from ..errors import SpecProblems
 from ..lineage import GitCommit, tag_budget_problems
+from .audit import AuditSpec, audit_problems
 from .base import AccountId, Environment, Slug, Spec, TaggableS3Uri, TagValue, UserTags
 from .card import ModelCardSpec
 from .endpoint import EndpointSpec
@@ -160,6 +161,16 @@ class StackSpec(Spec):
                         "SageMaker), or drop mlstack:tracking",
                     )
                 )
+        if problems:
+            raise SpecProblems(problems)
+        return self
+
+    audit: AuditSpec = Field(default_factory=AuditSpec)
+    """The signed, append-only decision log of promote and verify (on by default in prod; see mlstack audit verify)."""
+
+    @model_validator(mode="after")
+    def _audit_fits_the_environment(self) -> "StackSpec":
+        problems = audit_problems(self.audit, self.environment.value)
         if problems:
             raise SpecProblems(problems)
         return self

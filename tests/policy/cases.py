@@ -15,6 +15,7 @@ from typing import Any
 from mlstack.policy.check import Report
 from mlstack.policy.kit.alarms import REALTIME_TIMEOUT_SECONDS
 from mlstack.policy.rules import (
+    audit_log_object_locked,
     endpoint_requires_monitoring,
     endpoint_requires_progressive_rollout,
     endpoint_serves_approved_package,
@@ -57,6 +58,7 @@ RESOURCE = resource_policy_not_public.NAME
 DEPUTY = service_principal_has_source_condition.NAME
 NOTEBOOK = notebook_locked_down.NAME
 TRANSFORMS = transforms_evaluated.NAME
+AUDIT = audit_log_object_locked.NAME
 
 Change = Callable[[Graph], Graph]
 Case = tuple[str, str, Change, set[str]]

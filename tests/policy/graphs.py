@@ -450,6 +450,61 @@ def baseline(env: str = "prod") -> Graph:
         },
         parent="defects-alerts",
     )
+    add_audit_log(g)
+    return g
+
+
+AUDIT_BUCKET = "churn-prod-audit-210987654321-eu-west-1"
+
+
+def add_audit_log(g: Graph) -> Graph:
+    """The decision log mlstack:audit builds (mlstack.components.audit.AuditLog)."""
+    audit_tags = {**tags(g.env), "mlstack:audit-log": "decisions"}
+    g.component("mlstack:index:AuditLog", "audit")
+    g.add("aws:kms/key:Key", "audit-key", {"enableKeyRotation": True, "tags": audit_tags}, parent="audit")
+    g.add(
+        "aws:kms/key:Key",
+        "audit-signing-key",
+        {"customerMasterKeySpec": "ECC_NIST_P256", "keyUsage": "SIGN_VERIFY", "tags": audit_tags},
+        parent="audit",
+    )
+    g.add("aws:s3/bucket:Bucket", "audit-records", {"bucket": AUDIT_BUCKET, "objectLockEnabled": True, "tags": audit_tags}, parent="audit")
+    bucket = {"bucket": ["audit-records"]}
+    g.add(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "audit-records-encryption",
+        {"bucket": AUDIT_BUCKET, "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}, "bucketKeyEnabled": True}]},
+        parent="audit",
+        deps=bucket,
+    )
+    g.add(
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "audit-records-public-access",
+        {"bucket": AUDIT_BUCKET, "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True},
+        parent="audit",
+        deps=bucket,
+    )
+    g.add("aws:s3/bucketVersioning:BucketVersioning", "audit-records-versioning", {"bucket": AUDIT_BUCKET, "versioningConfiguration": {"status": "Enabled"}}, parent="audit", deps=bucket)
+    g.add(
+        "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+        "audit-records-lock",
+        {"bucket": AUDIT_BUCKET, "objectLockEnabled": "Enabled", "rule": {"defaultRetention": {"mode": "COMPLIANCE", "years": 7}}},
+        parent="audit",
+        deps=bucket,
+    )
+    arn = f"arn:aws:s3:::{AUDIT_BUCKET}"
+    g.add(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "audit-records-policy",
+        {
+            "bucket": AUDIT_BUCKET,
+            "policy": policy_json(
+                {"Sid": "DenyRecordDeletion", "Effect": "Deny", "Principal": "*", "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Resource": f"{arn}/*"}
+            ),
+        },
+        parent="audit",
+        deps=bucket,
+    )
     return g
 
 

@@ -19,6 +19,8 @@ RESOURCE = "mlstack-resource-policy-not-public"
 DEPUTY = "mlstack-service-principal-has-source-condition"
 NOTEBOOK = "mlstack-notebook-locked-down"
 KMS = "mlstack-storage-encrypted-with-kms"
+AUDIT = "mlstack-audit-log-object-locked"
+AUDIT_RECORDS = "arn:aws:s3:::churn-prod-audit-210987654321-eu-west-1/*"
 
 Change = Callable[[Graph], Graph]
 
@@ -110,5 +112,10 @@ HOSTILE: list[tuple[str, str, Change, set[str]]] = [
     ("dynamodb-enabled-without-key", "dev", lambda g: g.drop("feature-store-index", "serverSideEncryption.kmsKeyArn"), {KMS}),
     # Notebooks.
     ("notebook-internet-lower-case", "prod", lambda g: g.set("feature-store-notebook", "directInternetAccess", "enabled"), {NOTEBOOK}),
+    # A decision log that only looks append-only.
+    ("audit-deny-sparing-an-admin", "prod", lambda g: set_statements(g, "audit-records-policy", "policy", [{"Effect": "Deny", "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/admin"}, "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"], "Resource": AUDIT_RECORDS}]), {AUDIT}),
+    ("audit-deny-unless-a-tag", "prod", lambda g: set_statements(g, "audit-records-policy", "policy", [{"Effect": "Deny", "Principal": "*", "Action": "s3:Delete*", "Resource": AUDIT_RECORDS, "Condition": {"StringNotEquals": {"aws:PrincipalTag/role": "auditor"}}}]), {AUDIT}),
+    ("audit-deny-on-another-bucket", "prod", lambda g: set_statements(g, "audit-records-policy", "policy", [{"Effect": "Deny", "Principal": "*", "Action": "s3:Delete*", "Resource": "arn:aws:s3:::decoy/*"}]), {AUDIT}),
+    ("audit-tag-on-an-unlocked-bucket-too", "prod", lambda g: g.set("churn-xgb-training-artifacts", "tags", {**g.get("churn-xgb-training-artifacts").inputs["tags"], "mlstack:audit-log": "decisions"}), {AUDIT}),
     ("studio-domain-default-network", "dev", lambda g: g.add("aws:sagemaker/domain:Domain", "feature-store-studio", {"domainName": "churn", "authMode": "IAM", "kmsKeyId": KEY_ARN, "tags": tags("dev")}, parent="feature-store") and g, {NOTEBOOK}),
 ]

@@ -30,6 +30,7 @@ def test_the_program_records_the_entry_of_every_component_it_builds(plan):
         "mlstack:index:TrainingPipeline": "mlstack:models[0].training",
         "mlstack:index:Endpoint": "mlstack:endpoints[0]",
         "mlstack:index:Monitor": "mlstack:monitors[0]",
+        "mlstack:index:AuditLog": "mlstack:audit",
     }
     vision = plan("vision-prod")
     assert "mlstack:index:InferenceService" in {vision.get(urn).type for urn in vision.declared_at}

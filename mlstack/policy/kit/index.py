@@ -101,6 +101,8 @@ LINKS: Mapping[tuple[str, str], Link] = MappingProxyType(
             "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
             "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2",
             "aws:s3/bucketNotification:BucketNotification",
+            "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+            "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
         )},
         ("aws:kms/alias:Alias", _KEY): Link(("targetKeyId",)),
         ("aws:kms/keyPolicy:KeyPolicy", _KEY): Link(("keyId",)),
