@@ -1,0 +1,206 @@
+"""Monthly cost of a stack from its capacity and a price file: per component and per resource class.
+
+Example::
+
+    from mlstack.capacity import capacity_of_plan
+    from mlstack.pricing.cost import estimate
+    report = estimate(plan_nodes, capacity_of_plan(plan), prices)   # prices: a PriceFile or None
+    print(report.render())
+
+Without prices every line keeps its hours and counts and its dollars are None: nothing is invented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..capacity import HOURS_PER_MONTH, Capacity, Fleet, Job, Node
+from . import PriceFile
+
+__all__ = ["CostLine", "CostReport", "estimate", "COMPONENT_PREFIX"]
+
+COMPONENT_PREFIX = "mlstack:index:"
+_CLASS_OF_USE = {
+    "endpoint": "endpoint instances",
+    "training": "training runs",
+    "spot training": "training runs",
+    "processing": "processing runs",
+    "transform": "transform runs",
+    "kubernetes": "kubernetes replicas",
+}
+_COUNTED = {
+    "aws:kms/key:Key": ("KMS keys", "kmsKey"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": ("alarms", "alarm"),
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("alarms", "alarm"),
+    "aws:cloudwatch/dashboard:Dashboard": ("dashboards", "dashboard"),
+}
+#: Resources billed by use, whose volume no stack key declares: listed, never priced.
+_USAGE_BASED = {
+    "aws:sagemaker/featureGroup:FeatureGroup": "feature store (reads, writes and storage: usage-based)",
+    "aws:s3/bucket:Bucket": "S3 storage (usage-based; no size declared)",
+    "aws:s3/bucketV2:BucketV2": "S3 storage (usage-based; no size declared)",
+    "aws:cloudwatch/logGroup:LogGroup": "log storage (usage-based; no volume declared)",
+}
+
+
+@dataclass
+class CostLine:
+    """One component's spend on one resource class per month."""
+
+    component: str
+    resource_class: str
+    quantity: str
+    """What is counted: ``730-2,190 instance-hours of ml.g5.xlarge``, ``4 keys``."""
+    usd_min: Optional[float] = None
+    usd_max: Optional[float] = None
+    note: str = ""
+
+
+@dataclass
+class CostReport:
+    stack: str
+    lines: list[CostLine] = field(default_factory=list)
+    prices: Optional[PriceFile] = None
+    assumptions: list[str] = field(default_factory=list)
+    capacity: Optional[Capacity] = None
+
+    def total(self, scale: str) -> Optional[float]:
+        """USD per month at ``min`` or ``max`` scale over the priced lines; None without a price file,
+        or when an instance type has no price (an estimate with a hole is not a total)."""
+        if self.prices is None:
+            return None
+        values = [line.usd_min if scale == "min" else line.usd_max for line in self.lines if not line.note.startswith("usage-based")]
+        if any(v is None for v in values):
+            return None
+        return sum(v for v in values if v is not None)
+
+    def unpriced(self) -> list[CostLine]:
+        return [line for line in self.lines if line.usd_max is None and not line.note.startswith("usage-based")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "prices": None if self.prices is None else {"region": self.prices.region, "retrieved": self.prices.retrieved, "path": self.prices.path},
+            "lines": [line.__dict__ for line in self.lines],
+            "totalUsd": {"min": self.total("min"), "max": self.total("max")},
+            "assumptions": self.assumptions,
+        }
+
+    def render(self) -> str:
+        out = []
+        if self.prices is None:
+            out.append(f"stack {self.stack}: monthly usage (no price file: hours only)")
+        else:
+            out.append(f"stack {self.stack}: monthly cost in USD, prices of {self.prices.region} retrieved {self.prices.retrieved} ({self.prices.path})")
+        width = max((len(line.component) for line in self.lines), default=10)
+        out.append(f"  {'component':<{width}}  {'resource class':<22} {'min':>11} {'max':>11}  quantity")
+        for line in self.lines:
+            lo = "-" if line.usd_min is None else f"{line.usd_min:,.2f}"
+            hi = "-" if line.usd_max is None else f"{line.usd_max:,.2f}"
+            extra = f"  ({line.note})" if line.note else ""
+            out.append(f"  {line.component:<{width}}  {line.resource_class:<22} {lo:>11} {hi:>11}  {line.quantity}{extra}")
+        lo, hi = self.total("min"), self.total("max")
+        if self.prices is not None:
+            if lo is None or hi is None:
+                names = ", ".join(sorted({line.quantity.split(" of ")[-1] for line in self.unpriced()}))
+                out.append(f"  total: unknown: no price for {names} in {self.prices.path}; run `mlstack prices update --region {self.prices.region}`")
+            else:
+                out.append(f"  total: {lo:,.2f} USD/month at minimum scale, {hi:,.2f} USD/month at maximum scale")
+        if self.capacity is not None:
+            cap = self.capacity
+            out.append(
+                f"  hours: {cap.instance_hours('min'):,.0f}-{cap.instance_hours('max'):,.0f} instance-hours, "
+                f"{cap.gpu_hours('min'):,.0f}-{cap.gpu_hours('max'):,.0f} GPU-hours per month"
+            )
+        out.append("assumptions:")
+        out.extend(f"  - {a}" for a in self.assumptions)
+        return "\n".join(out)
+
+
+def _owner(node: Node, by_urn: Mapping[str, Node]) -> str:
+    """The outermost mlstack component above ``node``: ``Endpoint scoring``."""
+    found = None
+    current: Optional[Node] = node
+    seen = set()
+    while current is not None and current.urn not in seen:
+        seen.add(current.urn)
+        if current.type.startswith(COMPONENT_PREFIX) and current is not node:
+            found = current
+        current = by_urn.get(current.parent) if current.parent else None
+    if found is None:
+        return "(stack)"
+    return f"{found.type[len(COMPONENT_PREFIX):]} {found.name}"
+
+
+def _short(component: str) -> str:
+    # "endpoint churn-scoring variant primary" / "pipeline X step Train": what a reader recognises.
+    return component
+
+
+def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFile], *, stack: str = "") -> CostReport:
+    """The monthly cost report of a stack: ``nodes`` (every resource, components included)."""
+    nodes = list(nodes)
+    by_urn = {n.urn: n for n in nodes}
+    report = CostReport(stack, prices=prices, capacity=capacity)
+
+    def priced(hours_min: float, hours_max: float, itype: str, use: str) -> tuple[Optional[float], Optional[float]]:
+        rate = prices.hourly(itype, use) if prices is not None else None
+        if rate is None:
+            return None, None
+        return hours_min * rate, hours_max * rate
+
+    for f in capacity.fleets:
+        lo, hi = f.min_instances * HOURS_PER_MONTH, f.max_instances * HOURS_PER_MONTH
+        line = CostLine(f.component, _CLASS_OF_USE[f.use], f"{lo:,.0f}-{hi:,.0f} instance-hours of {f.instance_type}")
+        if f.use == "kubernetes":
+            line.note = "cluster nodes: priced by the cluster, not here"
+            line.usd_min = line.usd_max = 0.0
+        else:
+            line.usd_min, line.usd_max = priced(lo, hi, f.instance_type, f.use)
+        report.lines.append(line)
+    triggered: list[Job] = []
+    for j in capacity.jobs:
+        hours = j.runs_per_month * j.hours_per_run
+        line = CostLine(
+            j.component, _CLASS_OF_USE[j.use], f"{hours:,.0f} instance-hours ({j.runs_per_month:,.1f} runs) of {j.instance_type}"
+        )
+        line.usd_min, line.usd_max = priced(hours, hours, j.instance_type, j.use)
+        report.lines.append(line)
+        if any(not t.startswith("schedule") for t in j.triggers):
+            triggered.append(j)
+    counts: dict[tuple[str, str, str], int] = {}
+    usage: dict[tuple[str, str], int] = {}
+    for n in nodes:
+        if n.type in _COUNTED:
+            label, key = _COUNTED[n.type]
+            counts[(_owner(n, by_urn), label, key)] = counts.get((_owner(n, by_urn), label, key), 0) + 1
+        elif n.type in _USAGE_BASED:
+            usage[(_owner(n, by_urn), _USAGE_BASED[n.type])] = usage.get((_owner(n, by_urn), _USAGE_BASED[n.type]), 0) + 1
+    for (owner, label, key), count in sorted(counts.items()):
+        line = CostLine(owner, label, f"{count} x {label[:-1] if label.endswith('s') else label}")
+        if prices is not None and key in prices.monthly:
+            line.usd_min = line.usd_max = count * prices.monthly[key]
+        elif prices is not None:
+            line.note = f"no {key} price in the price file"
+        report.lines.append(line)
+    for (owner, label), count in sorted(usage.items()):
+        kind, _, why = label.partition(" (")
+        report.lines.append(CostLine(owner, kind, f"{count} resource(s)", note="usage-based: " + why.rstrip(")")))
+
+    report.assumptions = [
+        f"a month is {HOURS_PER_MONTH:g} hours; endpoints run all month at their autoscaling minimum (min) or maximum (max)",
+        "scheduled jobs run at every schedule firing for their full maximum runtime (MaxRuntimeInSeconds), on every instance",
+        "on-demand prices; spot training is priced at the on-demand rate (an upper bound); no savings plans or free tiers",
+        "rollouts (a second fleet for the rollout's duration), data transfer and request charges are not included",
+    ]
+    if triggered:
+        per_run = "; ".join(f"{j.component}: {j.hours_per_run:,.1f} instance-hours per run" for j in triggered)
+        report.assumptions.append(f"runs started by events or by hand are not included ({per_run})")
+    if prices is None:
+        report.assumptions.append(
+            "no price file: dollars would come from `mlstack prices update --region REGION` (AWS Price List Query API), "
+            "which writes prices/REGION.json to commit"
+        )
+    return report
