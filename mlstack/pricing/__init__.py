@@ -38,6 +38,7 @@ __all__ = [
     "FORMAT",
     "default_path",
     "load_price_file",
+    "price_file_from_json",
     "parse_price_list",
     "parse_instance_prices",
     "fetch_prices",
@@ -117,6 +118,12 @@ def load_price_file(path: Path | str, *, region: Optional[str] = None) -> PriceF
         data = json.loads(text)
     except ValueError as exc:
         raise PriceFileError(f"{path}: not JSON ({exc}); rewrite it with `mlstack prices update --region REGION`") from None
+    return price_file_from_json(data, source=str(path), region=region)
+
+
+def price_file_from_json(data: Any, *, source: str, region: Optional[str] = None) -> PriceFile:
+    """A :class:`PriceFile` from its parsed JSON; ``source`` names it in messages."""
+    path = source
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise PriceFileError(f"{path}: not an mlstack price file (format {FORMAT!r}); rewrite it with `mlstack prices update`")
     for key in ("region", "retrieved"):
@@ -136,7 +143,7 @@ def load_price_file(path: Path | str, *, region: Optional[str] = None) -> PriceF
     if not isinstance(monthly_raw, dict):
         raise PriceFileError(f"{path}: monthly must be an object")
     monthly = {str(k): _price(v, f"{path}: monthly.{k}") for k, v in monthly_raw.items()}
-    return PriceFile(data["region"], data["retrieved"], instances, monthly, str(path))
+    return PriceFile(data["region"], data["retrieved"], instances, monthly, source)
 
 
 # --- the Price List API -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from ..errors import SpecProblems
 from ..lineage import GitCommit, tag_budget_problems
 from .base import AccountId, Environment, Slug, Spec, TaggableS3Uri, TagValue, UserTags
+from .budget import BudgetSpec
 from .endpoint import EndpointSpec
 from .features import FeatureGroupSpec, feature_group_name_problems
 from .gates import GateSpec
@@ -116,6 +117,8 @@ class StackSpec(Spec):
     """Endpoints serving the models: SageMaker (default) or KServe, with canary/linear rollout and automatic rollback (see mlstack.components.endpoint)."""
     monitors: list[MonitorSpec] = Field(default_factory=list)
     """Monitors of endpoints: alarms, data drift, a dashboard and drift-triggered retraining (see mlstack.components.monitor)."""
+    budget: Optional[BudgetSpec] = None
+    """The most the stack may spend per month at maximum scale (USD and/or GPU-hours), judged by the policy mlstack-stack-within-budget."""
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "StackSpec":
