@@ -161,6 +161,9 @@ _EXTENSIONS: dict[str, tuple[str, str]] = {
     "verify": ("mlstack.ops.cli", "check that the live endpoints match what the stack declares"),
     "status": ("mlstack.ops.cli", "alarms, pipeline executions and approved model versions of a stack"),
     "validate-data": ("mlstack.datacheck.cli", "check a data sample against a feature group's schema"),
+    "preflight": ("mlstack.ops.preflight", "compare a stack's peak instances with the account's SageMaker quotas"),
+    "cost": ("mlstack.pricing.cli", "monthly cost per component and resource class at minimum and maximum scale"),
+    "prices": ("mlstack.pricing.cli", "update the committed price file of a region from the AWS Price List API"),
 }
 
 

@@ -38,10 +38,10 @@ _COUNTED = {
 }
 #: Resources billed by use, whose volume no stack key declares: listed, never priced.
 _USAGE_BASED = {
-    "aws:sagemaker/featureGroup:FeatureGroup": "feature store (reads, writes and storage: usage-based)",
-    "aws:s3/bucket:Bucket": "S3 storage (usage-based; no size declared)",
-    "aws:s3/bucketV2:BucketV2": "S3 storage (usage-based; no size declared)",
-    "aws:cloudwatch/logGroup:LogGroup": "log storage (usage-based; no volume declared)",
+    "aws:sagemaker/featureGroup:FeatureGroup": "feature store (reads, writes and storage)",
+    "aws:s3/bucket:Bucket": "S3 storage (no size declared)",
+    "aws:s3/bucketV2:BucketV2": "S3 storage (no size declared)",
+    "aws:cloudwatch/logGroup:LogGroup": "log storage (no volume declared)",
 }
 
 
@@ -188,6 +188,7 @@ def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFi
     for (owner, label), count in sorted(usage.items()):
         kind, _, why = label.partition(" (")
         report.lines.append(CostLine(owner, kind, f"{count} resource(s)", note="usage-based: " + why.rstrip(")")))
+
 
     report.assumptions = [
         f"a month is {HOURS_PER_MONTH:g} hours; endpoints run all month at their autoscaling minimum (min) or maximum (max)",
