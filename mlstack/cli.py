@@ -50,10 +50,35 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if output is not None:
         write_json(output, plan.to_json())
     if args.json != "-":
-        print(plan.render())
+        text = plan.render()
+        summary = _capacity_summary(args.stack, plan)
+        # Under the accelerator totals, before warnings and outputs.
+        cut = min((i for i in (text.find("\n\nwarnings:"), text.find("\n\noutputs:")) if i >= 0), default=len(text))
+        print(text[:cut] + summary + text[cut:])
         if args.json:
             print(f"\nwrote the resource graph to {args.json}")
     return EXIT_OK
+
+
+def _capacity_summary(stack: str, plan: Any) -> str:
+    """Under the accelerator totals: peak instances and monthly hours, and the cost when the
+    project has a price file for the stack's region (mlstack.capacity, mlstack.pricing)."""
+    from .capacity import capacity_of_plan
+    from .config import load_stack
+    from .pricing.cli import cost_report, price_file_for
+
+    capacity = capacity_of_plan(plan)
+    lines = ["", capacity.render()]
+    stack_file = load_stack(stack)
+    prices = price_file_for(stack_file)
+    if prices is not None:
+        report = cost_report(stack_file, plan, prices)
+        lo, hi = report.total("min"), report.total("max")
+        if lo is None or hi is None:
+            lines.append(f"cost: unknown: {prices.path} lacks prices of some instance types (see `mlstack cost {stack}`)")
+        else:
+            lines.append(f"cost: {lo:,.2f}-{hi:,.2f} USD/month (min-max scale; prices of {prices.retrieved}; `mlstack cost {stack}` for the breakdown)")
+    return "\n".join(lines)
 
 
 def _plan(stack: str, lookups: str) -> Any:
