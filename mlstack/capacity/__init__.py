@@ -430,7 +430,11 @@ def _pipelines(nodes: list[Node], cap: Capacity) -> None:
             target = s.inputs.get("target")
             if isinstance(target, Mapping) and targets_me(target.get("arn")):
                 expression = str(s.inputs.get("scheduleExpression") or "")
-                per_month, interval_hours = runs_per_month(expression)
+                try:
+                    per_month, interval_hours = runs_per_month(expression)
+                except ValueError as exc:
+                    cap.notes.append(f"pipeline {name}: {exc}; its runs are not in the monthly hours")
+                    per_month, interval_hours = 0.0, None
                 runs += per_month
                 concurrent += max(1, math.ceil(wall / 3600 / interval_hours)) if interval_hours else 1
                 triggers.append(f"schedule {expression}")
@@ -497,7 +501,11 @@ def _monitoring_schedules(nodes: list[Node], cap: Capacity) -> None:
         runtime = _int(stopping.get("maxRuntimeInSeconds"), 3600) or 3600  # Model Monitor's default and maximum for hourly schedules
         schedule = config.get("scheduleConfig") if isinstance(config.get("scheduleConfig"), Mapping) else {}
         expression = str(schedule.get("scheduleExpression") or "")
-        per_month, interval = runs_per_month(expression)
+        try:
+            per_month, interval = runs_per_month(expression)
+        except ValueError as exc:
+            cap.notes.append(f"monitoring schedule {n.name!r}: {exc}; its runs are not in the monthly hours")
+            per_month, interval = 0.0, None
         concurrent = max(1, math.ceil(runtime / 3600 / interval)) if interval else 1
         itype = cluster["instanceType"]
         cap.jobs.append(
