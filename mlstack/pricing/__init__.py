@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from ..files import read_text
+
 __all__ = [
     "PriceFile",
     "PriceFileError",
@@ -111,8 +113,6 @@ def _price(value: Any, where: str) -> float:
 
 def load_price_file(path: Path | str, *, region: Optional[str] = None) -> PriceFile:
     """Read a price file; anything malformed raises :class:`PriceFileError` naming the key."""
-    from ..files import read_text
-
     text = read_text(path, what="the price file", limit=_MAX_PRICE_FILE)
     try:
         data = json.loads(text)

@@ -44,7 +44,7 @@ def _budget() -> Optional[Mapping[str, Any]]:
 def _prices(config: Mapping[str, Any], region: Optional[str]) -> tuple[Optional[PriceFile], str]:
     """The price file to judge with, or None and why not."""
     inline = config.get("prices")
-    if isinstance(inline, Mapping):
+    if isinstance(inline, Mapping) and inline:
         try:
             return price_file_from_json(dict(inline), source="the policy's prices setting", region=region), ""
         except PriceFileError as exc:
@@ -151,7 +151,9 @@ POLICY = StackValidationPolicy(
             },
             "prices": {
                 "type": "object",
-                "description": "The content of a price file (mlstack prices update), for a published pack with no project beside it.",
+                "default": {},
+                "description": "The content of a price file (mlstack prices update), for a published pack with no project "
+                "beside it; empty: read pricesFile.",
             },
         }
     ),
