@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 from .aws import MalformedResponse, OpsError, unreadable_answers
 
-__all__ = ["QuotaRow", "Quota", "read_quotas", "preflight", "render", "register"]
+__all__ = ["QuotaRow", "Quota", "read_quotas", "preflight", "region_offers_sagemaker", "render", "register"]
 
 SERVICE_CODE = "sagemaker"
 
@@ -112,7 +112,8 @@ def read_quotas(aws: Any) -> dict[str, Quota]:
     return merged
 
 
-def _region_offers_sagemaker(region: str) -> bool:
+def region_offers_sagemaker(region: str) -> bool:
+    """Whether botocore's endpoint data lists SageMaker in ``region`` (any partition)."""
     import botocore.session
 
     session = botocore.session.get_session()
@@ -124,7 +125,7 @@ def _region_offers_sagemaker(region: str) -> bool:
 
 def preflight(aws: Any, capacity: Any, region: str) -> list[QuotaRow]:
     """One row per (instance type, use) the stack needs, with the quota and the verdict."""
-    if not _region_offers_sagemaker(region):
+    if not region_offers_sagemaker(region):
         raise OpsError(f"SageMaker is not offered in {region!r} as far as botocore knows; check aws:region or --region", exit_code=2)
     needs = [n for n in capacity.needs if n.quota_name]
     if not needs:

@@ -26,8 +26,8 @@ def price_file_for(stack_file: Any, explicit: Optional[str] = None) -> Optional[
     from ..errors import UsageError
     from . import PriceFileError, default_path, load_price_file
 
-    path = Path(explicit) if explicit else default_path(_project_root(stack_file), stack_file.region)
-    if not explicit and not path.is_file():
+    path = Path(explicit) if explicit is not None else default_path(_project_root(stack_file), stack_file.region)
+    if explicit is None and not path.is_file():
         return None
     try:
         return load_price_file(path, region=stack_file.region)
@@ -49,7 +49,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from ..files import open_output
 
     stack_file = load_stack(args.stack)
-    output = open_output(args.json, option="--json", inputs=stack_inputs(stack_file.path)) if args.json else None
+    output = open_output(args.json, option="--json", inputs=stack_inputs(stack_file.path)) if args.json is not None else None
     prices = price_file_for(stack_file, args.prices)
     plan = plan_stack_file(stack_file)
     report = cost_report(stack_file, plan, prices)
@@ -67,19 +67,21 @@ def cmd_prices_update(args: argparse.Namespace) -> int:
     from ..config import find_project
     from ..files import open_output
     from ..ops.aws import Aws, AwsSettings, OpsError, translate, unreadable_answers
-    from ..stack_aws import partition_of
+    from ..ops.preflight import region_offers_sagemaker
     from . import PRICING_API_REGION, PriceFileError, default_path, fetch_prices
 
     region = args.region
     if not region:
         print("mlstack prices update: error: --region is required: the region whose prices to read (e.g. eu-west-1)", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        partition_of(region)
-    except Exception:  # noqa: BLE001 - botocore knows every region; anything else is a typo
-        print(f"mlstack prices: error: --region {region!r} is not an AWS region botocore knows (e.g. eu-west-1)", file=sys.stderr)
+    if not region_offers_sagemaker(region):
+        print(
+            f"mlstack prices update: error: --region {region!r} is not a region where botocore knows SageMaker (e.g. eu-west-1); "
+            "check the name, or upgrade botocore for a new region",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
-    if args.output:
+    if args.output is not None:
         target = args.output
     else:
         project = find_project()
