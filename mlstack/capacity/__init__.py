@@ -101,6 +101,8 @@ class Fleet:
     rollout_rule: str
     """Why: ``blue/green CANARY: a whole new fleet``."""
     devices_per_instance: int = 0
+    urn: str = ""
+    """The resource that declares the instances (the endpoint configuration, the InferenceService)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class Job:
     """Runs that may overlap: per schedule ceil(run time / interval), plus one per event trigger (at least 1)."""
     triggers: tuple[str, ...] = ()
     devices_per_instance: int = 0
+    urn: str = ""
+    """The resource that declares the job (the pipeline, the job definition)."""
 
     @property
     def hours_per_run(self) -> float:
@@ -183,6 +187,21 @@ class Capacity:
         for j in self.jobs:
             rows.append((j, j.runs_per_month * j.hours_per_run, j.devices_per_instance))
         return rows
+
+    def largest(self, *, scale: Scale = "max", by: str = "gpus") -> Optional[Any]:
+        """The fleet or job with the most accelerators at the peak (``by="gpus"``) or the most
+        GPU-hours (``"gpu-hours"``) / instance-hours (``"hours"``) per month at ``scale``."""
+
+        def weight(item: Any) -> float:
+            if by == "gpus":
+                if isinstance(item, Fleet):
+                    return (item.max_instances + item.rollout_extra) * item.devices_per_instance
+                return item.instances * item.concurrent_runs * item.devices_per_instance
+            hours = dict((id(i), h) for i, h, _ in self.usage(scale))[id(item)]
+            return hours * item.devices_per_instance if by == "gpu-hours" else hours
+
+        items = [*self.fleets, *self.jobs]
+        return max(items, key=weight) if items else None
 
     def peak_gpus(self, *, during_rollout: bool = True) -> int:
         """Accelerator devices in use at once at the peak (during a rollout by default)."""
@@ -347,7 +366,7 @@ def _variants(endpoint: str, config: Node, deployment: Any, targets: Mapping[str
             lo = _int(target.get("minCapacity"), count) if target else count
             hi = max(_int(target.get("maxCapacity"), count), lo) if target else count
             extra, rule = rollout_extra(deployment, hi)
-            cap.fleets.append(Fleet(f"endpoint {endpoint} {kind} {name}", itype, "endpoint", lo, hi, extra, rule, _devices(itype)))
+            cap.fleets.append(Fleet(f"endpoint {endpoint} {kind} {name}", itype, "endpoint", lo, hi, extra, rule, _devices(itype), config.urn))
 
 
 def _kserve(nodes: list[Node], cap: Capacity) -> None:
@@ -369,7 +388,7 @@ def _kserve(nodes: list[Node], cap: Capacity) -> None:
         name = n.inputs.get("metadata", {}).get("name") if isinstance(n.inputs.get("metadata"), Mapping) else None
         label = f"InferenceService {name or n.name}"
         rule = "canary revision beside the current one" if canary else "new revision beside the current one"
-        cap.fleets.append(Fleet(label, "nvidia.com/gpu" if gpus else "pod", "kubernetes", lo, hi, hi, rule, gpus))
+        cap.fleets.append(Fleet(label, "nvidia.com/gpu" if gpus else "pod", "kubernetes", lo, hi, hi, rule, gpus, n.urn))
 
 
 def _number(value: Any) -> Any:
@@ -447,7 +466,7 @@ def _pipelines(nodes: list[Node], cap: Capacity) -> None:
         concurrent = max(concurrent, 1)
         for step, itype, use, count, runtime in jobs:
             cap.jobs.append(
-                Job(f"pipeline {name} step {step}", itype, use, count, runtime, runs, concurrent, tuple(triggers), _devices(itype))
+                Job(f"pipeline {name} step {step}", itype, use, count, runtime, runs, concurrent, tuple(triggers), _devices(itype), n.urn)
             )
 
 
@@ -512,7 +531,7 @@ def _monitoring_schedules(nodes: list[Node], cap: Capacity) -> None:
             Job(
                 f"monitoring schedule {config.get('monitoringJobDefinitionName') or n.name}",
                 itype, "processing", max(_int(cluster.get("instanceCount"), 1), 1), runtime, per_month, concurrent,
-                (f"schedule {expression}",), _devices(itype),
+                (f"schedule {expression}",), _devices(itype), jobdef.urn,
             )
         )
 

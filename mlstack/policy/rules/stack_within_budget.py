@@ -60,6 +60,11 @@ def _prices(config: Mapping[str, Any], region: Optional[str]) -> tuple[Optional[
         return None, str(exc)
 
 
+def _urn(item: Any) -> Optional[str]:
+    """The resource a violation points at: the largest contributor (None: the stack as a whole)."""
+    return getattr(item, "urn", None) or None
+
+
 def _number(value: Any) -> Optional[float]:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -80,7 +85,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
             f"the stack may run {peak} accelerators at once in {env} ({cap.peak_gpus(during_rollout=False)} steady, {peak} during a "
             f"rollout: {shown}), more than the {limit:g} allowed per stack (maxPeakGpus); lower autoscaling maxCapacity, "
             "instance counts or the training concurrency, or raise the cap in the pack config.",
-            None,
+            _urn(cap.largest(by="gpus")),
         )
     budget = _budget()
     if not budget:
@@ -91,7 +96,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
             f"the stack may use {cap.gpu_hours('max'):,.0f} GPU-hours a month at maximum scale, more than its budget of "
             f"{gpu_budget:,.0f} (mlstack:budget.monthlyGpuHours); lower autoscaling maxCapacity or schedule frequency, or raise "
             "the budget (see `mlstack cost STACK`).",
-            None,
+            _urn(cap.largest(by="gpu-hours")),
         )
     usd_budget = _number(budget.get("monthlyUsd"))
     if usd_budget is None:
@@ -119,7 +124,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
             f"the stack may cost {total:,.2f} USD a month at maximum scale (prices of {prices.region} retrieved "
             f"{prices.retrieved}), more than its budget of {usd_budget:,.2f} (mlstack:budget.monthlyUsd); see `mlstack cost "
             "STACK` for where it goes, then lower autoscaling maxCapacity, instance types or schedule frequency, or raise the budget.",
-            None,
+            _urn(cap.largest(by="hours")),
         )
 
 

@@ -32,7 +32,7 @@ PRICES = {"format": "mlstack-prices/1", "region": "eu-west-1", "retrieved": "202
           "instances": {"endpoint": {"ml.g5.xlarge": 1.5}}, "monthly": {}}
 
 
-def violations(resources, *, budget=None, env="prod", config=None):
+def violations(resources, *, budget=None, env="prod", config=None, urns=None):
     policy = fail_closed(rule.POLICY)
     stack_config = {"aws:region": "eu-west-1", "mlstack:environment": env}
     if budget is not None:
@@ -40,7 +40,7 @@ def violations(resources, *, budget=None, env="prod", config=None):
     found = []
     args = SimpleNamespace(resources=resources, stack_tags={"mlstack:environment": env}, get_config=lambda: config or {})
     with using_stack_config(stack_config):
-        policy.validate(args, lambda message, urn=None: found.append(message))
+        policy.validate(args, lambda message, urn=None: (found.append(message), urns.append(urn) if urns is not None else None))
     return found
 
 
@@ -74,8 +74,10 @@ def test_usd_budget_reads_the_projects_price_file(tmp_path, monkeypatch):
 
 def test_peak_gpus_during_a_rollout_over_the_environment_cap_fails():
     # 20 ml.g5.xlarge at max, 40 during a blue/green rollout: over prod's default 64? no; over 32 set here
-    [message] = violations(stack(max_capacity=20), config={"maxPeakGpus": {"dev": 8, "staging": 32, "prod": 32}})
+    urns = []
+    [message] = violations(stack(max_capacity=20), config={"maxPeakGpus": {"dev": 8, "staging": 32, "prod": 32}}, urns=urns)
     assert "40 accelerators" in message and "maxPeakGpus" in message
+    assert urns == ["urn:cfg"]  # the endpoint configuration that declares the instances
 
 
 def test_budget_is_not_judged_outside_its_environments_by_default():
