@@ -72,7 +72,7 @@ class QuotaRow:
         }
 
 
-def _quotas(client: Any, operation: str, label: str) -> dict[str, Quota]:
+def _quotas(client: Any, operation: str, label: str, source: str) -> dict[str, Quota]:
     found: dict[str, Quota] = {}
     kwargs = {"ServiceCode": SERVICE_CODE}
     if operation == "list_service_quotas":
@@ -94,21 +94,20 @@ def _quotas(client: Any, operation: str, label: str) -> dict[str, Quota]:
                     raise TypeError(f"a quota without QuotaName/QuotaCode: {q!r:.120}")
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
                     raise ValueError(f"quota {name!r} has no usable Value ({value!r})")
-                found[name] = Quota(code, name, float(value), label.split()[0].lower(), bool(q.get("Adjustable", True)))
-            token = page.get("NextToken")
-        if not token:
+                found[name] = Quota(code, name, float(value), source, bool(q.get("Adjustable", True)))
+            following = page.get("NextToken")
+        if not following:
             return found
+        if following == token or not isinstance(following, str):
+            raise MalformedResponse(f"Service Quotas {label} answered the NextToken it was sent ({str(following)[:40]!r}): it would never end")
+        token = following
 
 
 def read_quotas(aws: Any) -> dict[str, Quota]:
     """Every SageMaker quota of the region by name: applied values over defaults."""
     client = aws.client("service-quotas")
-    quotas = _quotas(client, "list_aws_default_service_quotas", "Default ListAWSDefaultServiceQuotas")
-    defaults = {name: Quota(q.code, q.name, q.value, "default", q.adjustable) for name, q in quotas.items()}
-    applied = _quotas(client, "list_service_quotas", "Applied ListServiceQuotas")
-    merged = dict(defaults)
-    for name, q in applied.items():
-        merged[name] = Quota(q.code, q.name, q.value, "applied", q.adjustable)
+    merged = _quotas(client, "list_aws_default_service_quotas", "ListAWSDefaultServiceQuotas", "default")
+    merged.update(_quotas(client, "list_service_quotas", "ListServiceQuotas", "applied"))
     return merged
 
 
