@@ -74,6 +74,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     env = stack_environment(args.resources, args.stack_tags)
     if not applies(config, env):
         return
+    stack = (args.stack_tags or {}).get("mlstack:stack") or "STACK"
     nodes = nodes_of_policy_resources(args.resources)
     cap = capacity_of(nodes)
     limit = _number(for_env(config, "maxPeakGpus", env))
@@ -95,7 +96,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
         report_violation(
             f"the stack may use {cap.gpu_hours('max'):,.0f} GPU-hours a month at maximum scale, more than its budget of "
             f"{gpu_budget:,.0f} (mlstack:budget.monthlyGpuHours); lower autoscaling maxCapacity or schedule frequency, or raise "
-            "the budget (see `mlstack cost STACK`).",
+            f"the budget (see `mlstack cost {stack}`).",
             _urn(cap.largest(by="gpu-hours")),
         )
     usd_budget = _number(budget.get("monthlyUsd"))
@@ -123,7 +124,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
         report_violation(
             f"the stack may cost {total:,.2f} USD a month at maximum scale (prices of {prices.region} retrieved "
             f"{prices.retrieved}), more than its budget of {usd_budget:,.2f} (mlstack:budget.monthlyUsd); see `mlstack cost "
-            "STACK` for where it goes, then lower autoscaling maxCapacity, instance types or schedule frequency, or raise the budget.",
+            f"{stack}` for where it goes, then lower autoscaling maxCapacity, instance types or schedule frequency, or raise the budget.",
             _urn(cap.largest(by="hours")),
         )
 
