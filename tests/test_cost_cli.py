@@ -67,7 +67,7 @@ def test_cost_of_churn_prod_per_component_and_class(cli, project, tmp_path):
 def test_cost_without_a_price_file_prints_hours_and_where_dollars_come_from(cli):
     code, out, err = cli("cost", "churn-prod")
     assert code == 0, err
-    assert "no price file: hours only" in out and "mlstack prices update --region REGION" in out
+    assert "no price file: hours only" in out and "mlstack prices update --region eu-west-1" in out
     assert "4,380 instance-hours of ml.g5.xlarge" in out and "$" not in out
 
 

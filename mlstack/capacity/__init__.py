@@ -192,13 +192,14 @@ class Capacity:
         """The fleet or job with the most accelerators at the peak (``by="gpus"``) or the most
         GPU-hours (``"gpu-hours"``) / instance-hours (``"hours"``) per month at ``scale``."""
 
+        hours = {id(i): h for i, h, _ in self.usage(scale)}
+
         def weight(item: Any) -> float:
             if by == "gpus":
                 if isinstance(item, Fleet):
                     return (item.max_instances + item.rollout_extra) * item.devices_per_instance
                 return item.instances * item.concurrent_runs * item.devices_per_instance
-            hours = dict((id(i), h) for i, h, _ in self.usage(scale))[id(item)]
-            return hours * item.devices_per_instance if by == "gpu-hours" else hours
+            return hours[id(item)] * item.devices_per_instance if by == "gpu-hours" else hours[id(item)]
 
         items = [*self.fleets, *self.jobs]
         return max(items, key=weight) if items else None
@@ -330,23 +331,30 @@ def _endpoints(nodes: list[Node], cap: Capacity) -> None:
             rid = n.inputs.get("resourceId")
             if isinstance(rid, str):
                 targets[rid] = n.inputs
+    by_name = {c.inputs.get("name"): c for c in configs if isinstance(c.inputs.get("name"), str)}
+    by_urn = {c.urn: c for c in configs}
+    by_parent: dict[Optional[str], list[Node]] = {}
+    for c in configs:
+        by_parent.setdefault(c.parent, []).append(c)
     for ep in endpoints:
-        config = _config_of(ep, configs)
+        config = _config_of(ep, by_name, by_urn, by_parent)
         if config is None:
             cap.notes.append(f"endpoint {ep.name!r}: its endpoint configuration is not in the plan; its instances are not counted")
             continue
         _variants(str(ep.inputs.get("name") or ep.name), config, ep.inputs.get("deploymentConfig"), targets, cap)
 
 
-def _config_of(ep: Node, configs: list[Node]) -> Optional[Node]:
+def _config_of(
+    ep: Node, by_name: Mapping[Any, Node], by_urn: Mapping[str, Node], by_parent: Mapping[Optional[str], list[Node]]
+) -> Optional[Node]:
+    """The configuration an endpoint runs: by name, else the one it depends on, else its only sibling."""
     wanted = ep.inputs.get("endpointConfigName")
-    for c in configs:
-        if isinstance(wanted, str) and c.inputs.get("name") == wanted:
-            return c
-    for c in configs:
-        if c.urn in ep.dependencies:
-            return c
-    siblings = [c for c in configs if c.parent == ep.parent]
+    if isinstance(wanted, str) and wanted in by_name:
+        return by_name[wanted]
+    for dep in ep.dependencies:
+        if dep in by_urn:
+            return by_urn[dep]
+    siblings = by_parent.get(ep.parent) or []
     return siblings[0] if len(siblings) == 1 else None
 
 
@@ -415,8 +423,21 @@ _STEP_RESOURCES = {
 
 
 def _pipelines(nodes: list[Node], cap: Capacity) -> None:
-    schedules = [n for n in nodes if n.type == "aws:scheduler/schedule:Schedule"]
-    event_targets = [n for n in nodes if n.type == "aws:cloudwatch/eventTarget:EventTarget"]
+    # Triggers by the pipeline name their target ARN ends with (arn:...:pipeline/<name>).
+    schedules: dict[str, list[Node]] = {}
+    event_targets: dict[str, list[Node]] = {}
+    for n in nodes:
+        if n.type == "aws:scheduler/schedule:Schedule":
+            target = n.inputs.get("target")
+            arn = target.get("arn") if isinstance(target, Mapping) else None
+            table = schedules
+        elif n.type == "aws:cloudwatch/eventTarget:EventTarget":
+            arn = n.inputs.get("arn")
+            table = event_targets
+        else:
+            continue
+        if isinstance(arn, str) and ":pipeline/" in arn:
+            table.setdefault(arn.rsplit(":pipeline/", 1)[1], []).append(n)
     for n in nodes:
         if n.type != "aws:sagemaker/pipeline:Pipeline":
             continue
@@ -441,26 +462,20 @@ def _pipelines(nodes: list[Node], cap: Capacity) -> None:
         if not jobs:
             continue
 
-        def targets_me(arn: Any) -> bool:
-            return isinstance(arn, str) and arn.endswith(f":pipeline/{name}")
-
         runs, concurrent, triggers = 0.0, 0, []
-        for s in schedules:
-            target = s.inputs.get("target")
-            if isinstance(target, Mapping) and targets_me(target.get("arn")):
-                expression = str(s.inputs.get("scheduleExpression") or "")
-                try:
-                    per_month, interval_hours = runs_per_month(expression)
-                except ValueError as exc:
-                    cap.notes.append(f"pipeline {name}: {exc}; its runs are not in the monthly hours")
-                    per_month, interval_hours = 0.0, None
-                runs += per_month
-                concurrent += max(1, math.ceil(wall / 3600 / interval_hours)) if interval_hours else 1
-                triggers.append(f"schedule {expression}")
-        for t in event_targets:
-            if targets_me(t.inputs.get("arn")):
-                concurrent += 1
-                triggers.append(f"event rule {t.inputs.get('rule') or t.name}")
+        for s in schedules.get(name, ()):
+            expression = str(s.inputs.get("scheduleExpression") or "")
+            try:
+                per_month, interval_hours = runs_per_month(expression)
+            except ValueError as exc:
+                cap.notes.append(f"pipeline {name}: {exc}; its runs are not in the monthly hours")
+                per_month, interval_hours = 0.0, None
+            runs += per_month
+            concurrent += max(1, math.ceil(wall / 3600 / interval_hours)) if interval_hours else 1
+            triggers.append(f"schedule {expression}")
+        for t in event_targets.get(name, ()):
+            concurrent += 1
+            triggers.append(f"event rule {t.inputs.get('rule') or t.name}")
         if not triggers:
             triggers.append("started by hand")
         concurrent = max(concurrent, 1)

@@ -40,7 +40,7 @@ def cost_report(stack_file: Any, plan: Any, prices: Any) -> Any:
     from .cost import estimate
 
     nodes = [Node(r.type, r.name, r.urn, r.parent, r.inputs or {}, tuple(r.dependencies or ())) for r in plan.resources]
-    return estimate(nodes, capacity_of_plan(plan), prices, stack=stack_file.stack)
+    return estimate(nodes, capacity_of_plan(plan), prices, stack=stack_file.stack, region=stack_file.region)
 
 
 def cmd_cost(args: argparse.Namespace) -> int:

@@ -139,7 +139,7 @@ def _short(component: str) -> str:
     return component
 
 
-def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFile], *, stack: str = "") -> CostReport:
+def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFile], *, stack: str = "", region: str = "REGION") -> CostReport:
     """The monthly cost report of a stack: ``nodes`` (every resource, components included)."""
     nodes = list(nodes)
     by_urn = {n.urn: n for n in nodes}
@@ -201,7 +201,7 @@ def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFi
         report.assumptions.append(f"runs started by events or by hand are not included ({per_run})")
     if prices is None:
         report.assumptions.append(
-            "no price file: dollars would come from `mlstack prices update --region REGION` (AWS Price List Query API), "
-            "which writes prices/REGION.json to commit"
+            f"no price file: dollars would come from `mlstack prices update --region {region}` (AWS Price List Query API), "
+            f"which writes prices/{region}.json to commit"
         )
     return report
