@@ -146,3 +146,36 @@ def test_an_instance_type_without_a_price_leaves_the_total_unknown():
     prices = PriceFile("eu-west-1", "2026-11-28", {"endpoint": {}}, {"kmsKey": 1.0, "alarm": 0.1}, "p.json")
     report = estimate(nodes, capacity_of(nodes), prices)
     assert report.total("max") is None and "no price for ml.g5.xlarge" in report.render()
+
+
+def test_prices_update_writes_the_projects_price_file_for_cost_to_read(tmp_path, monkeypatch):
+    """`mlstack prices update --region eu-west-1` in a project: prices/eu-west-1.json, then read back."""
+    from mlstack.ops.aws import Aws
+
+    (tmp_path / "Pulumi.yaml").write_text("name: mlstack\nruntime: python\n")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    real = Aws.client
+    seen = []
+
+    def client(self, service):
+        made = real(self, service)
+        if service == "pricing" and not seen:
+            seen.append(made.meta.region_name)
+            stub = Stubber(made)
+            stub.add_response("get_products", {"PriceList": [ml("ml.g5.xlarge", "Hosting", "1.606")]}, {"ServiceCode": "AmazonSageMaker", "Filters": ANY, "FormatVersion": "aws_v1"})
+            for service_code in ("AWSKMS", "AmazonCloudWatch", "AmazonCloudWatch"):
+                stub.add_response("get_products", {"PriceList": []}, {"ServiceCode": service_code, "Filters": ANY, "FormatVersion": "aws_v1"})
+            stub.activate()
+        return made
+
+    monkeypatch.setattr(Aws, "client", client)
+    monkeypatch.chdir(tmp_path)
+    from mlstack.cli import main
+
+    assert main(["prices", "update", "--region", "eu-west-1", "--max-attempts", "1"]) == 0
+    assert seen == ["us-east-1"]  # the Price List API's own region; the prices are eu-west-1's
+    data = json.loads((tmp_path / "prices" / "eu-west-1.json").read_text())
+    assert data["region"] == "eu-west-1" and data["instances"] == {"endpoint": {"ml.g5.xlarge": 1.606}}
+    assert data["retrieved"] == datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert load_price_file(tmp_path / "prices" / "eu-west-1.json", region="eu-west-1").hourly("ml.g5.xlarge", "endpoint") == 1.606

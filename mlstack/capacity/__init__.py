@@ -396,7 +396,10 @@ def _kserve(nodes: list[Node], cap: Capacity) -> None:
         name = n.inputs.get("metadata", {}).get("name") if isinstance(n.inputs.get("metadata"), Mapping) else None
         label = f"InferenceService {name or n.name}"
         rule = "canary revision beside the current one" if canary else "new revision beside the current one"
-        cap.fleets.append(Fleet(label, "nvidia.com/gpu" if gpus else "pod", "kubernetes", lo, hi, hi, rule, gpus, n.urn))
+        selector = predictor.get("nodeSelector") if isinstance(predictor.get("nodeSelector"), Mapping) else {}
+        node_type = selector.get("node.kubernetes.io/instance-type") or selector.get("beta.kubernetes.io/instance-type")
+        kind = str(node_type) if isinstance(node_type, str) and node_type else ("nvidia.com/gpu" if gpus else "pod")
+        cap.fleets.append(Fleet(label, kind, "kubernetes", lo, hi, hi, rule, gpus, n.urn))
 
 
 def _number(value: Any) -> Any:

@@ -181,6 +181,8 @@ def _command(args: argparse.Namespace, stack: Any, aws: Any) -> int:
     capacity = capacity_of_plan(plan_stack_file(stack))
     rows = preflight(aws, capacity, aws.region)
     notes = list(capacity.notes)
+    if any(n.use == "kubernetes" for n in capacity.needs):
+        notes.append("KServe replicas run on the cluster's nodes: their capacity is the cluster's, not a SageMaker quota")
     notes.append("quotas are per account and region: other stacks and jobs there share them")
     if args.json_output is not None:
         args.json_output.write(json.dumps({"stack": stack.stack, "region": aws.region, "rows": [r.to_json() for r in rows]}, indent=2) + "\n")

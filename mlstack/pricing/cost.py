@@ -56,6 +56,8 @@ class CostLine:
     usd_min: Optional[float] = None
     usd_max: Optional[float] = None
     note: str = ""
+    priced: bool = True
+    """False for what is listed but never priced here (usage-based charges, a cluster's nodes)."""
 
 
 @dataclass
@@ -71,13 +73,13 @@ class CostReport:
         or when an instance type has no price (an estimate with a hole is not a total)."""
         if self.prices is None:
             return None
-        values = [line.usd_min if scale == "min" else line.usd_max for line in self.lines if not line.note.startswith("usage-based")]
+        values = [line.usd_min if scale == "min" else line.usd_max for line in self.lines if line.priced]
         if any(v is None for v in values):
             return None
         return sum(v for v in values if v is not None)
 
     def unpriced(self) -> list[CostLine]:
-        return [line for line in self.lines if line.usd_max is None and not line.note.startswith("usage-based")]
+        return [line for line in self.lines if line.usd_max is None and line.priced]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -153,11 +155,12 @@ def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFi
 
     for f in capacity.fleets:
         lo, hi = f.min_instances * HOURS_PER_MONTH, f.max_instances * HOURS_PER_MONTH
-        line = CostLine(f.component, _CLASS_OF_USE[f.use], f"{lo:,.0f}-{hi:,.0f} instance-hours of {f.instance_type}")
         if f.use == "kubernetes":
-            line.note = "cluster nodes: priced by the cluster, not here"
-            line.usd_min = line.usd_max = 0.0
+            each = f" ({f.devices_per_instance} GPU each)" if f.devices_per_instance else ""
+            line = CostLine(f.component, _CLASS_OF_USE[f.use], f"{lo:,.0f}-{hi:,.0f} replica-hours{each} on {f.instance_type}")
+            line.note, line.priced = "not priced: the cluster's nodes carry this cost", False
         else:
+            line = CostLine(f.component, _CLASS_OF_USE[f.use], f"{lo:,.0f}-{hi:,.0f} instance-hours of {f.instance_type}")
             line.usd_min, line.usd_max = priced(lo, hi, f.instance_type, f.use)
         report.lines.append(line)
     triggered: list[Job] = []
@@ -187,7 +190,7 @@ def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFi
         report.lines.append(line)
     for (owner, label), count in sorted(usage.items()):
         kind, _, why = label.partition(" (")
-        report.lines.append(CostLine(owner, kind, f"{count} resource(s)", note="usage-based: " + why.rstrip(")")))
+        report.lines.append(CostLine(owner, kind, f"{count} resource(s)", note="usage-based: " + why.rstrip(")"), priced=False))
 
 
     report.assumptions = [

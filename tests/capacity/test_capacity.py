@@ -140,3 +140,18 @@ def test_runs_per_month_of_schedule_expressions(expression, runs):
 def test_unreadable_schedule_expression_is_refused():
     with pytest.raises(ValueError):
         runs_per_month("every day")
+
+
+def test_kserve_replicas_count_gpus_on_their_node_type_and_a_second_revision_during_a_canary():
+    isvc = Node(
+        "kubernetes:serving.kserve.io/v1beta1:InferenceService", "defects", "urn:isvc", None,
+        {"metadata": {"name": "defects"}, "spec": {"predictor": {
+            "canaryTrafficPercent": 10, "minReplicas": 2, "maxReplicas": 8,
+            "nodeSelector": {"node.kubernetes.io/instance-type": "g5.2xlarge"},
+            "model": {"resources": {"limits": {"nvidia.com/gpu": "2"}}},
+        }}},
+    )
+    cap = capacity_of([isvc])
+    [need] = cap.needs
+    assert (need.instance_type, need.use, need.steady, need.during_rollout, need.quota_name) == ("g5.2xlarge", "kubernetes", 8, 16, None)
+    assert cap.gpu_hours("min") == 2 * 2 * HOURS_PER_MONTH and cap.peak_gpus() == 32
