@@ -19,7 +19,7 @@ PRICES = {
         "training": {"ml.g5.2xlarge": 3.0},
         "processing": {"ml.m5.large": 0.1, "ml.m5.xlarge": 0.2, "ml.m5.2xlarge": 0.4},
     },
-    "monthly": {"kmsKey": 1.0, "alarm": 0.1, "dashboard": 3.0},
+    "monthly": {"kmsKey": 1.0, "alarm": 0.1, "compositeAlarm": 0.5, "dashboard": 3.0},
 }
 
 

@@ -69,13 +69,15 @@ def test_fetch_prices_asks_the_price_list_api_and_writes_a_dated_file(tmp_path):
                           {"ServiceCode": "AmazonSageMaker", "Filters": ANY, "FormatVersion": "aws_v1"})
         stub.add_response("get_products", {"PriceList": [product({"regionCode": "eu-west-1", "usagetype": "EUW1-KMS-Keys"}, "1.0000000000", unit="Keys")]},
                           {"ServiceCode": "AWSKMS", "Filters": ANY, "FormatVersion": "aws_v1"})
-        stub.add_response("get_products", {"PriceList": [product({"regionCode": "eu-west-1", "usagetype": "EUW1-CW:AlarmMonitorUsage"}, "0.1000000000", unit="Alarms")]},
-                          {"ServiceCode": "AmazonCloudWatch", "Filters": ANY, "FormatVersion": "aws_v1"})
+        stub.add_response("get_products", {"PriceList": [
+            product({"regionCode": "eu-west-1", "usagetype": "EUW1-CW:AlarmMonitorUsage"}, "0.1000000000", unit="Alarms"),
+            product({"regionCode": "eu-west-1", "usagetype": "EUW1-CW:CompositeAlarmMonitorUsage"}, "0.5000000000", unit="Alarms"),
+        ]}, {"ServiceCode": "AmazonCloudWatch", "Filters": ANY, "FormatVersion": "aws_v1"})
         stub.add_response("get_products", {"PriceList": [product({"regionCode": "eu-west-1", "usagetype": "EUW1-DashboardsUsageHour-Basic"}, "3.0000000000", unit="Dashboards")]},
                           {"ServiceCode": "AmazonCloudWatch", "Filters": ANY, "FormatVersion": "aws_v1"})
         prices = fetch_prices(client, "eu-west-1", today=datetime.date(2026, 11, 28))
     assert prices.instances == {"endpoint": {"ml.g5.xlarge": 1.606}}
-    assert prices.monthly == {"kmsKey": 1.0, "alarm": 0.1, "dashboard": 3.0}
+    assert prices.monthly == {"kmsKey": 1.0, "alarm": 0.1, "compositeAlarm": 0.5, "dashboard": 3.0}
     path = tmp_path / "eu-west-1.json"
     path.write_text(json.dumps(prices.to_json()))
     loaded = load_price_file(path, region="eu-west-1")
@@ -164,7 +166,7 @@ def test_prices_update_writes_the_projects_price_file_for_cost_to_read(tmp_path,
             seen.append(made.meta.region_name)
             stub = Stubber(made)
             stub.add_response("get_products", {"PriceList": [ml("ml.g5.xlarge", "Hosting", "1.606")]}, {"ServiceCode": "AmazonSageMaker", "Filters": ANY, "FormatVersion": "aws_v1"})
-            for service_code in ("AWSKMS", "AmazonCloudWatch", "AmazonCloudWatch"):
+            for service_code in ("AWSKMS", "AmazonCloudWatch", "AmazonCloudWatch"):  # keys; alarms (both kinds); dashboards
                 stub.add_response("get_products", {"PriceList": []}, {"ServiceCode": service_code, "Filters": ANY, "FormatVersion": "aws_v1"})
             stub.activate()
         return made

@@ -45,6 +45,8 @@ __all__ = [
     "parse_instance_prices",
     "fetch_prices",
     "USE_OF_COMPONENT",
+    "MONTHLY_ITEMS",
+    "PRICING_API_REGION",
 ]
 
 FORMAT = "mlstack-prices/1"
@@ -235,6 +237,7 @@ def _monthly(entries: Iterable[Mapping[str, Any]], usage_part: str) -> Optional[
 MONTHLY_ITEMS = {
     "kmsKey": ("AWSKMS", (), "KMS-Keys"),
     "alarm": ("AmazonCloudWatch", (("productFamily", "Alarm"),), "CW:AlarmMonitorUsage"),
+    "compositeAlarm": ("AmazonCloudWatch", (("productFamily", "Alarm"),), "Composite"),
     "dashboard": ("AmazonCloudWatch", (("productFamily", "Dashboard"),), "Dashboard"),
 }
 
@@ -263,9 +266,11 @@ def fetch_prices(client: Any, region: str, *, today: Optional[_dt.date] = None) 
             "(SageMaker may not be offered there)"
         )
     monthly: dict[str, float] = {}
+    answers: dict[tuple, list[dict[str, Any]]] = {}
     for key, (service, extra, suffix) in MONTHLY_ITEMS.items():
-        entries = _get_products(client, service, [term("regionCode", region), *(term(f, v) for f, v in extra)])
-        value = _monthly(entries, suffix)
+        if (service, extra) not in answers:  # one query per service and filter
+            answers[(service, extra)] = _get_products(client, service, [term("regionCode", region), *(term(f, v) for f, v in extra)])
+        value = _monthly(answers[(service, extra)], suffix)
         if value is not None:
             monthly[key] = round(value, 6)
     date = (today or _dt.datetime.now(_dt.timezone.utc).date()).isoformat()

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..capacity import HOURS_PER_MONTH, Capacity, Fleet, Job, Node
+from ..capacity import HOURS_PER_MONTH, Capacity, Job, Node
 from . import PriceFile
 
 __all__ = ["CostLine", "CostReport", "estimate", "COMPONENT_PREFIX"]
@@ -33,7 +33,7 @@ _CLASS_OF_USE = {
 _COUNTED = {
     "aws:kms/key:Key": ("KMS keys", "kmsKey"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("alarms", "alarm"),
-    "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("alarms", "alarm"),
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": ("composite alarms", "compositeAlarm"),
     "aws:cloudwatch/dashboard:Dashboard": ("dashboards", "dashboard"),
 }
 #: Resources billed by use, whose volume no stack key declares: listed, never priced.
@@ -134,11 +134,6 @@ def _owner(node: Node, by_urn: Mapping[str, Node]) -> str:
     if found is None:
         return "(stack)"
     return f"{found.type[len(COMPONENT_PREFIX):]} {found.name}"
-
-
-def _short(component: str) -> str:
-    # "endpoint churn-scoring variant primary" / "pipeline X step Train": what a reader recognises.
-    return component
 
 
 def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFile], *, stack: str = "", region: str = "REGION") -> CostReport:
