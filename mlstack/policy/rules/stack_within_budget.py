@@ -51,9 +51,10 @@ def _prices(config: Mapping[str, Any], region: Optional[str]) -> tuple[Optional[
             return None, f"the policy's prices setting is not a usable price file ({exc})"
     if not region:
         return None, "the stack config has no aws:region, so no price file can be chosen"
-    path = str(config.get("pricesFile") or DEFAULT_PRICES_FILE).replace("{region}", region)
-    if not os.path.isfile(path):
-        return None, f"there is no price file {path}: write it with `mlstack prices update --region {region}` and commit it"
+    relative = str(config.get("pricesFile") or DEFAULT_PRICES_FILE).replace("{region}", region)
+    path = _find(relative)
+    if path is None:
+        return None, f"there is no price file {relative}: write it with `mlstack prices update --region {region}` and commit it"
     try:
         return load_price_file(path, region=region), ""
     except Exception as exc:  # noqa: BLE001 - UsageError or PriceFileError: fail closed with the reason
@@ -63,6 +64,21 @@ def _prices(config: Mapping[str, Any], region: Optional[str]) -> tuple[Optional[
 def _urn(item: Any) -> Optional[str]:
     """The resource a violation points at: the largest contributor (None: the stack as a whole)."""
     return getattr(item, "urn", None) or None
+
+
+def _find(relative: str) -> Optional[str]:
+    """``relative`` in the current directory or the nearest parent up to the project's root (the
+    directory of Pulumi.yaml), so a check run from a subdirectory of the project finds it."""
+    if os.path.isabs(relative):
+        return relative if os.path.isfile(relative) else None
+    here = os.path.abspath(os.getcwd())
+    while True:
+        candidate = os.path.join(here, relative)
+        if os.path.isfile(candidate):
+            return candidate
+        if os.path.isfile(os.path.join(here, "Pulumi.yaml")) or os.path.dirname(here) == here:
+            return None
+        here = os.path.dirname(here)
 
 
 def _number(value: Any) -> Optional[float]:
@@ -152,8 +168,8 @@ POLICY = StackValidationPolicy(
             "pricesFile": {
                 "type": "string",
                 "default": DEFAULT_PRICES_FILE,
-                "description": "The price file to judge USD budgets with ({region}: the stack's aws:region), relative to the "
-                "directory the check runs in.",
+                "description": "The price file to judge USD budgets with ({region}: the stack's aws:region): absolute, or "
+                "relative to the directory the check runs in or its nearest parent up to the project's Pulumi.yaml.",
             },
             "prices": {
                 "type": "object",

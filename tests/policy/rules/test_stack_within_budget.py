@@ -65,11 +65,24 @@ def test_usd_budget_without_a_price_file_fails_closed(tmp_path, monkeypatch):
     assert "cannot be estimated" in message and "mlstack prices update --region eu-west-1" in message
 
 
-def test_usd_budget_reads_the_projects_price_file(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_usd_budget_reads_the_projects_price_file_from_a_subdirectory_too(tmp_path, monkeypatch):
+    (tmp_path / "Pulumi.yaml").write_text("name: mlstack\n")
     (tmp_path / "prices").mkdir()
     (tmp_path / "prices" / "eu-west-1.json").write_text(json.dumps(PRICES))
+    (tmp_path / "stacks").mkdir()
+    monkeypatch.chdir(tmp_path / "stacks")
     assert violations(stack(), budget={"monthlyUsd": 7000}) == []
+    assert len(violations(stack(), budget={"monthlyUsd": 6000})) == 1
+
+
+def test_a_price_file_above_the_project_is_not_used(tmp_path, monkeypatch):
+    (tmp_path / "prices").mkdir()
+    (tmp_path / "prices" / "eu-west-1.json").write_text(json.dumps(PRICES))
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "Pulumi.yaml").write_text("name: mlstack\n")
+    monkeypatch.chdir(tmp_path / "project")
+    [message] = violations(stack(), budget={"monthlyUsd": 1e6})
+    assert "there is no price file prices/eu-west-1.json" in message
 
 
 def test_peak_gpus_during_a_rollout_over_the_environment_cap_fails():
