@@ -205,8 +205,11 @@ class Capacity:
         return max(items, key=weight) if items else None
 
     def peak_gpus(self, *, during_rollout: bool = True) -> int:
-        """Accelerator devices in use at once at the peak (during a rollout by default)."""
-        return sum((n.during_rollout if during_rollout else n.steady) * n.devices_per_instance for n in self.needs)
+        """Accelerator devices in use at once at the peak (during a rollout by default): every
+        fleet at its maximum (plus its rollout's extra fleet: one ``pulumi up`` may update every
+        endpoint at once) and every job at its concurrency."""
+        fleets = sum((f.max_instances + (f.rollout_extra if during_rollout else 0)) * f.devices_per_instance for f in self.fleets)
+        return fleets + sum(j.instances * j.concurrent_runs * j.devices_per_instance for j in self.jobs)
 
     def render(self) -> str:
         """The needs table and the monthly hours, as ``mlstack plan`` prints them."""
