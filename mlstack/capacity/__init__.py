@@ -152,6 +152,12 @@ class Capacity:
     fleets: list[Fleet] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    """What a reader should know (serverless variants: nothing to count)."""
+    uncounted: list[str] = field(default_factory=list)
+    """What the plan declares but could not be counted (an endpoint without its configuration, a
+    pipeline definition that cannot be read, a schedule expression that cannot be read, an
+    autoscaling target of no known variant): the figures are a lower bound, and a budget or cap
+    judged on them fails closed."""
 
     @property
     def needs(self) -> list[Need]:
@@ -229,6 +235,7 @@ class Capacity:
                 f"  per month: {self.instance_hours('min'):,.0f}-{self.instance_hours('max'):,.0f} instance-hours, "
                 f"{self.gpu_hours('min'):,.0f}-{self.gpu_hours('max'):,.0f} GPU-hours (min-max scale)"
             )
+        lines.extend(f"  not counted: {n}" for n in self.uncounted)
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -260,6 +267,11 @@ def nodes_of_policy_resources(resources: Iterable[Any]) -> list[Node]:
 def _int(value: Any, default: int = 0) -> int:
     if isinstance(value, bool):
         return default
+    if isinstance(value, str):  # the provider converts "6" to 6; so must the count
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return default
     if isinstance(value, (int, float)) and math.isfinite(value) and value >= 0:
         return int(math.ceil(value))
     return default
@@ -330,7 +342,11 @@ def _endpoints(nodes: list[Node], cap: Capacity) -> None:
     endpoints = [n for n in nodes if n.type == "aws:sagemaker/endpoint:Endpoint"]
     targets: dict[str, Mapping[str, Any]] = {}
     for n in nodes:
-        if n.type == "aws:appautoscaling/target:Target" and n.inputs.get("serviceNamespace") == "sagemaker":
+        if (
+            n.type == "aws:appautoscaling/target:Target"
+            and n.inputs.get("serviceNamespace") == "sagemaker"
+            and n.inputs.get("scalableDimension", "sagemaker:variant:DesiredInstanceCount") == "sagemaker:variant:DesiredInstanceCount"
+        ):
             rid = n.inputs.get("resourceId")
             if isinstance(rid, str):
                 targets[rid] = n.inputs
@@ -339,12 +355,16 @@ def _endpoints(nodes: list[Node], cap: Capacity) -> None:
     by_parent: dict[Optional[str], list[Node]] = {}
     for c in configs:
         by_parent.setdefault(c.parent, []).append(c)
+    matched: set[str] = set()
     for ep in endpoints:
         config = _config_of(ep, by_name, by_urn, by_parent)
         if config is None:
-            cap.notes.append(f"endpoint {ep.name!r}: its endpoint configuration is not in the plan; its instances are not counted")
+            cap.uncounted.append(f"endpoint {ep.name!r}: its endpoint configuration is not in the plan; its instances are not counted")
             continue
-        _variants(str(ep.inputs.get("name") or ep.name), config, ep.inputs.get("deploymentConfig"), targets, cap)
+        _variants(str(ep.inputs.get("name") or ep.name), config, ep.inputs.get("deploymentConfig"), targets, cap, matched)
+    for rid in sorted(set(targets) - matched):
+        if rid.startswith("endpoint/"):
+            cap.uncounted.append(f"autoscaling target {rid} scales no endpoint variant of the plan; its instances are not counted")
 
 
 def _config_of(
@@ -361,7 +381,9 @@ def _config_of(
     return siblings[0] if len(siblings) == 1 else None
 
 
-def _variants(endpoint: str, config: Node, deployment: Any, targets: Mapping[str, Mapping[str, Any]], cap: Capacity) -> None:
+def _variants(
+    endpoint: str, config: Node, deployment: Any, targets: Mapping[str, Mapping[str, Any]], cap: Capacity, matched: set[str]
+) -> None:
     for key, kind in (("productionVariants", "variant"), ("shadowProductionVariants", "shadow variant")):
         for v in config.inputs.get(key) or ():
             if not isinstance(v, Mapping):
@@ -373,7 +395,9 @@ def _variants(endpoint: str, config: Node, deployment: Any, targets: Mapping[str
                     cap.notes.append(f"endpoint {endpoint} {kind} {name}: serverless, no instances to count or quota to check")
                 continue
             count = max(_int(v.get("initialInstanceCount"), 1), 1)
-            target = targets.get(f"endpoint/{endpoint}/variant/{name}") or {}
+            rid = f"endpoint/{endpoint}/variant/{name}"
+            matched.add(rid)
+            target = targets.get(rid) or {}
             lo = _int(target.get("minCapacity"), count) if target else count
             hi = max(_int(target.get("maxCapacity"), count), lo) if target else count
             extra, rule = rollout_extra(deployment, hi)
@@ -454,7 +478,7 @@ def _pipelines(nodes: list[Node], cap: Capacity) -> None:
         except ValueError:
             definition = None
         if not isinstance(definition, Mapping):
-            cap.notes.append(f"pipeline {name}: no readable definition (pipelineDefinition) in the plan; its jobs are not counted")
+            cap.uncounted.append(f"pipeline {name}: no readable definition (pipelineDefinition) in the plan; its jobs are not counted")
             continue
         steps = [s for s in definition.get("Steps") or () if isinstance(s, Mapping)]
         jobs = []
@@ -474,7 +498,7 @@ def _pipelines(nodes: list[Node], cap: Capacity) -> None:
             try:
                 per_month, interval_hours = runs_per_month(expression)
             except ValueError as exc:
-                cap.notes.append(f"pipeline {name}: {exc}; its runs are not in the monthly hours")
+                cap.uncounted.append(f"pipeline {name}: {exc}; its runs are not in the monthly hours")
                 per_month, interval_hours = 0.0, None
             runs += per_month
             concurrent += max(1, math.ceil(wall / 3600 / interval_hours)) if interval_hours else 1
@@ -532,7 +556,7 @@ def _monitoring_schedules(nodes: list[Node], cap: Capacity) -> None:
             siblings = [d for d in definitions.values() if d.parent == n.parent]
             jobdef = siblings[0] if len(siblings) == 1 else None
         if jobdef is None:
-            cap.notes.append(f"monitoring schedule {n.name!r}: its job definition is not in the plan; not counted")
+            cap.uncounted.append(f"monitoring schedule {n.name!r}: its job definition is not in the plan; not counted")
             continue
         cluster = next((d.get("clusterConfig") for d in _dicts(jobdef.inputs) if isinstance(d.get("clusterConfig"), Mapping)), None)
         if not cluster or not isinstance(cluster.get("instanceType"), str):
@@ -544,7 +568,7 @@ def _monitoring_schedules(nodes: list[Node], cap: Capacity) -> None:
         try:
             per_month, interval = runs_per_month(expression)
         except ValueError as exc:
-            cap.notes.append(f"monitoring schedule {n.name!r}: {exc}; its runs are not in the monthly hours")
+            cap.uncounted.append(f"monitoring schedule {n.name!r}: {exc}; its runs are not in the monthly hours")
             per_month, interval = 0.0, None
         concurrent = max(1, math.ceil(runtime / 3600 / interval)) if interval else 1
         itype = cluster["instanceType"]

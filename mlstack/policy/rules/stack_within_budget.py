@@ -94,6 +94,15 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     nodes = nodes_of_policy_resources(args.resources)
     cap = capacity_of(nodes)
     limit = _number(for_env(config, "maxPeakGpus", env))
+    budget = _budget()
+    if cap.uncounted and (limit is not None or budget):
+        report_violation(
+            f"the stack's capacity cannot be counted in full, so its budget and peak-GPU cap cannot be judged: "
+            f"{'; '.join(cap.uncounted[:3])}{' ...' if len(cap.uncounted) > 3 else ''}. What cannot be counted is not within a "
+            "budget: declare it so it can be (an endpoint with its configuration, a pipeline with an inline definition, a "
+            "rate(...) or cron(...) schedule).",
+            None,
+        )
     peak = cap.peak_gpus()
     if limit is not None and peak > limit:
         worst = sorted((n for n in cap.needs if n.devices_per_instance), key=lambda n: -n.during_rollout * n.devices_per_instance)
@@ -104,7 +113,6 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
             "instance counts or the training concurrency, or raise the cap in the pack config.",
             _urn(cap.largest(by="gpus")),
         )
-    budget = _budget()
     if not budget:
         return
     gpu_budget = _number(budget.get("monthlyGpuHours"))

@@ -95,3 +95,49 @@ def test_peak_gpus_during_a_rollout_over_the_environment_cap_fails():
 
 def test_budget_is_not_judged_outside_its_environments_by_default():
     assert violations(stack(), budget={"monthlyGpuHours": 1}, env="dev") == []
+
+
+# -- stacks written to slip past the budget: what cannot be counted fails closed ----------------------
+
+
+def pipeline(props):
+    return resource("aws:sagemaker/pipeline:Pipeline", "p", {"pipelineName": "churn-train", **props})
+
+
+TRAIN_STEP = {"Name": "Train", "Type": "Training", "Arguments": {"ResourceConfig": {"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 4}}}
+
+
+@pytest.mark.parametrize(
+    "resources",
+    [
+        pytest.param(
+            # two configurations and nothing saying which the endpoint runs
+            [stack()[0], resource("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "cfg2", {"productionVariants": []}),
+             resource("aws:sagemaker/endpoint:Endpoint", "ep", {"name": "churn-scoring"})],
+            id="endpoint-without-a-linked-configuration",
+        ),
+        pytest.param(
+            # the autoscaling target names the variant in another case: SageMaker's would be a different variant
+            [*stack()[:2], resource("aws:appautoscaling/target:Target", "t", {"serviceNamespace": "sagemaker",
+             "resourceId": "endpoint/churn-scoring/variant/Primary", "minCapacity": 2, "maxCapacity": 400})],
+            id="autoscaling-target-of-an-unknown-variant",
+        ),
+        pytest.param([pipeline({"pipelineDefinitionS3Location": {"bucket": "b", "objectKey": "k"}})], id="pipeline-definition-in-s3"),
+        pytest.param(
+            [pipeline({"pipelineDefinition": json.dumps({"Steps": [TRAIN_STEP]})}),
+             resource("aws:scheduler/schedule:Schedule", "s", {"scheduleExpression": "every minute",
+                      "target": {"arn": "arn:aws:sagemaker:eu-west-1:1:pipeline/churn-train"}})],
+            id="unreadable-schedule-expression",
+        ),
+    ],
+)
+def test_what_cannot_be_counted_fails_a_budget_closed(resources):
+    found = violations(resources, budget={"monthlyGpuHours": 1e9})
+    assert any("cannot be counted in full" in m for m in found), found
+
+
+def test_a_capacity_written_as_a_string_is_counted_as_its_number():
+    resources = stack()
+    resources[2].props["maxCapacity"] = "40"  # the provider turns "40" into 40 instances
+    [message] = violations(resources, budget={"monthlyGpuHours": 1e9})
+    assert "80 accelerators" in message  # 40 at max + 40 during a blue/green rollout > 64
