@@ -185,15 +185,18 @@ def _command(args: argparse.Namespace, stack: Any, aws: Any) -> int:
         notes.append("KServe replicas run on the cluster's nodes: their capacity is the cluster's, not a SageMaker quota")
     notes.append("quotas are per account and region: other stacks and jobs there share them")
     if args.json_output is not None:
-        args.json_output.write(json.dumps({"stack": stack.stack, "region": aws.region, "rows": [r.to_json() for r in rows]}, indent=2) + "\n")
+        args.json_output.write(json.dumps({"stack": stack.stack, "region": aws.region, "rows": [r.to_json() for r in rows], "uncounted": capacity.uncounted}, indent=2) + "\n")
         if args.json_output.is_stdout:
-            return 1 if any(r.short for r in rows) else 0
+            return 1 if any(r.short for r in rows) or capacity.uncounted else 0
     print(render(rows, stack=stack.stack, region=aws.region, notes=notes))
     short = [r for r in rows if r.short]
     if short:
         print(f"\n{len(short)} of {len(rows)} instance type/use pair(s) short of quota")
-        return 1
-    return 0
+    if capacity.uncounted:
+        # The need above is a lower bound: never call it enough.
+        print("\nnot counted, so the need above may be short of the truth:")
+        print("\n".join(f"  {u}" for u in capacity.uncounted))
+    return 1 if short or capacity.uncounted else 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
