@@ -480,15 +480,18 @@ def _pipelines(nodes: list[Node], cap: Capacity) -> None:
         if not isinstance(definition, Mapping):
             cap.uncounted.append(f"pipeline {name}: no readable definition (pipelineDefinition) in the plan; its jobs are not counted")
             continue
-        steps = [s for s in definition.get("Steps") or () if isinstance(s, Mapping)]
+        params = _parameters(definition)
         jobs = []
         wall = 0
-        for step in steps:
-            job = _step_job(step)
-            if job is None:
+        for step in _steps(definition.get("Steps")):
+            try:
+                found = _step_jobs(step, params)
+            except ValueError as exc:
+                cap.uncounted.append(f"pipeline {name} step {step.get('Name') or '?'}: {exc}; not counted")
                 continue
-            jobs.append((str(step.get("Name") or "?"), *job[:4]))
-            wall += job[4]  # worst case: the steps run one after another
+            for job in found:
+                jobs.append((str(step.get("Name") or "?"), *job[:4]))
+            wall += max((job[4] for job in found), default=0)  # worst case: the steps run one after another
         if not jobs:
             continue
 
@@ -515,30 +518,72 @@ def _pipelines(nodes: list[Node], cap: Capacity) -> None:
             )
 
 
-def _step_job(step: Mapping[str, Any]) -> Optional[tuple[str, str, int, int, int]]:
-    """(instance type, use, instances, max billed seconds, max wall-clock seconds) of a pipeline
-    step that runs a job (a spot training job may wait for capacity up to MaxWaitTimeInSeconds)."""
+def _steps(steps: Any) -> Iterable[Mapping[str, Any]]:
+    """Every step, those nested in a Condition step's branches included (either branch may run)."""
+    for step in steps if isinstance(steps, list) else ():
+        if not isinstance(step, Mapping):
+            continue
+        yield step
+        args = step.get("Arguments") if isinstance(step.get("Arguments"), Mapping) else {}
+        for branch in ("IfSteps", "ElseSteps"):
+            yield from _steps(args.get(branch))
+
+
+def _parameters(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The pipeline's parameters and their default values (what a scheduled run uses)."""
+    out: dict[str, Any] = {}
+    for p in definition.get("Parameters") or ():
+        if isinstance(p, Mapping) and isinstance(p.get("Name"), str):
+            out[p["Name"]] = p.get("DefaultValue")
+    return out
+
+
+def _resolve(value: Any, params: Mapping[str, Any], what: str) -> Any:
+    """A literal, or a ``{"Get": "Parameters.X"}`` reference resolved to X's default; anything
+    else (a step property, a join) cannot be counted offline and raises ValueError."""
+    if isinstance(value, Mapping):
+        ref = value.get("Get")
+        if isinstance(ref, str) and ref.startswith("Parameters.") and len(value) == 1:
+            name = ref[len("Parameters."):]
+            if params.get(name) is not None:
+                return params[name]
+            raise ValueError(f"{what} is parameter {name!r}, which has no default value")
+        raise ValueError(f"{what} is computed at run time ({json.dumps(value)[:80]})")
+    return value
+
+
+def _step_jobs(step: Mapping[str, Any], params: Mapping[str, Any]) -> list[tuple[str, str, int, int, int]]:
+    """(instance type, use, instances, max billed seconds, max wall-clock seconds) of each
+    instance group a pipeline step runs (a spot training job may wait for capacity up to
+    MaxWaitTimeInSeconds); empty for steps that run no instances."""
     kind = step.get("Type")
     if kind not in _STEP_RESOURCES:
-        return None
+        return []
     args = step.get("Arguments") if isinstance(step.get("Arguments"), Mapping) else {}
     key, use = _STEP_RESOURCES[kind]
     resources = args.get(key) if isinstance(args.get(key), Mapping) else {}
     if kind == "Processing":
         resources = resources.get("ClusterConfig") if isinstance(resources.get("ClusterConfig"), Mapping) else {}
-    itype = resources.get("InstanceType")
-    if not isinstance(itype, str):
-        return None
-    count = max(_int(resources.get("InstanceCount"), 1), 1)
+    # A heterogeneous training cluster declares InstanceGroups instead of one type and count.
+    groups = resources.get("InstanceGroups") if isinstance(resources.get("InstanceGroups"), list) else [resources]
     stopping = args.get("StoppingCondition") if isinstance(args.get("StoppingCondition"), Mapping) else {}
     # SageMaker's defaults when no stopping condition is given: 1 day for training (API_StoppingCondition),
     # 1 day for processing; transform jobs have none, a day is assumed.
-    runtime = _int(stopping.get("MaxRuntimeInSeconds"), 86400) or 86400
+    runtime = _int(_resolve(stopping.get("MaxRuntimeInSeconds"), params, "MaxRuntimeInSeconds"), 86400) or 86400
     wall = runtime
-    if kind == "Training" and args.get("EnableManagedSpotTraining") is True:
+    if kind == "Training" and _resolve(args.get("EnableManagedSpotTraining"), params, "EnableManagedSpotTraining") in (True, "true", "True"):
         use = "spot training"
-        wall = max(runtime, _int(stopping.get("MaxWaitTimeInSeconds"), runtime))
-    return itype, use, count, runtime, wall
+        wall = max(runtime, _int(_resolve(stopping.get("MaxWaitTimeInSeconds"), params, "MaxWaitTimeInSeconds"), runtime))
+    jobs = []
+    for group in groups:
+        if not isinstance(group, Mapping):
+            raise ValueError(f"an instance group is not an object ({group!r:.60})")
+        itype = _resolve(group.get("InstanceType"), params, "InstanceType")
+        if not isinstance(itype, str) or not itype:
+            raise ValueError(f"{key} has no instance type")
+        count = max(_int(_resolve(group.get("InstanceCount"), params, "InstanceCount"), 1), 1)
+        jobs.append((itype, use, count, runtime, wall))
+    return jobs
 
 
 def _monitoring_schedules(nodes: list[Node], cap: Capacity) -> None:

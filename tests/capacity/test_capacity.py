@@ -155,3 +155,32 @@ def test_kserve_replicas_count_gpus_on_their_node_type_and_a_second_revision_dur
     [need] = cap.needs
     assert (need.instance_type, need.use, need.steady, need.during_rollout, need.quota_name) == ("g5.2xlarge", "kubernetes", 8, 16, None)
     assert cap.gpu_hours("min") == 2 * 2 * HOURS_PER_MONTH and cap.peak_gpus() == 32
+
+
+def test_parameterised_instance_types_use_the_parameters_defaults():
+    step = {"Name": "Train", "Type": "Training", "Arguments": {
+        "ResourceConfig": {"InstanceType": {"Get": "Parameters.TrainType"}, "InstanceCount": {"Get": "Parameters.TrainCount"}},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600}}}
+    params = [{"Name": "TrainType", "Type": "String", "DefaultValue": "ml.p4d.24xlarge"}, {"Name": "TrainCount", "Type": "Integer", "DefaultValue": 2}]
+    node = Node("aws:sagemaker/pipeline:Pipeline", "p", "urn:p", None, {"pipelineName": "churn-train", "pipelineDefinition": json.dumps({"Parameters": params, "Steps": [step]})})
+    [need] = capacity_of([node]).needs
+    assert (need.instance_type, need.steady, need.devices_per_instance) == ("ml.p4d.24xlarge", 2, 8)
+
+
+def test_heterogeneous_clusters_and_steps_inside_a_condition_are_counted():
+    groups = {"Name": "Train", "Type": "Training", "Arguments": {"ResourceConfig": {"InstanceGroups": [
+        {"InstanceGroupName": "gpu", "InstanceType": "ml.g5.2xlarge", "InstanceCount": 2},
+        {"InstanceGroupName": "cpu", "InstanceType": "ml.c5.xlarge", "InstanceCount": 4},
+    ]}}}
+    conditional = {"Name": "Check", "Type": "Condition", "Arguments": {"IfSteps": [{"Name": "Batch", "Type": "Transform", "Arguments": {
+        "TransformResources": {"InstanceType": "ml.m5.xlarge", "InstanceCount": 3}}}], "ElseSteps": []}}
+    cap = capacity_of([pipeline([groups, conditional])])
+    assert {(n.instance_type, n.use, n.steady) for n in cap.needs} == {
+        ("ml.g5.2xlarge", "training", 2), ("ml.c5.xlarge", "training", 4), ("ml.m5.xlarge", "transform", 3),
+    }
+
+
+def test_an_instance_type_computed_at_run_time_is_not_counted_and_says_so():
+    step = {"Name": "Train", "Type": "Training", "Arguments": {"ResourceConfig": {"InstanceType": {"Get": "Steps.Pick.Outputs.type"}, "InstanceCount": 1}}}
+    cap = capacity_of([pipeline([step])])
+    assert cap.needs == [] and "computed at run time" in cap.uncounted[0]
