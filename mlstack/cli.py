@@ -47,11 +47,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # Checked before the plan, which takes seconds: a typo in the path fails at once.
     output = open_output(args.json, option="--json", inputs=stack_inputs(args.stack)) if args.json is not None else None
     plan = _plan(args.stack, args.lookups)
+    # Before anything is written: an unusable price file stops the command with nothing half done.
+    summary = _capacity_summary(args.stack, plan) if args.json != "-" else ""
     if output is not None:
         write_json(output, plan.to_json())
     if args.json != "-":
         text = plan.render()
-        summary = _capacity_summary(args.stack, plan)
         # Under the accelerator totals, before warnings and outputs.
         cut = min((i for i in (text.find("\n\nwarnings:"), text.find("\n\noutputs:")) if i >= 0), default=len(text))
         print(text[:cut] + summary + text[cut:])
