@@ -221,6 +221,9 @@ ROWS: dict[str, Row] = {
     ),
     "cost-price-file-binary": Row(("cost", "{stack}", "--prices", "{tmp}/p.json"), "is a binary file", files={"p.json": b"\x7fELF\x00\x00\xff\xfe" * 40}),
     "cost-price-file-missing": Row(("cost", "{stack}", "--prices", "{tmp}/none.json"), "does not exist"),
+    "plan-project-price-file-not-json": Row(
+        ("plan", "{stack}"), "prices/eu-west-1.json: not JSON", files={"prices": lambda p: p.mkdir(), "prices/eu-west-1.json": "{"}
+    ),
     "prices-update-unknown-region": Row(("prices", "update", "--region", "mars-north-1", *AWS[:4]), "not a region where botocore knows SageMaker"),
     "prices-update-without-region": Row(("prices", "update", *AWS[:4]), "--region is required"),
     "prices-update-output-missing-directory": Row(
