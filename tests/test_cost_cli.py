@@ -55,10 +55,12 @@ def test_cost_of_churn_prod_per_component_and_class(cli, project, tmp_path):
     assert code == 0, err
     report = json.loads(out_json.read_text())
     lines = {(line["component"], line["resource_class"]): line for line in report["lines"]}
-    endpoint = lines[("endpoint churn-scoring variant primary", "endpoint instances")]
+    endpoint = lines[("Endpoint scoring", "endpoint instances")]
+    assert endpoint["item"] == "endpoint churn-scoring variant primary"
     assert (endpoint["usd_min"], endpoint["usd_max"]) == (2 * HOURS_PER_MONTH * 2.0, 6 * HOURS_PER_MONTH * 2.0)
-    drift = lines[("pipeline churn-prod-scoring-drift step DriftCheck", "processing runs")]
+    drift = lines[("Monitor scoring", "processing runs")]  # the drift job is a child of the Monitor
     assert drift["usd_max"] == pytest.approx(HOURS_PER_MONTH * 0.1)  # hourly, at most 1 h on one ml.m5.large
+    assert report["componentsUsd"]["Endpoint scoring"]["max"] == pytest.approx(6 * HOURS_PER_MONTH * 2.0 + 1.0 + 2 * 0.1)
     assert lines[("Monitor scoring", "dashboards")]["usd_max"] == 3.0
     assert report["totalUsd"]["max"] == pytest.approx(sum(line["usd_max"] for line in report["lines"] if line["usd_max"] is not None))
     assert "spot training is priced at the on-demand rate" in out and "prices of eu-west-1 retrieved 2026-11-28" in out

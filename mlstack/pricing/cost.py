@@ -58,6 +58,8 @@ class CostLine:
     note: str = ""
     priced: bool = True
     """False for what is listed but never priced here (usage-based charges, a cluster's nodes)."""
+    item: str = ""
+    """The fleet or job inside the component: ``endpoint churn-scoring variant primary``."""
 
 
 @dataclass
@@ -78,6 +80,15 @@ class CostReport:
             return None
         return sum(v for v in values if v is not None)
 
+    def by_component(self) -> dict[str, tuple[float, float]]:
+        """USD per month (min, max) per component over its priced lines (empty without prices)."""
+        out: dict[str, tuple[float, float]] = {}
+        for line in self.lines:
+            if line.priced and line.usd_min is not None and line.usd_max is not None:
+                lo, hi = out.get(line.component, (0.0, 0.0))
+                out[line.component] = (lo + line.usd_min, hi + line.usd_max)
+        return dict(sorted(out.items()))
+
     def unpriced(self) -> list[CostLine]:
         return [line for line in self.lines if line.usd_max is None and line.priced]
 
@@ -87,6 +98,7 @@ class CostReport:
             "prices": None if self.prices is None else {"region": self.prices.region, "retrieved": self.prices.retrieved, "path": self.prices.path},
             "lines": [line.__dict__ for line in self.lines],
             "totalUsd": {"min": self.total("min"), "max": self.total("max")},
+            "componentsUsd": {c: {"min": lo, "max": hi} for c, (lo, hi) in self.by_component().items()} if self.prices else {},
             "assumptions": self.assumptions,
         }
 
@@ -102,13 +114,16 @@ class CostReport:
             lo = "-" if line.usd_min is None else f"{line.usd_min:,.2f}"
             hi = "-" if line.usd_max is None else f"{line.usd_max:,.2f}"
             extra = f"  ({line.note})" if line.note else ""
-            out.append(f"  {line.component:<{width}}  {line.resource_class:<22} {lo:>11} {hi:>11}  {line.quantity}{extra}")
+            item = f" [{line.item}]" if line.item else ""
+            out.append(f"  {line.component:<{width}}  {line.resource_class:<22} {lo:>11} {hi:>11}  {line.quantity}{item}{extra}")
         lo, hi = self.total("min"), self.total("max")
         if self.prices is not None:
             if lo is None or hi is None:
                 names = ", ".join(sorted({line.quantity.split(" of ")[-1] for line in self.unpriced()}))
                 out.append(f"  total: unknown: no price for {names} in {self.prices.path}; run `mlstack prices update --region {self.prices.region}`")
             else:
+                for component, (c_lo, c_hi) in self.by_component().items():
+                    out.append(f"  {component:<{width}}  {'subtotal':<22} {c_lo:>11,.2f} {c_hi:>11,.2f}")
                 out.append(f"  total: {lo:,.2f} USD/month at minimum scale, {hi:,.2f} USD/month at maximum scale")
         if self.capacity is not None:
             cap = self.capacity
@@ -136,6 +151,12 @@ def _owner(node: Node, by_urn: Mapping[str, Node]) -> str:
     return f"{found.type[len(COMPONENT_PREFIX):]} {found.name}"
 
 
+def _owner_of(urn: str, by_urn: Mapping[str, Node], fallback: str) -> str:
+    node = by_urn.get(urn)
+    owner = _owner(node, by_urn) if node is not None else "(stack)"
+    return fallback if owner == "(stack)" else owner
+
+
 def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFile], *, stack: str = "", region: str = "REGION") -> CostReport:
     """The monthly cost report of a stack: ``nodes`` (every resource, components included)."""
     nodes = list(nodes)
@@ -150,19 +171,21 @@ def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFi
 
     for f in capacity.fleets:
         lo, hi = f.min_instances * HOURS_PER_MONTH, f.max_instances * HOURS_PER_MONTH
+        owner = _owner_of(f.urn, by_urn, f.component)
         if f.use == "kubernetes":
             each = f" ({f.devices_per_instance} GPU each)" if f.devices_per_instance else ""
-            line = CostLine(f.component, _CLASS_OF_USE[f.use], f"{lo:,.0f}-{hi:,.0f} replica-hours{each} on {f.instance_type}")
+            line = CostLine(owner, _CLASS_OF_USE[f.use], f"{lo:,.0f}-{hi:,.0f} replica-hours{each} on {f.instance_type}", item=f.component)
             line.note, line.priced = "not priced: the cluster's nodes carry this cost", False
         else:
-            line = CostLine(f.component, _CLASS_OF_USE[f.use], f"{lo:,.0f}-{hi:,.0f} instance-hours of {f.instance_type}")
+            line = CostLine(owner, _CLASS_OF_USE[f.use], f"{lo:,.0f}-{hi:,.0f} instance-hours of {f.instance_type}", item=f.component)
             line.usd_min, line.usd_max = priced(lo, hi, f.instance_type, f.use)
         report.lines.append(line)
     triggered: list[Job] = []
     for j in capacity.jobs:
         hours = j.runs_per_month * j.hours_per_run
         line = CostLine(
-            j.component, _CLASS_OF_USE[j.use], f"{hours:,.0f} instance-hours ({j.runs_per_month:,.1f} runs) of {j.instance_type}"
+            _owner_of(j.urn, by_urn, j.component), _CLASS_OF_USE[j.use],
+            f"{hours:,.0f} instance-hours ({j.runs_per_month:,.1f} runs) of {j.instance_type}", item=j.component,
         )
         line.usd_min, line.usd_max = priced(hours, hours, j.instance_type, j.use)
         report.lines.append(line)
@@ -187,6 +210,8 @@ def estimate(nodes: Iterable[Node], capacity: Capacity, prices: Optional[PriceFi
         kind, _, why = label.partition(" (")
         report.lines.append(CostLine(owner, kind, f"{count} resource(s)", note="usage-based: " + why.rstrip(")"), priced=False))
 
+
+    report.lines.sort(key=lambda line: (line.component, not line.priced))  # stable: each component's lines in order
 
     report.assumptions = [
         f"a month is {HOURS_PER_MONTH:g} hours; endpoints run all month at their autoscaling minimum (min) or maximum (max)",
