@@ -16,6 +16,7 @@ fleets).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any, Optional
@@ -37,8 +38,12 @@ DEFAULT_PRICES_FILE = "prices/{region}.json"
 
 
 def _budget() -> Optional[Mapping[str, Any]]:
+    """The stack's mlstack:budget; one that is there but cannot be read is an empty budget, which
+    ``validate`` refuses (the stack program would have refused it too)."""
     value = config_value("mlstack:budget")
-    return value if isinstance(value, Mapping) else None
+    if value is None:
+        return None
+    return value if isinstance(value, Mapping) else {}
 
 
 def _prices(config: Mapping[str, Any], region: Optional[str]) -> tuple[Optional[PriceFile], str]:
@@ -95,7 +100,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     cap = capacity_of(nodes)
     limit = _number(for_env(config, "maxPeakGpus", env))
     budget = _budget()
-    if cap.uncounted and (limit is not None or budget):
+    if cap.uncounted and (limit is not None or budget is not None):
         report_violation(
             f"the stack's capacity cannot be counted in full, so its budget and peak-GPU cap cannot be judged: "
             f"{'; '.join(cap.uncounted[:3])}{' ...' if len(cap.uncounted) > 3 else ''}. What cannot be counted is not within a "
@@ -113,9 +118,16 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
             "instance counts or the training concurrency, or raise the cap in the pack config.",
             _urn(cap.largest(by="gpus")),
         )
-    if not budget:
+    if budget is None:
         return
     gpu_budget = _number(budget.get("monthlyGpuHours"))
+    if gpu_budget is None and _number(budget.get("monthlyUsd")) is None:
+        report_violation(
+            f"mlstack:budget is set but holds no number to judge ({json.dumps(budget)[:120]}); give monthlyUsd and/or "
+            "monthlyGpuHours as numbers.",
+            None,
+        )
+        return
     if gpu_budget is not None and cap.gpu_hours("max") > gpu_budget:
         report_violation(
             f"the stack may use {cap.gpu_hours('max'):,.0f} GPU-hours a month at maximum scale, more than its budget of "

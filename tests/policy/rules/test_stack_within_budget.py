@@ -36,7 +36,7 @@ def violations(resources, *, budget=None, env="prod", config=None, urns=None):
     policy = fail_closed(rule.POLICY)
     stack_config = {"aws:region": "eu-west-1", "mlstack:environment": env}
     if budget is not None:
-        stack_config["mlstack:budget"] = json.dumps(budget)
+        stack_config["mlstack:budget"] = budget if isinstance(budget, str) else json.dumps(budget)
     found = []
     args = SimpleNamespace(resources=resources, stack_tags={"mlstack:environment": env}, get_config=lambda: config or {})
     with using_stack_config(stack_config):
@@ -141,3 +141,9 @@ def test_a_capacity_written_as_a_string_is_counted_as_its_number():
     resources[2].props["maxCapacity"] = "40"  # the provider turns "40" into 40 instances
     [message] = violations(resources, budget={"monthlyGpuHours": 1e9})
     assert "80 accelerators" in message  # 40 at max + 40 during a blue/green rollout > 64
+
+
+@pytest.mark.parametrize("budget", ['{"monthlyGpuHours": "lots"}', "[1, 2]", "{}"])
+def test_a_budget_that_cannot_be_read_fails_closed(budget):
+    [message] = violations(stack(), budget=budget)
+    assert "holds no number to judge" in message
