@@ -25,6 +25,21 @@ ENOUGH = [
 ]
 
 
+@pytest.fixture(scope="module")
+def churn_prod_plan():
+    from mlstack.engine import plan_stack
+
+    return plan_stack("churn-prod", cwd=ROOT)
+
+
+@pytest.fixture(autouse=True)
+def planned_once(churn_prod_plan, monkeypatch):
+    """Both tests plan churn-prod (in moto's account): plan it once for the module."""
+    import mlstack.engine
+
+    monkeypatch.setattr(mlstack.engine, "plan_stack_file", lambda *a, **k: churn_prod_plan)
+
+
 @pytest.fixture
 def churn_prod(tmp_path):
     # churn-prod in moto's account, so the account check passes against the moto server.
