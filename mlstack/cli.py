@@ -47,13 +47,39 @@ def cmd_plan(args: argparse.Namespace) -> int:
     # Checked before the plan, which takes seconds: a typo in the path fails at once.
     output = open_output(args.json, option="--json", inputs=stack_inputs(args.stack)) if args.json is not None else None
     plan = _plan(args.stack, args.lookups)
+    # Before anything is written: an unusable price file stops the command with nothing half done.
+    summary = _capacity_summary(args.stack, plan) if args.json != "-" else ""
     if output is not None:
         write_json(output, plan.to_json())
     if args.json != "-":
-        print(plan.render())
+        text = plan.render()
+        # Under the accelerator totals, before warnings and outputs.
+        cut = min((i for i in (text.find("\n\nwarnings:"), text.find("\n\noutputs:")) if i >= 0), default=len(text))
+        print(text[:cut] + summary + text[cut:])
         if args.json:
             print(f"\nwrote the resource graph to {args.json}")
     return EXIT_OK
+
+
+def _capacity_summary(stack: str, plan: Any) -> str:
+    """Under the accelerator totals: peak instances and monthly hours, and the cost when the
+    project has a price file for the stack's region (mlstack.capacity, mlstack.pricing)."""
+    from .capacity import capacity_of_plan
+    from .config import load_stack
+    from .pricing.cli import cost_report, price_file_for
+
+    capacity = capacity_of_plan(plan)
+    lines = ["", capacity.render()]
+    stack_file = load_stack(stack)
+    prices = price_file_for(stack_file)
+    if prices is not None:
+        report = cost_report(stack_file, plan, prices)
+        lo, hi = report.total("min"), report.total("max")
+        if lo is None or hi is None:
+            lines.append(f"cost: unknown: {prices.path} lacks prices of some instance types (see `mlstack cost {stack}`)")
+        else:
+            lines.append(f"cost: {lo:,.2f}-{hi:,.2f} USD/month (min-max scale; prices of {prices.retrieved}; `mlstack cost {stack}` for the breakdown)")
+    return "\n".join(lines)
 
 
 def _plan(stack: str, lookups: str) -> Any:
@@ -164,6 +190,9 @@ _EXTENSIONS: dict[str, tuple[str, str]] = {
     "card": ("mlstack.cards.cli", "render a model's card (offline from the stack file, or a registry version's)"),
     "lineage": ("mlstack.lineagegraph.cli", "the lineage graph of a stack: data -> pipeline -> registry -> endpoint -> monitor"),
     "audit": ("mlstack.audit.cli", "check the stack's signed, append-only decision log (audit verify STACK)"),
+    "preflight": ("mlstack.ops.preflight", "compare a stack's peak instances with the account's SageMaker quotas"),
+    "cost": ("mlstack.pricing.cli", "monthly cost per component and resource class at minimum and maximum scale"),
+    "prices": ("mlstack.pricing.cli", "update the committed price file of a region from the AWS Price List API"),
 }
 
 

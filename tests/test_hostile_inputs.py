@@ -137,6 +137,8 @@ STACK_COMMANDS: dict[str, tuple[str, ...]] = {
     "status": ("status", "{stack}", *AWS),
     "card": ("card", "{stack}", "--model", "churn-xgb"),
     "lineage": ("lineage", "{stack}"),
+    "preflight": ("preflight", "{stack}", *AWS),
+    "cost": ("cost", "{stack}"),
 }
 
 # -- output paths: each runs under every command that writes a file ------------------------------
@@ -157,6 +159,8 @@ OUTPUT_COMMANDS: dict[str, tuple[str, ...]] = {
     "schema": ("schema", "--output", "{out}"),
     "status": ("status", "{stack}", "--json", "{out}", *AWS),
     "lineage": ("lineage", "{stack}", "--output", "{out}"),
+    "preflight": ("preflight", "{stack}", "--json", "{out}", *AWS),
+    "cost": ("cost", "{stack}", "--json", "{out}"),
 }
 
 # Outputs that would overwrite an input: refused for every command that reads a stack.
@@ -260,6 +264,30 @@ ROWS: dict[str, Row] = {
             "owner": "a", "intendedUses": "b", "outOfScopeUses": "c", "riskRating": ["High"], "ethicalConsiderations": "d", "caveats": "e"}}]}}),
     }),
     "lineage-format-unknown": Row(("lineage", "{stack}", "--format", "svg"), "invalid choice: 'svg'"),
+    "budget-empty": Row(("plan", "{stack}"), "mlstack:budget: give monthlyUsd, monthlyGpuHours or both", files={"Pulumi.churn-dev.yaml": stack_with("  mlstack:budget: {}\n")}),
+    "budget-negative-and-infinite": Row(
+        ("cost", "{stack}"), "mlstack:budget.monthlyGpuHours: Input should be less than or equal to 1000000000 (got inf)",
+        files={"Pulumi.churn-dev.yaml": stack_with("  mlstack:budget: {monthlyUsd: -5, monthlyGpuHours: .inf}\n")},
+    ),
+    "cost-price-file-not-json": Row(("cost", "{stack}", "--prices", "{tmp}/p.json"), "p.json: not JSON", files={"p.json": "{"}),
+    "cost-price-file-nan": Row(
+        ("cost", "{stack}", "--prices", "{tmp}/p.json"), "instances.endpoint.ml.m5.large: nan is not a price",
+        files={"p.json": '{"format": "mlstack-prices/1", "region": "eu-west-1", "retrieved": "2026-11-28", "instances": {"endpoint": {"ml.m5.large": NaN}}}'},
+    ),
+    "cost-price-file-of-another-region": Row(
+        ("cost", "{stack}", "--prices", "{tmp}/p.json"), "holds prices of us-east-1, not eu-west-1",
+        files={"p.json": '{"format": "mlstack-prices/1", "region": "us-east-1", "retrieved": "2026-11-28", "instances": {}}'},
+    ),
+    "cost-price-file-binary": Row(("cost", "{stack}", "--prices", "{tmp}/p.json"), "is a binary file", files={"p.json": b"\x7fELF\x00\x00\xff\xfe" * 40}),
+    "cost-price-file-missing": Row(("cost", "{stack}", "--prices", "{tmp}/none.json"), "does not exist"),
+    "plan-project-price-file-not-json": Row(
+        ("plan", "{stack}"), "prices/eu-west-1.json: not JSON", files={"prices": lambda p: p.mkdir(), "prices/eu-west-1.json": "{"}
+    ),
+    "prices-update-unknown-region": Row(("prices", "update", "--region", "mars-north-1", *AWS[:4]), "not a region where botocore knows SageMaker"),
+    "prices-update-without-region": Row(("prices", "update", *AWS[:4]), "--region is required"),
+    "prices-update-output-missing-directory": Row(
+        ("prices", "update", "--region", "eu-west-1", "--output", "{tmp}/missing/p.json", *AWS[:4]), "does not exist"
+    ),
     "policy-pack-build-path-too-long": Row(("policy-pack", "build", "{tmp}/" + "d" * 300 + "/pack"), "File name too long"),
 }
 

@@ -67,6 +67,8 @@ TIMEOUT_ENV = "MLSTACK_AWS_TIMEOUT"
 #: IAM action prefix per boto3 service name (for "grant the caller X" hints).
 _IAM_PREFIX = {
     "cloudwatch": "cloudwatch",
+    "pricing": "pricing",
+    "service-quotas": "servicequotas",
     "resourcegroupstaggingapi": "tag",
     "sagemaker": "sagemaker",
     "s3": "s3",

@@ -54,6 +54,7 @@ from .rules import (
     sagemaker_runs_in_vpc,
     service_principal_has_source_condition,
     stack_environment_matches_account,
+    stack_within_budget,
     storage_encrypted_with_kms,
     transforms_evaluated,
 )
@@ -74,6 +75,7 @@ RULES: tuple[ModuleType, ...] = (
     endpoint_monitors_gated_quality,
     endpoint_declares_ground_truth,
     instance_types_within_limits,
+    stack_within_budget,
     endpoint_serves_approved_package,
     pipeline_gates_registration,
     image_pinned_by_digest,

@@ -28,6 +28,7 @@ from ..lineage import GitCommit, tag_budget_problems
 from .audit import AuditSpec, audit_problems
 from .base import AccountId, Environment, Slug, Spec, TaggableS3Uri, TagValue, UserTags
 from .card import ModelCardSpec
+from .budget import BudgetSpec
 from .endpoint import EndpointSpec
 from .features import FeatureGroupSpec, feature_group_name_problems
 from .gates import GateSpec
@@ -174,6 +175,8 @@ class StackSpec(Spec):
         if problems:
             raise SpecProblems(problems)
         return self
+    budget: Optional[BudgetSpec] = None
+    """The most the stack may spend per month at maximum scale (USD and/or GPU-hours), judged by the policy mlstack-stack-within-budget."""
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "StackSpec":

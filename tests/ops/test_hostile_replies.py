@@ -446,3 +446,61 @@ def test_assuming_the_source_registrys_role_fails_closed(reply, error, fragment)
         stub.assert_no_pending_responses()
     if error == "OpsError":
         assert raised.value.exit_code == 2
+# -- mlstack preflight: Service Quotas answers that must not read as "enough quota" ------------------
+
+QUOTA_OK = {"ServiceCode": "sagemaker", "QuotaName": "ml.g5.xlarge for endpoint usage", "QuotaCode": "L-G5XL", "Value": 50.0, "Adjustable": True}
+
+
+def _preflight_capacity():
+    from mlstack.capacity import Node, capacity_of
+
+    config = Node(
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "cfg", "urn:cfg", "urn:c",
+        {"productionVariants": [{"variantName": "primary", "instanceType": "ml.g5.xlarge", "initialInstanceCount": 2}]},
+    )
+    return capacity_of([config, Node("aws:sagemaker/endpoint:Endpoint", "ep", "urn:ep", "urn:c", {"name": "churn-scoring"}, ("urn:cfg",))])
+
+
+HOSTILE_QUOTAS = [
+    ("negative-value", [(200, {"Quotas": [{**QUOTA_OK, "Value": -1.0}]})], "has no usable Value"),
+    ("value-a-string", [(200, {"Quotas": [{**QUOTA_OK, "Value": "50"}]})], "has no usable Value"),
+    ("value-missing", [(200, {"Quotas": [{k: v for k, v in QUOTA_OK.items() if k != "Value"}]})], "has no usable Value"),
+    ("quotas-an-object", [(200, {"Quotas": {"a": QUOTA_OK}})], "ListAWSDefaultServiceQuotas answered something mlstack cannot read"),
+    ("no-quotas-key", [(200, {})], "KeyError"),
+    ("same-next-token-forever", [(200, {"Quotas": [QUOTA_OK], "NextToken": "again"})], "would never end"),
+    ("an-html-page", [(200, b"<html>sign in</html>")], ""),
+]
+
+
+@pytest.mark.parametrize(("replies", "fragment"), [pytest.param(r, f, id=i) for i, r, f in HOSTILE_QUOTAS])
+def test_unreadable_quota_answers_stop_preflight_without_a_verdict(canned_aws, monkeypatch, replies, fragment):
+    from botocore.exceptions import BotoCoreError
+
+    from mlstack.ops.aws import Aws, AwsSettings, OpsError, translate
+    from mlstack.ops.preflight import preflight
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    server = canned_aws(replies)
+    aws = Aws(AwsSettings(region="eu-west-1", endpoint_url=server.url, max_attempts=1))
+    with pytest.raises((OpsError, BotoCoreError)) as info:
+        preflight(aws, _preflight_capacity(), "eu-west-1")
+    error = translate(info.value, aws)
+    assert error.exit_code == 1 and fragment in str(error)
+    assert server.requests[0] == "ServiceQuotasV20190624.ListAWSDefaultServiceQuotas"
+
+
+def test_throttled_quota_reads_fail_with_the_retry_advice(canned_aws, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from mlstack.ops.aws import Aws, AwsSettings, translate
+    from mlstack.ops.preflight import preflight
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    server = canned_aws([aws_error("TooManyRequestsException", "slow down")])
+    aws = Aws(AwsSettings(region="eu-west-1", endpoint_url=server.url, max_attempts=2, retry_mode="standard"))
+    with pytest.raises(ClientError) as info:
+        preflight(aws, _preflight_capacity(), "eu-west-1")
+    error = translate(info.value, aws)
+    assert error.exit_code == 1 and "raise --max-attempts" in str(error) and len(server.requests) == 2

@@ -20,6 +20,7 @@ BAD_POLICIES = {
     "mlstack-image-pinned-by-digest",
     "mlstack-model-lineage-complete",
     "mlstack-sagemaker-runs-in-vpc",
+    "mlstack-stack-within-budget",  # 160 GPUs at once during a blue/green rollout > prod's cap of 64
 }
 
 
