@@ -58,8 +58,11 @@ def test_cost_of_churn_prod_per_component_and_class(cli, project, tmp_path):
     endpoint = lines[("Endpoint scoring", "endpoint instances")]
     assert endpoint["item"] == "endpoint churn-scoring variant primary"
     assert (endpoint["usd_min"], endpoint["usd_max"]) == (2 * HOURS_PER_MONTH * 2.0, 6 * HOURS_PER_MONTH * 2.0)
-    drift = lines[("Monitor scoring", "processing runs")]  # the drift job is a child of the Monitor
+    jobs = {line["item"].split(" step ")[-1]: line for line in report["lines"] if line["resource_class"] == "processing runs"}
+    drift, quality = jobs["DriftCheck"], jobs["QualityCheck"]  # both jobs are children of the Monitor
+    assert drift["component"] == quality["component"] == "Monitor scoring"
     assert drift["usd_max"] == pytest.approx(HOURS_PER_MONTH * 0.1)  # hourly, at most 1 h on one ml.m5.large
+    assert quality["usd_max"] == pytest.approx(HOURS_PER_MONTH / 24 * 0.1)  # daily, at most 1 h on one ml.m5.large
     assert report["componentsUsd"]["Endpoint scoring"]["max"] == pytest.approx(6 * HOURS_PER_MONTH * 2.0 + 1.0 + 2 * 0.1)
     assert lines[("Monitor scoring", "dashboards")]["usd_max"] == 3.0
     assert report["totalUsd"]["max"] == pytest.approx(sum(line["usd_max"] for line in report["lines"] if line["usd_max"] is not None))

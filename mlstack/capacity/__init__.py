@@ -452,6 +452,36 @@ _STEP_RESOURCES = {
 }
 
 
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+
+
+def pipelines_started_by(definition: object) -> list[str]:
+    """The pipeline ARNs (or names) a Step Functions definition (JSON text) starts with the
+    ``startPipelineExecution`` SDK integration, in any state, nested branches included."""
+    try:
+        document = json.loads(definition) if isinstance(definition, str) else None
+    except ValueError:
+        return []
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, Mapping):
+            resource = value.get("Resource")
+            if isinstance(resource, str) and resource.lower().endswith(":startpipelineexecution"):
+                for arguments in (value.get("Arguments"), value.get("Parameters")):
+                    name = arguments.get("PipelineName") if isinstance(arguments, Mapping) else None
+                    if isinstance(name, str):
+                        found.append(name)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(document)
+    return found
+
+
 def _pipelines(nodes: list[Node], cap: Capacity) -> None:
     # Triggers by the pipeline name their target ARN ends with (arn:...:pipeline/<name>).
     schedules: dict[str, list[Node]] = {}
@@ -464,6 +494,13 @@ def _pipelines(nodes: list[Node], cap: Capacity) -> None:
         elif n.type == "aws:cloudwatch/eventTarget:EventTarget":
             arn = n.inputs.get("arn")
             table = event_targets
+        elif n.type == STATE_MACHINE:
+            # A monitor's retraining goes through its cooldown state machine, which starts the
+            # pipeline: each such machine is one more run that may overlap the scheduled ones.
+            for started in pipelines_started_by(n.inputs.get("definition")):
+                if ":pipeline/" in started:
+                    event_targets.setdefault(started.rsplit(":pipeline/", 1)[1], []).append(n)
+            continue
         else:
             continue
         if isinstance(arn, str) and ":pipeline/" in arn:

@@ -136,7 +136,10 @@ def from_plan(stack: Any, plan: Any) -> LineageGraph:
             # EventBridge target whose ARN is the state machine's); an older plan targets the
             # pipeline directly.
             if record.type == STATE_MACHINE:
-                target = by_arn.get(_started_pipeline(record.inputs.get("definition")) or "")
+                from ..capacity import pipelines_started_by
+
+                started = pipelines_started_by(record.inputs.get("definition"))
+                target = next((by_arn[arn] for arn in started if by_arn.get(arn)), None)
             elif record.type == EVENT_TARGET:
                 target = by_arn.get(str(record.inputs.get("arn")))
             else:
@@ -144,21 +147,6 @@ def from_plan(stack: Any, plan: Any) -> LineageGraph:
             if target:
                 graph.link(node, target, "retrains on alarm", dashed=True)
     return graph
-
-
-def _started_pipeline(definition: Any) -> Optional[str]:
-    """The pipeline ARN a retraining state machine's definition starts, if it reads as one."""
-    import json
-
-    try:
-        states = json.loads(definition)["States"] if isinstance(definition, str) else {}
-    except (ValueError, KeyError, TypeError):
-        return None
-    for state in states.values() if isinstance(states, dict) else ():
-        if isinstance(state, dict) and str(state.get("Resource", "")).endswith(":sagemaker:startPipelineExecution"):
-            name = (state.get("Arguments") or {}).get("PipelineName")
-            return name if isinstance(name, str) else None
-    return None
 
 
 def _served(endpoint: Any) -> str:

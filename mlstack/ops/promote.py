@@ -317,6 +317,7 @@ def promote(
         )
     # The registry may be another account's (source.registry): reached through source.roleArn.
     registry = registry_access(aws, stack, model, write=True, purpose="promote")
+    home = aws  # the stack's own account: its decision log is written there, never with the assumed role
     aws = registry.aws
     group = registry.group
     sagemaker = aws.client("sagemaker")
@@ -425,7 +426,7 @@ def promote(
     if not still_rejected:
         _check_unchanged(sagemaker, group, arn, result.candidate_status, result.baseline_arn)
     # The signed decision log (mlstack:audit) first: no registry change without its record.
-    record_promotion(aws, stack, result, applied=not still_rejected)
+    record_promotion(home, stack, result, applied=not still_rejected)
     if not still_rejected:
         sagemaker.update_model_package(
             ModelPackageArn=arn,

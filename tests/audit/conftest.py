@@ -32,14 +32,16 @@ class AuditWorld:
         return self.session.client("kms")
 
 
-def deploy_log(session: Any, stack: str = "churn-dev", *, lock: bool = True, mode: str = "COMPLIANCE", days: int = 30) -> AuditWorld:
+def deploy_log(
+    session: Any, stack: str = "churn-dev", *, lock: bool = True, mode: str = "COMPLIANCE", days: int = 30, years: int | None = None
+) -> AuditWorld:
     s3, kms = session.client("s3"), session.client("kms")
     bucket = audit_bucket_name(stack, ACCOUNT, REGION)
     s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=lock)
     if lock:
         s3.put_object_lock_configuration(
             Bucket=bucket,
-            ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": mode, "Days": days}}},
+            ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": mode, **({"Years": years} if years else {"Days": days})}}},
         )
     key = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"]
     kms.create_alias(AliasName=signing_key_alias(stack), TargetKeyId=key)

@@ -101,6 +101,20 @@ def test_runs_that_overlap_and_event_triggers_multiply_the_peak_need():
     assert cap.jobs[0].concurrent_runs == 5
 
 
+def test_retraining_through_a_state_machine_counts_as_a_trigger_wherever_it_starts_the_pipeline():
+    """A monitor retrains through its cooldown state machine; a start hidden in a Parallel branch
+    or written with the Parameters (JSONPath) form counts the same as a direct EventBridge target."""
+    start = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution", "End": True}
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "A", "States": {"A": {**start, "Arguments": {"PipelineName": "arn:aws:sagemaker:eu-west-1:1:pipeline/churn-train"}}}},
+        {"StartAt": "B", "States": {"B": {**start, "Parameters": {"PipelineName": "arn:aws:sagemaker:eu-west-1:1:pipeline/churn-train"}}}},
+    ]}}}
+    machine = Node("aws:sfn/stateMachine:StateMachine", "m", "urn:m", None, {"definition": json.dumps(definition)})
+    cap = capacity_of([pipeline([TRAIN]), machine])
+    assert cap.jobs[0].concurrent_runs == 2 and cap.needs[0].steady == 2 * 2
+    assert capacity_of([pipeline([TRAIN]), Node("aws:sfn/stateMachine:StateMachine", "m", "urn:m", None, {"definition": "{"})]).jobs[0].concurrent_runs == 1
+
+
 def test_spot_training_needs_the_spot_training_quota():
     spot = json.loads(json.dumps(TRAIN))
     spot["Arguments"]["EnableManagedSpotTraining"] = True

@@ -9,6 +9,7 @@ switch accounts"). The training registry lives in the *dev* account 111111111111
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,22 @@ def prod(aws_session) -> Registry:
     return Registry(aws_session)
 
 
+@pytest.fixture(autouse=True)
+def prod_log(aws_session):
+    """The prod stack's decision log (on by default in prod, 7 years), in the prod account:
+    promote and verify write their records there, with the stack's own credentials."""
+    from audit.conftest import deploy_log
+
+    return deploy_log(aws_session, "churn-prod", years=7)
+
+
+def _records(log) -> list[dict]:
+    import json
+
+    listed = log.s3.list_objects_v2(Bucket=log.bucket, Prefix="log/").get("Contents", [])
+    return [json.loads(log.s3.get_object(Bucket=log.bucket, Key=o["Key"])["Body"].read()) for o in listed]
+
+
 @pytest.fixture
 def prod_stack(write_stack):
     def write(**source: Any):
@@ -67,7 +84,7 @@ def prod_stack(write_stack):
     return write
 
 
-def test_promote_approves_in_the_source_account_through_its_role(aws, cli, dev, prod, prod_stack):
+def test_promote_approves_in_the_source_account_through_its_role(aws, cli, dev, prod, prod_stack, prod_log):
     dev.group(GROUP)
     dev.version(GROUP, metrics={"auc": 0.85}, status="Approved")
     candidate = dev.version(GROUP, metrics={"auc": 0.9})
@@ -80,6 +97,13 @@ def test_promote_approves_in_the_source_account_through_its_role(aws, cli, dev, 
     assert "APPROVED churn-churn-xgb v2" in out and f"registry {GROUP_ARN} (another account), reached through {ROLE}" in out
     assert dev.describe(candidate)["ModelApprovalStatus"] == "Approved"
     assert prod.describe(decoy)["ModelApprovalStatus"] == "PendingManualApproval"
+    # The decision is recorded in the prod stack's own log, not in the registry's account.
+    [record] = _records(prod_log)
+    assert record["kind"] == "promote" and record["body"]["decision"] == "Approved"
+    assert f":{DEV}:model-package/" in record["body"]["candidate"]["arn"]
+    assert f":{PROD}:" in record["who"]  # signed for the stack's account, not as the assumed role
+    code, out, err = cli("audit", "verify", str(prod_stack()))
+    assert code == 0, (out, err)
 
 
 def test_promote_rejects_in_the_source_account_on_its_gates(aws, cli, dev, prod_stack):

@@ -33,6 +33,7 @@ from mlstack.policy.rules import (
     sagemaker_runs_in_vpc,
     service_principal_has_source_condition,
     stack_environment_matches_account,
+    stack_within_budget,
     storage_encrypted_with_kms,
     transforms_evaluated,
 )
@@ -47,6 +48,7 @@ VPC = sagemaker_runs_in_vpc.NAME
 ROLLOUT = endpoint_requires_progressive_rollout.NAME
 MONITORING = endpoint_requires_monitoring.NAME
 INSTANCES = instance_types_within_limits.NAME
+BUDGET = stack_within_budget.NAME
 APPROVED = endpoint_serves_approved_package.NAME
 GATES = pipeline_gates_registration.NAME
 DIGEST_POLICY = image_pinned_by_digest.NAME

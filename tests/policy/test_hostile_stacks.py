@@ -31,6 +31,7 @@ VPC = "mlstack-sagemaker-runs-in-vpc"
 ROLLOUT = "mlstack-endpoint-requires-progressive-rollout"
 MONITORING = "mlstack-endpoint-requires-monitoring"
 INSTANCES = "mlstack-instance-types-within-limits"
+BUDGET = "mlstack-stack-within-budget"
 APPROVED = "mlstack-endpoint-serves-approved-package"
 GATES = "mlstack-pipeline-gates-registration"
 ACCOUNTS = "mlstack-stack-environment-matches-account"
@@ -241,8 +242,8 @@ HOSTILE: list[tuple[str, str, Callable[[Graph], Graph], Callable[[Graph], dict] 
     ("trivial-gate-nested-in-a-branch", "prod", _definition(_nested_trivial_gate), None, {}, {GATES}),
     ("registry-approval-mode-upper-case", "prod", lambda g: g.set("churn-xgb-group", "tags.mlstack:approval-mode", "AUTOMATIC"), None, {}, {GATES}),
     # training GPUs and KServe nodes
-    ("gpus-in-instance-groups", "prod", _definition(_instance_groups), None, {}, {INSTANCES}),
-    ("gpu-count-from-a-parameter", "prod", _definition(_count_parameter), None, {}, {INSTANCES}),
+    ("gpus-in-instance-groups", "prod", _definition(_instance_groups), None, {}, {INSTANCES, BUDGET}),
+    ("gpu-count-from-a-parameter", "prod", _definition(_count_parameter), None, {}, {INSTANCES, BUDGET}),
     ("kserve-node-type-upper-case", "dev", lambda g: g.set("defects-isvc", "spec.predictor.nodeSelector", {"node.kubernetes.io/instance-type": "P5.48XLARGE"}), None, {}, {INSTANCES}),
     ("kserve-node-type-beta-label", "dev", lambda g: g.set("defects-isvc", "spec.predictor.nodeSelector", {"beta.kubernetes.io/instance-type": "p5.48xlarge"}), None, {}, {INSTANCES}),
     # approval recorded at deploy time

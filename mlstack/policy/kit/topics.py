@@ -12,6 +12,7 @@ TOPICS = MappingProxyType(
     {
         "accounts": "which AWS accounts a stack deploys to and may name",
         "capacity": "instance types and accelerator caps",
+        "cost": "monthly spend and GPU-hours against the stack's budget",
         "encryption": "data at rest under customer KMS keys",
         "iam": "who may do what: grants, trust, key and resource policies",
         "lineage": "where a resource and a served model come from",

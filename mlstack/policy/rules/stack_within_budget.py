@@ -102,7 +102,7 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     budget = _budget()
     if cap.uncounted and (limit is not None or budget is not None):
         report_violation(
-            f"the stack's capacity cannot be counted in full, so its budget and peak-GPU cap cannot be judged: "
+            f"the stack's capacity must be countable to judge its budget and peak-GPU cap, but it cannot be counted in full: "
             f"{'; '.join(cap.uncounted[:3])}{' ...' if len(cap.uncounted) > 3 else ''}. What cannot be counted is not within a "
             "budget: declare it so it can be (an endpoint with its configuration, a pipeline with an inline definition, a "
             "rate(...) or cron(...) schedule).",
@@ -113,8 +113,8 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
         worst = sorted((n for n in cap.needs if n.devices_per_instance), key=lambda n: -n.during_rollout * n.devices_per_instance)
         shown = ", ".join(f"{n.during_rollout} x {n.instance_type} ({n.use})" for n in worst[:4])
         report_violation(
-            f"the stack may run {peak} accelerators at once in {env} ({cap.peak_gpus(during_rollout=False)} steady, {peak} during a "
-            f"rollout: {shown}), more than the {limit:g} allowed per stack (maxPeakGpus); lower autoscaling maxCapacity, "
+            f"the stack must run at most {limit:g} accelerators at once in {env} (maxPeakGpus), but may run {peak} accelerators "
+            f"({cap.peak_gpus(during_rollout=False)} steady, {peak} during a rollout: {shown}); lower autoscaling maxCapacity, "
             "instance counts or the training concurrency, or raise the cap in the pack config.",
             _urn(cap.largest(by="gpus")),
         )
@@ -123,15 +123,15 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     gpu_budget = _number(budget.get("monthlyGpuHours"))
     if gpu_budget is None and _number(budget.get("monthlyUsd")) is None:
         report_violation(
-            f"mlstack:budget is set but holds no number to judge ({json.dumps(budget)[:120]}); give monthlyUsd and/or "
-            "monthlyGpuHours as numbers.",
+            f"mlstack:budget must hold monthlyUsd and/or monthlyGpuHours as numbers, but holds no number to judge "
+            f"({json.dumps(budget)[:120]}).",
             None,
         )
         return
     if gpu_budget is not None and cap.gpu_hours("max") > gpu_budget:
         report_violation(
-            f"the stack may use {cap.gpu_hours('max'):,.0f} GPU-hours a month at maximum scale, more than its budget of "
-            f"{gpu_budget:,.0f} (mlstack:budget.monthlyGpuHours); lower autoscaling maxCapacity or schedule frequency, or raise "
+            f"the stack must use at most {gpu_budget:,.0f} GPU-hours a month (mlstack:budget.monthlyGpuHours), but may use "
+            f"{cap.gpu_hours('max'):,.0f} GPU-hours at maximum scale; lower autoscaling maxCapacity or schedule frequency, or raise "
             f"the budget (see `mlstack cost {stack}`).",
             _urn(cap.largest(by="gpu-hours")),
         )
@@ -142,8 +142,8 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     prices, why = _prices(config, region if isinstance(region, str) else None)
     if prices is None:
         report_violation(
-            f"mlstack:budget.monthlyUsd is {usd_budget:,.2f} but the cost cannot be estimated: {why}. An unknown cost is not "
-            "within a budget.",
+            f"the stack's cost must be estimated to judge mlstack:budget.monthlyUsd ({usd_budget:,.2f}), but it cannot be "
+            f"estimated: {why}. An unknown cost is not within a budget.",
             None,
         )
         return
@@ -152,14 +152,15 @@ def validate(args: StackValidationArgs, report_violation: ReportViolation) -> No
     if total is None:
         missing = ", ".join(sorted({line.quantity.split(" of ")[-1] for line in report.unpriced()})) or "some resources"
         report_violation(
-            f"mlstack:budget.monthlyUsd is {usd_budget:,.2f} but {prices.path} has no price for {missing}; update it with "
+            f"every priced resource must have a price to judge mlstack:budget.monthlyUsd ({usd_budget:,.2f}), but "
+            f"{prices.path} has no price for {missing}; update it with "
             f"`mlstack prices update --region {prices.region}`.",
             None,
         )
     elif total > usd_budget:
         report_violation(
-            f"the stack may cost {total:,.2f} USD a month at maximum scale (prices of {prices.region} retrieved "
-            f"{prices.retrieved}), more than its budget of {usd_budget:,.2f} (mlstack:budget.monthlyUsd); see `mlstack cost "
+            f"the stack must cost at most {usd_budget:,.2f} USD a month (mlstack:budget.monthlyUsd), but may cost {total:,.2f} USD "
+            f"at maximum scale (prices of {prices.region} retrieved {prices.retrieved}); see `mlstack cost "
             f"{stack}` for where it goes, then lower autoscaling maxCapacity, instance types or schedule frequency, or raise the budget.",
             _urn(cap.largest(by="hours")),
         )
