@@ -32,6 +32,7 @@ from .gates import GateSpec
 from .monitor import MonitorSpec, stack_monitor_problems
 from .registry import RegistrySpec
 from .training import TrainingSpec, check_gates
+from .waivers import MAX_WAIVERS, WaiverSpec
 
 __all__ = ["StackSpec", "ModelSpec", "DatasetSpec", "NAMESPACE", "kms_region_problems"]
 
@@ -116,6 +117,8 @@ class StackSpec(Spec):
     """Endpoints serving the models: SageMaker (default) or KServe, with canary/linear rollout and automatic rollback (see mlstack.components.endpoint)."""
     monitors: list[MonitorSpec] = Field(default_factory=list)
     """Monitors of endpoints: alarms, data drift, a dashboard and drift-triggered retraining (see mlstack.components.monitor)."""
+    waivers: list[WaiverSpec] = Field(default_factory=list, max_length=MAX_WAIVERS)
+    """Reviewable exceptions to policies: policy, resource URN, reason, owner and expiry date each (see mlstack.specs.waivers)."""
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "StackSpec":
