@@ -8,7 +8,7 @@ print it), says why, who owns the exception and until when::
         resource: urn:pulumi:churn-dev::mlstack::mlstack:index:Endpoint$aws:sagemaker/endpoint:Endpoint::shadow
         reason: shadow endpoint fed by the primary's capture; monitored there (RISK-142)
         owner: churn-ml@example.com
-        expires: 2027-03-31
+        expires: "2027-03-31"   # quoted: unquoted, the Pulumi CLI reads a timestamp
 
 The same entries (without ``policy``) may sit in the policy pack config, under the policy's
 ``waivers`` setting. :mod:`mlstack.policy.kit.waivers` decides, identically under CrossGuard and
