@@ -43,17 +43,37 @@ def write_json(output: Any, data: object) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from .config import stack_inputs
     from .files import open_output
+    from .reports.options import open_targets
 
-    # Checked before the plan, which takes seconds: a typo in the path fails at once.
-    output = open_output(args.json, option="--json", inputs=stack_inputs(args.stack)) if args.json is not None else None
+    # Checked before the plan, which takes seconds: a typo in a path fails at once.
+    inputs = stack_inputs(args.stack)
+    targets = open_targets(args, inputs=inputs)
+    adopt = open_output(args.import_file, option="--import-file", inputs=inputs) if args.import_file is not None else None
     plan = _plan(args.stack, args.lookups)
-    if output is not None:
-        write_json(output, plan.to_json())
-    if args.json != "-":
-        print(plan.render())
-        if args.json:
-            print(f"\nwrote the resource graph to {args.json}")
+    notes = []
+    if adopt is not None:
+        from .engine.importfile import import_file
+
+        data = import_file(plan)
+        # Pulumi's own writer (writeImportFile) indents with four spaces.
+        adopt.write(json.dumps(data, indent=4) + "\n")
+        adopted = sum(1 for r in data["resources"] if not r.get("component"))
+        notes.append(
+            f"wrote {adopted} existing resource{'s' if adopted != 1 else ''} to adopt to {args.import_file}; before the "
+            f"first `pulumi up`, run: pulumi import --file {args.import_file} --stack {plan.stack} --generate-code=false"
+        )
+    if args.json not in (None, "-"):
+        notes.append(f"wrote the resource graph to {args.json}")
+    if args.output is not None and args.output != "-":
+        notes.append(f"wrote the {args.format} report to {args.output}")
+    targets.emit(text=lambda: plan.render() + "".join(f"\n\n{n}" for n in notes), report=lambda: _json_text(plan.to_json()), document=plan.to_json)
     return EXIT_OK
+
+
+def _json_text(data: dict) -> str:
+    from .reports import versioned
+
+    return json.dumps(versioned(data), indent=2, sort_keys=True) + "\n"
 
 
 def _plan(stack: str, lookups: str) -> Any:
@@ -117,7 +137,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="show the resources a stack would create (offline: no AWS, no Pulumi CLI)")
     p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
-    p.add_argument("--json", metavar="PATH", help="also write the resource graph as JSON to PATH ('-' for stdout only)")
+    from .reports.options import add_report_options
+
+    add_report_options(p, formats=("text", "json"), what="resource graph")
+    p.add_argument(
+        "--import-file",
+        metavar="FILE",
+        help="also write FILE for `pulumi import --file`: the SageMaker endpoints, model package groups and feature "
+        "groups the stack declares, with their AWS names, so the first `pulumi up` adopts them instead of colliding",
+    )
     p.add_argument(
         "--lookups",
         choices=["offline", "aws"],
