@@ -184,3 +184,39 @@ def test_report_options_write_files_and_keep_stdout_to_one_document(cli, tmp_pat
 def test_report_options_refuse_bad_targets_before_planning(cli, tmp_path, argv, expected):
     code, out, err = cli("check", BAD, *[a.format(tmp=tmp_path) for a in argv])
     assert code == 2 and expected in err and "Traceback" not in err and out == ""
+
+
+# -- validate-data ---------------------------------------------------------------------------------
+
+BAD_DATA = "examples/data/customers-bad.csv"
+
+
+def test_validate_data_reports_bad_values_at_their_line_in_every_format(cli, tmp_path):
+    sarif, junit = tmp_path / "data.sarif", tmp_path / "data.xml"
+    code, out, _ = cli("validate-data", "churn-prod", "customers", BAD_DATA, "--format", "sarif", "--output", str(sarif))
+    assert code == 1 and "problems in" in out.splitlines()[-1]
+    log = json.loads(sarif.read_text())
+    jsonschema.Draft4Validator(SARIF_SCHEMA).validate(log)
+    results = log["runs"][0]["results"]
+    first = results[0]["locations"][0]["physicalLocation"]
+    assert first["artifactLocation"]["uri"] == BAD_DATA and first["region"]["startLine"] == 3
+    code, _, _ = cli("validate-data", "churn-prod", "customers", BAD_DATA, "--format", "junit", "--output", str(junit))
+    root = ET.fromstring(junit.read_text())
+    failed = {c.get("name") for c in root.iter("testcase") if c.find("failure") is not None}
+    assert "column customer_id" in failed and "whole records" in failed and int(root.get("failures")) == len(failed)
+    code, out, _ = cli("validate-data", "churn-prod", "customers", BAD_DATA, "--json")
+    data = json.loads(out)
+    assert code == 1 and data["formatVersion"] == FORMAT_VERSION and data["passed"] is False and data["problems"][0]["line"] == 3
+    code, out, _ = cli("validate-data", "churn-prod", "customers", BAD_DATA, "--format", "github")
+    assert out.startswith(f"::error file={BAD_DATA},line=3,title=mlstack-data-matches-feature-group::")
+
+
+def test_validate_data_still_reads_format_csv_as_the_data_format(cli, tmp_path):
+    sample = tmp_path / "sample.txt"
+    sample.write_text((ROOT / "examples/data/customers-good.csv").read_text())
+    code, out, err = cli("validate-data", "churn-prod", "customers", str(sample), "--format", "csv")
+    assert code == 0 and "all 5 rows match" in out and "write --data-format csv" in err
+    code, out, _ = cli("validate-data", "churn-prod", "customers", str(sample), "--data-format", "csv", "--format", "json")
+    assert code == 0 and json.loads(out)["passed"] is True
+    code, _, err = cli("validate-data", "churn-prod", "customers", str(sample), "--data-format", "csv", "--output", str(sample))
+    assert code == 2 and "refusing to overwrite" in err

@@ -14,6 +14,9 @@ from pathlib import Path
 
 __all__ = ["register", "cmd_validate_data"]
 
+#: What --format meant before it named the report; still read as --data-format.
+DATA_FORMATS = ("csv", "jsonl")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``validate-data`` to the ``mlstack`` command line."""
@@ -28,7 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
     p.add_argument("feature_group", metavar="FEATURE_GROUP", help="a feature group name from the stack's mlstack:featureGroups")
     p.add_argument("file", metavar="FILE", help="the sample: .csv (header row first) or .jsonl/.ndjson/.json (one JSON object per line)")
-    p.add_argument("--format", choices=["csv", "jsonl"], help="the file's format when its extension does not tell")
+    from ..reports import FORMATS
+    from ..reports.options import add_report_options
+
+    p.add_argument("--data-format", choices=["csv", "jsonl"], help="the file's format when its extension does not tell")
+    add_report_options(p, formats=[*FORMATS, *DATA_FORMATS], what="report (csv or jsonl here still mean --data-format, as before)")
     p.add_argument("--max-errors", type=int, default=0, metavar="N", help="print at most N problems (default 0: all); the summary counts all")
     p.add_argument("--print-schema", action="store_true", help="print the feature group's JSON Schema instead of checking FILE")
     p.set_defaults(handler=cmd_validate_data)
@@ -39,8 +46,13 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..files import stat_input
     from . import feature_group_schema
-    from .validate import detect_format, validate_file, write_report
+    from .validate import detect_format, validate_file
 
+    if args.format in DATA_FORMATS:
+        if args.data_format not in (None, args.format):
+            raise UsageError(f"--format {args.format} (the data format, as --data-format) contradicts --data-format {args.data_format}")
+        args.data_format, args.format = args.format, "text"
+        print(f"mlstack validate-data: --format {args.data_format} names the data format; write --data-format {args.data_format}", file=sys.stderr)
     schema = feature_group_schema(args.stack, args.feature_group)
     if args.print_schema:
         print(json.dumps(schema, indent=2))
@@ -49,11 +61,17 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
     # A regular file: the checks read it more than once, and /dev/zero would never end.
     if stat_input(path, what="the data file") is None:
         raise UsageError(f"data file {args.file!r} does not exist")
-    fmt = detect_format(path, args.format)
+    fmt = detect_format(path, args.data_format)
     if fmt is None:
-        raise UsageError(f"cannot tell the format of {args.file!r} from its extension; name it .csv or .jsonl, or pass --format csv|jsonl")
+        raise UsageError(f"cannot tell the format of {args.file!r} from its extension; name it .csv or .jsonl, or pass --data-format csv|jsonl")
     if args.max_errors < 0:
         raise UsageError(f"--max-errors must be 0 (all) or more (got {args.max_errors})")
+    from ..config import stack_inputs
+    from ..reports import render
+    from ..reports.options import open_targets
+    from .reports import data_run, text_report
+
+    targets = open_targets(args, inputs=[*stack_inputs(args.stack), (path, "the data file")])
     try:
         report = validate_file(path, schema, fmt)
     except OSError as exc:
@@ -62,5 +80,8 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
         # Python's JSON reader stops near 1000 levels; no feature value nests like that.
         print(f"{args.file}: a record is nested too deeply to read (no feature value nests like that)", file=sys.stdout)
         return EXIT_FAILED
-    write_report(report, schema_title=schema.get("title", args.feature_group), max_problems=args.max_errors, out=sys.stdout)
+    title = schema.get("title", args.feature_group)
+    text = text_report(report, schema_title=title, max_problems=args.max_errors)
+    run = data_run(report, schema, feature_group=args.feature_group, stack=args.stack, summary=text.rstrip("\n").rsplit("\n", 1)[-1])
+    targets.emit(text=lambda: text, report=lambda: render(args.format, [run], text=text), document=lambda: run.document)
     return EXIT_OK if report.ok else EXIT_FAILED

@@ -83,8 +83,13 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
 
         stack = load_stack(args.stack)
         # Where --json goes is checked before any AWS call, and never overwrites an input.
-        target = getattr(args, "json", None)
-        args.json_output = open_output(target, option="--json", inputs=stack_inputs(stack.path)) if target is not None else None
+        if hasattr(args, "format"):
+            from ..reports.options import open_targets
+
+            args.targets = open_targets(args, inputs=stack_inputs(stack.path))
+        else:
+            target = getattr(args, "json", None)
+            args.json_output = open_output(target, option="--json", inputs=stack_inputs(stack.path)) if target is not None else None
         # So is every input file: a bad --outputs file stops the command before AWS is asked.
         args.outputs_data = _read_outputs(args.outputs) if getattr(args, "outputs", None) is not None else None
         aws = _aws(args, stack)
@@ -164,13 +169,15 @@ def cmd_verify(args: argparse.Namespace, stack: Any, aws: Any) -> int:
 def cmd_status(args: argparse.Namespace, stack: Any, aws: Any) -> int:
     from .status import collect_status, render_table
 
+    from ..reports import versioned
+
     rows = collect_status(aws, stack, alarm_prefix=args.alarm_prefix)
-    if args.json_output is not None:
-        args.json_output.write(json.dumps({"stack": stack.stack, "rows": [r.to_json() for r in rows]}, indent=2) + "\n")
-        if args.json_output.is_stdout:
-            return EXIT_OK
-    print(f"stack {stack.stack} ({aws.region})")
-    print(render_table(rows))
+    document = {"stack": stack.stack, "region": aws.region, "rows": [r.to_json() for r in rows]}
+    args.targets.emit(
+        text=lambda: f"stack {stack.stack} ({aws.region})\n{render_table(rows)}\n",
+        report=lambda: json.dumps(versioned(document), indent=2) + "\n",
+        document=lambda: document,
+    )
     return EXIT_OK
 
 
@@ -229,5 +236,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("stack", help=stack_help)
     p.add_argument("--alarm-prefix", metavar="PREFIX", help="also list alarms whose name starts with PREFIX (default: only alarms tagged with the stack)")
-    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH ('-' for stdout only)")
+    from ..reports.options import add_report_options
+
+    add_report_options(p, formats=("text", "json"), what="status")
     p.set_defaults(handler=cmd_status)

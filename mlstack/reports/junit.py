@@ -47,7 +47,7 @@ def junit_xml(runs: Sequence[Run]) -> str:
             if failing:
                 counts["failures"] += 1
                 failure = ET.SubElement(case, "failure", message=_clean(failing[0].message), type="mandatory" if run.command == "check" else "error")
-                failure.text = _clean("\n".join(_detail(f) for f in failing))
+                failure.text = _clean("\n".join(_detail(f, run.command) for f in failing))
             elif waived and not [f for f in findings if f.counts]:
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=_clean("; ".join(f.waived.describe() for f in waived if f.waived)))
@@ -57,7 +57,7 @@ def junit_xml(runs: Sequence[Run]) -> str:
             notes = [f for f in findings if f not in failing]
             if notes:
                 out = ET.SubElement(case, "system-out")
-                out.text = _clean("\n".join(_detail(f) for f in notes))
+                out.text = _clean("\n".join(_detail(f, run.command) for f in notes))
         suite.set("tests", str(counts["tests"]))
         suite.set("failures", str(counts["failures"]))
         suite.set("errors", "0")
@@ -72,12 +72,12 @@ def junit_xml(runs: Sequence[Run]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _detail(f: Finding) -> str:
-    level = {"error": "mandatory", "warning": "advisory"}.get(f.level, f.level)
+def _detail(f: Finding, command: str) -> str:
+    level = {"error": "mandatory", "warning": "advisory"}.get(f.level, f.level) if command == "check" else f.level
     where = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
-    lines = [f"[{level}] {f.message}", f"subject: {f.subject}"]
+    lines = [f"[{level}] {f.message}", f"{'resource' if command == 'check' else 'in'}: {f.subject}"]
     if where or f.key:
-        lines.append(f"declared at: {where} {f.key or ''}".rstrip())
+        lines.append(f"{'declared at' if command == 'check' else 'at'}: {where} {f.key or ''}".rstrip())
     if f.waived is not None:
         lines.append(f.waived.describe())
     return "\n".join(lines)

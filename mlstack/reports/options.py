@@ -24,7 +24,7 @@ __all__ = ["add_report_options", "open_targets", "Targets"]
 
 def add_report_options(parser: argparse.ArgumentParser, *, formats: Sequence[str], what: str) -> None:
     """Add ``--format``, ``--output`` and ``--json`` to a subcommand's parser."""
-    names = {"text": "text (default)", "json": "json", "github": "github (Actions annotations)", "sarif": "sarif (SARIF 2.1.0 for code scanning)", "junit": "junit (JUnit XML for CI test reports)"}
+    names = {"csv": "csv", "jsonl": "jsonl", "text": "text (default)", "json": "json", "github": "github (Actions annotations)", "sarif": "sarif (SARIF 2.1.0 for code scanning)", "junit": "junit (JUnit XML for CI test reports)"}
     parser.add_argument("--format", choices=list(formats), default="text", help=f"the {what}: " + ", ".join(names[f] for f in formats))
     parser.add_argument("--output", "-o", metavar="FILE", help="write the --format report to FILE (the text report stays on stdout)")
     parser.add_argument(
