@@ -49,7 +49,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     inputs = stack_inputs(args.stack)
     targets = open_targets(args, inputs=inputs)
     adopt = open_output(args.import_file, option="--import-file", inputs=inputs) if args.import_file is not None else None
-    plan = _plan(args.stack, args.lookups)
+    from .progress import activity
+
+    with activity(f"planning {args.stack}"):
+        plan = _plan(args.stack, args.lookups)
     notes = []
     if adopt is not None:
         from .engine.importfile import import_file
@@ -230,8 +233,10 @@ def run_handler(handler: Handler, args: argparse.Namespace) -> int:
     into one line and exit code 1 — never a traceback unless ``MLSTACK_DEBUG=1``."""
     from .errors import ConfigError, UsageError
     from .files import forget_inputs
+    from .progress import set_quiet
 
     forget_inputs()
+    set_quiet(getattr(args, "quiet", False))
     try:
         return handler(args)
     except ConfigError as exc:

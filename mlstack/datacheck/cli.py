@@ -72,8 +72,11 @@ def cmd_validate_data(args: argparse.Namespace) -> int:
     from .reports import data_run, text_report
 
     targets = open_targets(args, inputs=[*stack_inputs(args.stack), (path, "the data file")])
+    from ..progress import activity
+
     try:
-        report = validate_file(path, schema, fmt)
+        with activity(f"checking {args.file} ({path.stat().st_size / 1e6:.1f} MB)"):
+            report = validate_file(path, schema, fmt)
     except OSError as exc:
         raise UsageError(f"cannot read {args.file!r}: {exc.strerror or exc}") from None
     except RecursionError:

@@ -39,6 +39,9 @@ def _aws_options() -> argparse.ArgumentParser:
         metavar="N",
         help="attempts per AWS call, retries with backoff included (default: AWS_MAX_ATTEMPTS, else 8)",
     )
+    from ..reports.options import add_quiet_option
+
+    add_quiet_option(common)
     group.add_argument("--retry-mode", choices=RETRY_MODES, help="botocore retry mode (default: AWS_RETRY_MODE, else standard)")
     group.add_argument(
         "--timeout",
@@ -94,9 +97,13 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
         args.outputs_data = _read_outputs(args.outputs) if getattr(args, "outputs", None) is not None else None
         aws = _aws(args, stack)
         try:
-            if stack.spec.account_id:
-                aws.check_account(stack.spec.account_id, stack=stack.stack)
-            return command(args, stack, aws)
+            from ..progress import activity
+
+            # The AWS call in flight beside the elapsed time, on a terminal only.
+            with activity(f"{args.command} {stack.stack}", detail=lambda: aws.in_flight):
+                if stack.spec.account_id:
+                    aws.check_account(stack.spec.account_id, stack=stack.stack)
+                return command(args, stack, aws)
         except (OpsError, BotoCoreError, ClientError) as exc:
             error = translate(exc, aws)
             print(f"mlstack {args.command}: error: {error}", file=sys.stderr)
@@ -238,5 +245,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--alarm-prefix", metavar="PREFIX", help="also list alarms whose name starts with PREFIX (default: only alarms tagged with the stack)")
     from ..reports.options import add_report_options
 
-    add_report_options(p, formats=("text", "json"), what="status")
+    add_report_options(p, formats=("text", "json"), what="status", quiet=False)
     p.set_defaults(handler=cmd_status)

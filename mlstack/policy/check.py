@@ -334,12 +334,16 @@ def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping
         except UnknownValueError as exc:  # cannot happen offline (every value is known); kept for parity
             report.not_applicable.append({"policy": policy.name, "urn": urn or "", "reason": exc.message})
 
+    from ..progress import progress
+
     resource_policies = [(p, s) for p, s in active if isinstance(p, ResourceValidationPolicy)]
-    for record in records:
-        options = _options(record)
-        for policy, setting in resource_policies:
-            args = ResourceValidationArgs(record.type, props[record.urn], record.urn, record.name, options, None, setting.properties, tags)
-            guarded(policy, record.urn, lambda: policy.validate(args, reporter(policy, setting.level, record, setting.properties)))
+    with progress(f"checking {plan.stack}", total=len(records), unit="resource") as bar:
+        for record in records:
+            options = _options(record)
+            for policy, setting in resource_policies:
+                args = ResourceValidationArgs(record.type, props[record.urn], record.urn, record.name, options, None, setting.properties, tags)
+                guarded(policy, record.urn, lambda: policy.validate(args, reporter(policy, setting.level, record, setting.properties)))
+            bar.update()
 
     stack_policies = [(p, s) for p, s in active if isinstance(p, StackValidationPolicy)]
     if stack_policies:
@@ -380,8 +384,11 @@ def check_stack(
     reconcile(POLICIES, config, file=config_file)
     stack_file = load_stack(stack, cwd=cwd)
     spec = stack_file.spec
+    from ..progress import activity
+
     # The stack's program runs in a worker process; only its plan, as data, comes back here.
-    plan = plan_in_worker(stack_file, cwd=cwd)
+    with activity(f"planning {stack_file.stack}"):
+        plan = plan_in_worker(stack_file, cwd=cwd)
     tags = stack_tags_for(spec.environment.value, team=spec.team, stack=stack_file.stack)
     return check_plan(
         plan, config=config, config_file=config_file, stack_tags=tags, stack_config=stack_file.pulumi_config(), stack_file=stack_file

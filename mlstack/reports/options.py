@@ -19,11 +19,13 @@ from typing import Any
 
 from . import versioned
 
-__all__ = ["add_report_options", "open_targets", "Targets"]
+__all__ = ["add_report_options", "add_quiet_option", "open_targets", "Targets"]
 
 
-def add_report_options(parser: argparse.ArgumentParser, *, formats: Sequence[str], what: str) -> None:
-    """Add ``--format``, ``--output`` and ``--json`` to a subcommand's parser."""
+def add_report_options(parser: argparse.ArgumentParser, *, formats: Sequence[str], what: str, quiet: bool = True) -> None:
+    """Add ``--format``, ``--output``, ``--json`` (and ``--quiet``) to a subcommand's parser."""
+    if quiet:
+        add_quiet_option(parser)
     names = {"csv": "csv", "jsonl": "jsonl", "text": "text (default)", "json": "json", "github": "github (Actions annotations)", "sarif": "sarif (SARIF 2.1.0 for code scanning)", "junit": "junit (JUnit XML for CI test reports)"}
     parser.add_argument("--format", choices=list(formats), default="text", help=f"the {what}: " + ", ".join(names[f] for f in formats))
     parser.add_argument("--output", "-o", metavar="FILE", help="write the --format report to FILE (the text report stays on stdout)")
@@ -34,6 +36,10 @@ def add_report_options(parser: argparse.ArgumentParser, *, formats: Sequence[str
         metavar="PATH",
         help="also write the JSON document to PATH; without PATH (or '-'), write it to stdout instead of the text",
     )
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr (shown only on a terminal anyway)")
 
 
 @dataclass
