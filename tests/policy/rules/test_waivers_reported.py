@@ -105,3 +105,24 @@ def test_stale_and_self_waivers_are_listed_and_the_list_cannot_be_waived(monkeyp
     assert any("mlstack:waivers[0]" in m and "matched no violation" in m for m in messages)
     assert any("mlstack:waivers[1]" in m and "not a policy of this pack" in m for m in messages)
     assert any("mlstack:waivers[2]" in m and "cannot be waived" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "entry, where",
+    [
+        ({"resource": "monitor-topic", "reason": "long enough reason", "owner": "me", "expires": "2999-01-01"}, "waivers[0].resource"),
+        ({"resource": "stack", "reason": "long enough reason", "owner": "me", "expires": "someday"}, "waivers[0].expires"),
+        ({"resource": "stack", "reason": "long enough reason", "owner": "me", "expires": "2999-01-01", "policy": TAGS}, "waivers[0].policy"),
+        ({"resource": "stack", "owner": "me", "expires": "2999-01-01"}, "waivers[0]"),
+    ],
+)
+def test_a_malformed_waiver_in_the_pack_config_is_refused_naming_its_path(entry, where):
+    from mlstack.errors import ConfigError
+    from mlstack.policy.kit.config import reconcile
+    from mlstack.policy.pack import POLICIES
+
+    with pytest.raises(ConfigError) as info:
+        reconcile(POLICIES, {TAGS: {"waivers": [entry]}})
+    assert any(f"{TAGS}.{where}" in p.render() for p in info.value.problems), [p.render() for p in info.value.problems]
+    with pytest.raises(ConfigError):
+        reconcile(POLICIES, {TAGS: {"waiversForbiddenIn": ["production"]}})
