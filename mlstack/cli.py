@@ -51,7 +51,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
     adopt = open_output(args.import_file, option="--import-file", inputs=inputs) if args.import_file is not None else None
     from .progress import activity
 
-    with activity(f"planning {args.stack}"):
+    from .progress import COUNTS
+
+    COUNTS["registered"] = 0
+    with activity(f"planning {args.stack}", detail=lambda: f"{COUNTS['registered']} resources" if COUNTS["registered"] else None):
         plan = _plan(args.stack, args.lookups)
     notes = []
     if adopt is not None:

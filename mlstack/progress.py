@@ -25,9 +25,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["progress", "activity", "enabled", "set_quiet", "ENV"]
+__all__ = ["progress", "activity", "enabled", "set_quiet", "ENV", "COUNTS"]
 
 ENV = "MLSTACK_PROGRESS"
+#: Counters long work updates and progress lines read (``registered``: resources the offline
+#: plan of this process registered so far). Plain integers: the drawing thread imports nothing.
+COUNTS: dict[str, int] = {"registered": 0}
 _state = {"quiet": False}
 
 

@@ -80,16 +80,16 @@ def test_nothing_is_drawn_when_no_one_watches(terminal, monkeypatch, setup):
     assert terminal.getvalue() == ""
 
 
-def test_plan_on_a_terminal_shows_progress_on_stderr_and_keeps_stdout_clean(write_stack):
-    """End to end, in a real pseudo-terminal: stderr gets the progress line, stdout the JSON alone."""
-    stack = write_stack()
+def test_plan_on_a_terminal_shows_progress_on_stderr_and_keeps_stdout_clean(tmp_path):
+    """End to end, in a real pseudo-terminal: stderr gets the progress line, stdout the JSON alone.
+    churn-prod builds a training pipeline: its plan takes seconds, past the half-second delay."""
+    stack = "churn-prod"
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1"}
     env.pop(progress_module.ENV, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mlstack", "plan", str(stack), "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=slave
-    )
+    stdout = (tmp_path / "stdout").open("wb+")  # a file, not a pipe nobody reads while the plan runs
+    process = subprocess.Popen([sys.executable, "-m", "mlstack", "plan", stack, "--json"], cwd=ROOT, env=env, stdout=stdout, stderr=slave)
     os.close(slave)
     drawn = b""
     while True:
@@ -104,9 +104,10 @@ def test_plan_on_a_terminal_shows_progress_on_stderr_and_keeps_stdout_clean(writ
             drawn += chunk
         elif process.poll() is not None:
             break
-    out = process.stdout.read()
-    process.wait()
+    process.wait(timeout=120)
+    stdout.seek(0)
+    out = stdout.read()
     os.close(master)
     assert process.returncode == 0
-    assert b"planning " in drawn and b"\x1b[" not in drawn
+    assert b"planning " in drawn and b"\x1b[" not in drawn and b" resources" in drawn  # the count of registered resources
     assert out.decode().lstrip().startswith("{") and b"planning" not in out
