@@ -220,3 +220,25 @@ def test_validate_data_still_reads_format_csv_as_the_data_format(cli, tmp_path):
     assert code == 0 and json.loads(out)["passed"] is True
     code, _, err = cli("validate-data", "churn-prod", "customers", str(sample), "--data-format", "csv", "--output", str(sample))
     assert code == 2 and "refusing to overwrite" in err
+
+
+def test_waiving_every_mandatory_violation_passes_the_gate_and_keeps_each_in_sight(cli, reports, tmp_path):
+    bad = reports[0]
+    entries = "".join(
+        f"""    - policy: {v.policy}
+      resource: "{v.urn}"
+      reason: "accepted for the migration (RISK-{i})"
+      owner: platform@example.com
+      expires: "2999-12-31"
+"""
+        for i, v in enumerate({(v.policy, v.urn): v for v in bad.mandatory}.values())  # one waiver covers a policy on a resource
+    )
+    stack = tmp_path / "Pulumi.bad-prod.yaml"
+    stack.write_text((ROOT / BAD).read_text() + "  mlstack:waivers:\n" + entries)
+    code, out, err = cli("check", str(stack), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["passed"] is True and not [v for v in data["violations"] if v["enforcementLevel"] == "mandatory"]
+    assert sorted((w["policy"], w["urn"]) for w in data["waived"]) == sorted((v.policy, v.urn) for v in bad.mandatory)
+    listed = [v for v in data["violations"] if v["policy"] == "mlstack-waivers-reported"]
+    assert len(listed) == len(bad.mandatory) and all(v["enforcementLevel"] == "advisory" for v in listed)
