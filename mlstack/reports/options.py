@@ -34,7 +34,8 @@ def add_report_options(parser: argparse.ArgumentParser, *, formats: Sequence[str
         nargs="?",
         const="-",
         metavar="PATH",
-        help="also write the JSON document to PATH; without PATH (or '-'), write it to stdout instead of the text",
+        help="also write the JSON document to PATH; without PATH (or '-'), write it to stdout instead of the text "
+        "(write a bare --json after the positional arguments, or as --json=-)",
     )
 
 
