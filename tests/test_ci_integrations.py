@@ -93,3 +93,16 @@ def test_the_actions_check_step_stops_on_bad_input(tmp_path, stacks, says):
     code, outputs, done = _run_check_step(tmp_path, stacks.format(tmp=tmp_path))
     assert code == 2 and (says is None or says in done.stdout + done.stderr), done.stdout + done.stderr
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+
+def test_the_readme_hook_example_installs_the_pipelines_extra_as_pyproject_declares_it():
+    import tomllib
+
+    pipelines = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["pipelines"]
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```yaml\nrepos:\n(.*?)```", readme, re.S)
+    assert block, "README.md: the pre-commit example is missing"
+    hooks = yaml.safe_load("repos:\n" + block.group(1))["repos"][0]["hooks"]
+    assert {h["id"] for h in hooks} <= set(HOOKS)
+    check = next(h for h in hooks if h["id"] == "mlstack-check")
+    assert check["additional_dependencies"] == pipelines
