@@ -43,22 +43,51 @@ def write_json(output: Any, data: object) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from .config import stack_inputs
     from .files import open_output
+    from .reports.options import open_targets
 
-    # Checked before the plan, which takes seconds: a typo in the path fails at once.
-    output = open_output(args.json, option="--json", inputs=stack_inputs(args.stack)) if args.json is not None else None
-    plan = _plan(args.stack, args.lookups)
+    # Checked before the plan, which takes seconds: a typo in a path fails at once.
+    inputs = stack_inputs(args.stack)
+    targets = open_targets(args, inputs=inputs)
+    adopt = open_output(args.import_file, option="--import-file", inputs=inputs) if args.import_file is not None else None
+    from .progress import activity
+
+    from .progress import COUNTS
+
+    COUNTS["registered"] = 0
+    with activity(f"planning {args.stack}", detail=lambda: f"{COUNTS['registered']} resources" if COUNTS["registered"] else None):
+        plan = _plan(args.stack, args.lookups)
     # Before anything is written: an unusable price file stops the command with nothing half done.
-    summary = _capacity_summary(args.stack, plan) if args.json != "-" else ""
-    if output is not None:
-        write_json(output, plan.to_json())
-    if args.json != "-":
-        text = plan.render()
-        # Under the accelerator totals, before warnings and outputs.
-        cut = min((i for i in (text.find("\n\nwarnings:"), text.find("\n\noutputs:")) if i >= 0), default=len(text))
-        print(text[:cut] + summary + text[cut:])
-        if args.json:
-            print(f"\nwrote the resource graph to {args.json}")
+    summary = "" if targets.json_on_stdout and targets.output is None else _capacity_summary(args.stack, plan)
+    notes = []
+    if adopt is not None:
+        from .engine.importfile import import_file
+
+        data = import_file(plan)
+        # Pulumi's own writer (writeImportFile) indents with four spaces.
+        adopt.write(json.dumps(data, indent=4) + "\n")
+        adopted = sum(1 for r in data["resources"] if not r.get("component"))
+        notes.append(
+            f"wrote {adopted} existing resource{'s' if adopted != 1 else ''} to adopt to {args.import_file}; before the "
+            f"first `pulumi up`, run: pulumi import --file {args.import_file} --stack {plan.stack} --generate-code=false"
+        )
+    if args.json not in (None, "-"):
+        notes.append(f"wrote the resource graph to {args.json}")
+    if args.output is not None and args.output != "-":
+        notes.append(f"wrote the {args.format} report to {args.output}")
+    targets.emit(text=lambda: _with_summary(plan.render(), summary) + "".join(f"\n\n{n}" for n in notes), report=lambda: _json_text(plan.to_json()), document=plan.to_json)
     return EXIT_OK
+
+
+def _json_text(data: dict) -> str:
+    from .reports import versioned
+
+    return json.dumps(versioned(data), indent=2, sort_keys=True) + "\n"
+
+
+def _with_summary(text: str, summary: str) -> str:
+    """The plan text with the capacity and cost summary under the accelerator totals, before warnings and outputs."""
+    cut = min((i for i in (text.find("\n\nwarnings:"), text.find("\n\noutputs:")) if i >= 0), default=len(text))
+    return text[:cut] + summary + text[cut:]
 
 
 def _capacity_summary(stack: str, plan: Any) -> str:
@@ -143,7 +172,15 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("plan", help="show the resources a stack would create (offline: no AWS, no Pulumi CLI)")
     p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
-    p.add_argument("--json", metavar="PATH", help="also write the resource graph as JSON to PATH ('-' for stdout only)")
+    from .reports.options import add_report_options
+
+    add_report_options(p, formats=("text", "json"), what="resource graph")
+    p.add_argument(
+        "--import-file",
+        metavar="FILE",
+        help="also write FILE for `pulumi import --file`: the SageMaker endpoints, model package groups and feature "
+        "groups the stack declares, with their AWS names, so the first `pulumi up` adopts them instead of colliding",
+    )
     p.add_argument(
         "--lookups",
         choices=["offline", "aws"],
@@ -234,8 +271,10 @@ def run_handler(handler: Handler, args: argparse.Namespace) -> int:
     into one line and exit code 1 — never a traceback unless ``MLSTACK_DEBUG=1``."""
     from .errors import ConfigError, UsageError
     from .files import forget_inputs
+    from .progress import set_quiet
 
     forget_inputs()
+    set_quiet(getattr(args, "quiet", False))
     try:
         return handler(args)
     except ConfigError as exc:

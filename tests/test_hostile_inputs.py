@@ -123,6 +123,17 @@ STACK_FILES: dict[str, tuple[Content, str]] = {
         stack_with_models([{"name": "churn-xgb", "source": {"registry": {"a": 1}, "artifactsKeyArn": "x"}}]),
         "mlstack:models[0].source.registry: Input should be a valid string",
     ),
+    "waiver-not-a-urn": (
+        stack_with('  mlstack:waivers: [{policy: mlstack-x, resource: "*", reason: a long enough reason, owner: me, expires: "2999-01-01"}]\n'),
+        "mlstack:waivers[0].resource: must be a resource URN",
+    ),
+    "waiver-unquoted-date": (
+        stack_with("  mlstack:waivers: [{policy: mlstack-x, resource: stack, reason: a long enough reason, owner: me, expires: 2999-01-01}]\n"),
+        "mlstack:waivers[0].expires: the Pulumi CLI reads the unquoted 2999-01-01 as a timestamp",
+    ),
+    "waiver-without-reason": (
+        stack_with('  mlstack:waivers: [{policy: mlstack-x, resource: stack, owner: me, expires: "2999-01-01"}]\n'), "mlstack:waivers[0].reason"
+    ),
     "directory": (lambda path: path.mkdir(), "it is a directory, not a file"),
     "fifo": (lambda path: os.mkfifo(path), "it is not a regular file"),
     "link-loop": (lambda path: path.symlink_to(path), "too many levels of symbolic links"),
@@ -156,6 +167,8 @@ OUTPUTS: dict[str, tuple[str, Mapping[str, Content], str]] = {
 OUTPUT_COMMANDS: dict[str, tuple[str, ...]] = {
     "plan": ("plan", "{stack}", "--json", "{out}"),
     "check": ("check", "{stack}", "--json", "{out}"),
+    "check-sarif": ("check", "{stack}", "--format", "sarif", "--output", "{out}"),
+    "plan-import-file": ("plan", "{stack}", "--import-file", "{out}"),
     "schema": ("schema", "--output", "{out}"),
     "status": ("status", "{stack}", "--json", "{out}", *AWS),
     "lineage": ("lineage", "{stack}", "--output", "{out}"),

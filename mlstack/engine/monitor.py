@@ -12,6 +12,8 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from ..progress import COUNTS
+
 from .cloud import OfflineCloud
 from .records import ResourceRecord
 
@@ -76,6 +78,7 @@ class RecordingMonitor(MockMonitor):
         self.stack_transforms = 0
         self.invoke_transforms = 0
         self._transformed: set[str] = set()
+        COUNTS["registered"] = 0
 
     def GetDeploymentInfo(self, request):
         info = super().GetDeploymentInfo(request)
@@ -133,6 +136,7 @@ class RecordingMonitor(MockMonitor):
                 aliases=sorted(set(request.aliasURNs)),
             )
         )
+        COUNTS["registered"] += 1  # read by the progress line (mlstack.progress), never written there
         resource_id, state = self.cloud.outputs(request.type, request.name, urn, raw_inputs, bool(request.custom))
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)
         obj = _sync_await(rpc.serialize_properties(state, {}))

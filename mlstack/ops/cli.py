@@ -39,6 +39,9 @@ def _aws_options() -> argparse.ArgumentParser:
         metavar="N",
         help="attempts per AWS call, retries with backoff included (default: AWS_MAX_ATTEMPTS, else 8)",
     )
+    from ..reports.options import add_quiet_option
+
+    add_quiet_option(common)
     group.add_argument("--retry-mode", choices=RETRY_MODES, help="botocore retry mode (default: AWS_RETRY_MODE, else standard)")
     group.add_argument(
         "--timeout",
@@ -83,8 +86,13 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
 
         stack = load_stack(args.stack)
         # Where --json goes is checked before any AWS call, and never overwrites an input.
-        target = getattr(args, "json", None)
-        args.json_output = open_output(target, option="--json", inputs=stack_inputs(stack.path)) if target is not None else None
+        if hasattr(args, "format"):
+            from ..reports.options import open_targets
+
+            args.targets = open_targets(args, inputs=stack_inputs(stack.path))
+        else:
+            target = getattr(args, "json", None)
+            args.json_output = open_output(target, option="--json", inputs=stack_inputs(stack.path)) if target is not None else None
         # So is every input file: a bad --outputs file stops the command before AWS is asked.
         args.outputs_data = _read_outputs(args.outputs) if getattr(args, "outputs", None) is not None else None
         # And the kubeconfig of a stack with KServe endpoints (verify reads them in the cluster).
@@ -99,9 +107,13 @@ def _aws_command(command: Callable[[argparse.Namespace, Any, Any], int]) -> Call
                 return exc.exit_code
         aws = _aws(args, stack)
         try:
-            if stack.spec.account_id:
-                aws.check_account(stack.spec.account_id, stack=stack.stack)
-            return command(args, stack, aws)
+            from ..progress import activity
+
+            # The AWS call in flight beside the elapsed time, on a terminal only.
+            with activity(f"{args.command} {stack.stack}", detail=lambda: aws.in_flight):
+                if stack.spec.account_id:
+                    aws.check_account(stack.spec.account_id, stack=stack.stack)
+                return command(args, stack, aws)
         except (OpsError, BotoCoreError, ClientError) as exc:
             error = translate(exc, aws)
             print(f"mlstack {args.command}: error: {error}", file=sys.stderr)
@@ -195,13 +207,15 @@ def cmd_verify(args: argparse.Namespace, stack: Any, aws: Any) -> int:
 def cmd_status(args: argparse.Namespace, stack: Any, aws: Any) -> int:
     from .status import collect_status, render_table
 
+    from ..reports import versioned
+
     rows = collect_status(aws, stack, alarm_prefix=args.alarm_prefix)
-    if args.json_output is not None:
-        args.json_output.write(json.dumps({"stack": stack.stack, "rows": [r.to_json() for r in rows]}, indent=2) + "\n")
-        if args.json_output.is_stdout:
-            return EXIT_OK
-    print(f"stack {stack.stack} ({aws.region})")
-    print(render_table(rows))
+    document = {"stack": stack.stack, "region": aws.region, "rows": [r.to_json() for r in rows]}
+    args.targets.emit(
+        text=lambda: f"stack {stack.stack} ({aws.region})\n{render_table(rows)}\n",
+        report=lambda: json.dumps(versioned(document), indent=2) + "\n",
+        document=lambda: document,
+    )
     return EXIT_OK
 
 
@@ -268,5 +282,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("stack", help=stack_help)
     p.add_argument("--alarm-prefix", metavar="PREFIX", help="also list alarms whose name starts with PREFIX (default: only alarms tagged with the stack)")
-    p.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH ('-' for stdout only)")
+    from ..reports.options import add_report_options
+
+    add_report_options(p, formats=("text", "json"), what="status", quiet=False)
     p.set_defaults(handler=cmd_status)

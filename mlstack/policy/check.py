@@ -38,7 +38,9 @@ from .kit.config import PolicySettings, reconcile
 from .kit.offline import OfflineTransforms, evaluating_offline
 from .kit.stack import using_stack_config
 from .kit.values import memoising
+from .kit.waivers import Decision, decide, recording_decisions
 from .pack import POLICIES
+from .rules import waivers_reported
 
 if TYPE_CHECKING:  # the engine (pulumi's mock runtime) loads only where a stack is planned
     from ..config import StackFile
@@ -78,6 +80,13 @@ class Violation:
     resource_type: str | None = None
     resource_name: str | None = None
     declared_at: Declared | None = None
+    waiver: Decision | None = None
+    """The waiver that names this violation: applied (then it is in :attr:`Report.waived`, not
+    counted), expired or forbidden (then it counts)."""
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None and self.waiver.status == "applied"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,7 +98,14 @@ class Violation:
             "declaredAt": self.declared_at.to_json() if self.declared_at else None,
             "message": self.message,
             "description": self.description,
+            "waiver": _waiver_json(self.waiver),
         }
+
+
+def _waiver_json(decision: Decision | None) -> dict[str, Any] | None:
+    if decision is None:
+        return None
+    return {"status": decision.status, **decision.waiver.to_json()}
 
 
 @dataclass
@@ -104,6 +120,16 @@ class Report:
     violations: list[Violation] = field(default_factory=list)
     not_applicable: list[dict[str, str]] = field(default_factory=list)
     descriptions: dict[str, str] = field(default_factory=dict)
+    waived: list[Violation] = field(default_factory=list)
+    """Violations a waiver covers: reported, never counted."""
+    subjects: list[tuple[str, str, str]] = field(default_factory=list)
+    """(urn, type, name) of every resource judged, in plan order."""
+    kinds: dict[str, str] = field(default_factory=dict)
+    """Policy name -> ``resource`` or ``stack``."""
+    policies: dict[str, Any] = field(default_factory=dict)
+    """Policy name -> the policy object (its metadata: severity, tags, remediation)."""
+    stack_file: str | None = None
+    """The stack file as shown (relative to the working directory where it can be)."""
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -130,7 +156,9 @@ class Report:
                 for name, s in self.settings.items()
             ],
             "violations": [v.to_json() for v in self.violations],
+            "waived": [v.to_json() for v in self.waived],
             "notApplicable": self.not_applicable,
+            "stackFile": self.stack_file,
         }
 
 
@@ -247,8 +275,10 @@ def check_plan(
         invoke_transforms=getattr(plan, "invoke_transforms", 0),
     )
     locate = _locator(plan, stack_file)
-    with using_stack_config(stack_config or {}), evaluating_offline(offline), memoising(), _gc_paused():
-        return _check(plan, config, config_file, stack_tags, list(POLICIES if policies is None else policies), locate)
+    with using_stack_config(stack_config or {}), evaluating_offline(offline), memoising(), recording_decisions(), _gc_paused():
+        report = _check(plan, config, config_file, stack_tags, list(POLICIES if policies is None else policies), locate)
+    report.stack_file = shown_path(stack_file.path) if stack_file is not None else None
+    return report
 
 
 def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping[str, str] | None, policies: list[Any], locate: Any) -> Report:
@@ -261,16 +291,26 @@ def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping
         resources=len(plan.resources),
         settings=settings,
         descriptions={p.name: p.description for p in policies},
+        kinds={p.name: "stack" if isinstance(p, StackValidationPolicy) else "resource" for p in policies},
+        policies={p.name: p for p in policies},
     )
     active = [(p, settings[p.name]) for p in policies if settings[p.name].level != "disabled"]
     records = list(plan.resources)
+    report.subjects = [(r.urn, r.type, r.name) for r in records]
     props = {r.urn: unknown_checking_proxy(r.inputs) for r in records}
     by_urn = {r.urn: r for r in records}
 
-    def reporter(policy: Any, level: str, record: ResourceRecord | None):
+    def reporter(policy: Any, level: str, record: ResourceRecord | None, config: Mapping[str, Any]):
         def report_violation(message: str, urn: str | None = None) -> None:
             target = record if record is not None else by_urn.get(urn or "")
-            report.violations.append(
+            violating = (record.urn if record is not None else urn) or None
+            # The same decision CrossGuard's pack takes (mlstack.policy.pack.fail_closed); a waived
+            # violation is kept, in report.waived, and listed by mlstack-waivers-reported.
+            decision = None if policy.name == waivers_reported.NAME else decide(policy.name, violating, message, config=config, stack_tags=tags)
+            if decision is not None and decision.status != "applied":
+                message = f"{message} ({decision.describe()})"
+            into = report.waived if decision is not None and decision.status == "applied" else report.violations
+            into.append(
                 Violation(
                     policy=policy.name,
                     level=level,
@@ -280,6 +320,7 @@ def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping
                     resource_type=target.type if target else None,
                     resource_name=target.name if target else None,
                     declared_at=locate(target.urn) if target else None,
+                    waiver=decision,
                 )
             )
 
@@ -293,12 +334,16 @@ def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping
         except UnknownValueError as exc:  # cannot happen offline (every value is known); kept for parity
             report.not_applicable.append({"policy": policy.name, "urn": urn or "", "reason": exc.message})
 
+    from ..progress import progress
+
     resource_policies = [(p, s) for p, s in active if isinstance(p, ResourceValidationPolicy)]
-    for record in records:
-        options = _options(record)
-        for policy, setting in resource_policies:
-            args = ResourceValidationArgs(record.type, props[record.urn], record.urn, record.name, options, None, setting.properties, tags)
-            guarded(policy, record.urn, lambda: policy.validate(args, reporter(policy, setting.level, record)))
+    with progress(f"checking {plan.stack}", total=len(records), unit="resource") as bar:
+        for record in records:
+            options = _options(record)
+            for policy, setting in resource_policies:
+                args = ResourceValidationArgs(record.type, props[record.urn], record.urn, record.name, options, None, setting.properties, tags)
+                guarded(policy, record.urn, lambda: policy.validate(args, reporter(policy, setting.level, record, setting.properties)))
+            bar.update()
 
     stack_policies = [(p, s) for p, s in active if isinstance(p, StackValidationPolicy)]
     if stack_policies:
@@ -313,7 +358,7 @@ def _check(plan: Plan, config: Any, config_file: str | None, stack_tags: Mapping
         ordered = list(resources.values())
         for policy, setting in stack_policies:
             args = StackValidationArgs(ordered, setting.properties, tags)
-            guarded(policy, None, lambda: policy.validate(args, reporter(policy, setting.level, None)))
+            guarded(policy, None, lambda: policy.validate(args, reporter(policy, setting.level, None, setting.properties)))
     order = {p.name: i for i, p in enumerate(policies)}
     report.violations.sort(key=lambda v: (v.level != "mandatory", order.get(v.policy, 0)))
     return report
@@ -339,8 +384,11 @@ def check_stack(
     reconcile(POLICIES, config, file=config_file)
     stack_file = load_stack(stack, cwd=cwd)
     spec = stack_file.spec
+    from ..progress import activity
+
     # The stack's program runs in a worker process; only its plan, as data, comes back here.
-    plan = plan_in_worker(stack_file, cwd=cwd)
+    with activity(f"planning {stack_file.stack}"):
+        plan = plan_in_worker(stack_file, cwd=cwd)
     tags = stack_tags_for(spec.environment.value, team=spec.team, stack=stack_file.stack)
     return check_plan(
         plan, config=config, config_file=config_file, stack_tags=tags, stack_config=stack_file.pulumi_config(), stack_file=stack_file

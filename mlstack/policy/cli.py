@@ -10,9 +10,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "cmd_check", "render_text", "render_github"]
+__all__ = ["register", "cmd_check", "render_text", "render_github", "FORMATS"]
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif", "junit")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
-    p.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH ('-' for stdout)")
-    p.add_argument("--format", choices=FORMATS, default="text", help="text (default), json, or github (Actions annotations)")
+    from ..reports.options import add_report_options
+
+    add_report_options(p, formats=FORMATS, what="report")
     p.add_argument(
         "--config",
         metavar="FILE",
@@ -37,87 +38,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ..cli import write_json
     from ..config import stack_inputs
-    from ..files import open_output
+    from ..reports.options import open_targets
     from .check import check_stack
     from .kit.config import load_config_file
+    from .reports import json_report, render_reports
 
     config = load_config_file(args.config) if args.config is not None else None
-    # Checked before the plan: a typo in --json fails at once, and never overwrites an input.
-    inputs = stack_inputs(args.stack) + ([(Path(args.config), "the policy pack config")] if args.config is not None else [])
-    output = open_output(args.json, option="--json", inputs=inputs) if args.json is not None else None
-    report = check_stack(args.stack, config=config, config_file=args.config)
-    data = report.to_json()
-    if output is not None:
-        write_json(output, data)
-    if args.format == "json":
-        if args.json != "-":
-            write_json(open_output("-", option="--format json"), data)
-    elif args.format == "github":
-        print(render_github(report, _stack_file(args.stack)))
-    elif args.json != "-":
-        print(render_text(report))
-    return 0 if report.passed else 1
-
-
-def _stack_file(stack: str) -> str:
-    """The stack file to annotate, relative to the working directory where possible."""
-    from ..config import resolve_stack_file
-    from .check import shown_path
-
-    path, _ = resolve_stack_file(stack)
-    return shown_path(path)
-
-
-def _summary(report: Any) -> str:
-    mandatory, advisory = len(report.mandatory), len(report.advisory)
-    active = sum(1 for s in report.settings.values() if s.level != "disabled")
-    verdict = "passed" if report.passed else "FAILED"
-    env = f" ({report.environment})" if report.environment else ""
-    return (
-        f"{report.stack}{env}: {active} policies over {report.resources} resources: "
-        f"{mandatory} mandatory, {advisory} advisory violation{'s' if advisory != 1 else ''}; {verdict}"
+    stacks = args.stack if isinstance(args.stack, list) else [args.stack]
+    # Checked before the plan: a typo in --output or --json fails at once, and never overwrites an input.
+    inputs = [i for stack in stacks for i in stack_inputs(stack)]
+    inputs += [(Path(args.config), "the policy pack config")] if args.config is not None else []
+    targets = open_targets(args, inputs=inputs)
+    reports = [check_stack(stack, config=config, config_file=args.config) for stack in stacks]
+    targets.emit(
+        text=lambda: render_reports("text", reports),
+        report=lambda: render_reports(args.format, reports),
+        document=lambda: json_report(reports),
     )
+    return 0 if all(r.passed for r in reports) else 1
 
 
 def render_text(report: Any) -> str:
-    """Each violation with its level, policy, resource, the stack-file entry the resource was
-    declared by (``declared at: stacks/Pulumi.x.yaml:41 mlstack:endpoints[0]``) and message;
-    then a summary line."""
-    lines = []
-    for v in report.violations:
-        lines.append(f"[{v.level}] {v.policy}")
-        lines.append(f"  resource: {v.urn or '(the stack)'}")
-        if v.declared_at is not None:
-            lines.append(f"  declared at: {v.declared_at}")
-        lines.append(f"  {v.message}")
-        lines.append("")
-    lines.append(_summary(report))
-    return "\n".join(lines)
+    """See :func:`mlstack.policy.reports.render_text`."""
+    from .reports import render_text as text
+
+    return text(report)
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+def render_github(report: Any, stack_file: str | None = None) -> str:
+    """See :func:`mlstack.policy.reports.render_github`."""
+    from .reports import render_github as github
 
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def render_github(report: Any, stack_file: str) -> str:
-    """GitHub Actions workflow commands: an error per mandatory violation, a warning per advisory
-    one, on the stack file — at the line of the entry the resource was declared by, when there is
-    one; then the summary."""
-    lines = []
-    for v in report.violations:
-        command = "error" if v.level == "mandatory" else "warning"
-        title = _escape_property(f"{v.policy} ({v.level})")
-        declared = v.declared_at
-        where = f"file={_escape_property(declared.file if declared and declared.file else stack_file)}"
-        if declared is not None and declared.line:
-            where += f",line={declared.line}"
-        text = f"{v.message}\nresource: {v.urn or '(the stack)'}" + (f"\ndeclared at: {declared.key}" if declared else "")
-        lines.append(f"::{command} {where},title={title}::{_escape_data(text)}")
-    lines.append(_summary(report))
-    return "\n".join(lines)
+    return github(report, stack_file)

@@ -11,7 +11,12 @@ the pack's fixed order, which is the order of violations in a report (mandatory 
 4. training and provenance: gated registration, pinned images, complete lineage, the signed decision log;
 5. identity and sharing: wildcard grants, trust policies, key policies, resource policies,
    service principals, notebooks;
-6. what the offline check could not evaluate (transforms).
+6. what the offline check could not evaluate (transforms);
+7. the waivers: every waived violation and stale waiver, listed (last, so it sees every decision).
+
+Every policy takes two more settings, ``waivers`` and ``waiversForbiddenIn``
+(:mod:`mlstack.policy.kit.waivers`); a violation a waiver covers is not reported by its policy
+but by ``mlstack-waivers-reported`` (advisory), here and in ``mlstack check`` alike.
 
 The pack serves each policy through :func:`fail_closed`: the Pulumi CLI sends every policy its
 config with the schema defaults filled in (``Configure``), but the SDK hands a policy an empty
@@ -26,6 +31,8 @@ from typing import Any
 
 from pulumi_policy import (
     Policy,
+    PolicyConfigSchema,
+    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
@@ -57,7 +64,9 @@ from .rules import (
     stack_within_budget,
     storage_encrypted_with_kms,
     transforms_evaluated,
+    waivers_reported,
 )
+from .kit.waivers import decide, waiver_properties
 
 __all__ = ["PACK_NAME", "RULES", "POLICIES", "pack_arguments", "fail_closed"]
 
@@ -88,9 +97,23 @@ RULES: tuple[ModuleType, ...] = (
     service_principal_has_source_condition,
     notebook_locked_down,
     transforms_evaluated,
+    waivers_reported,
 )
 
-POLICIES: list[Policy] = [rule.POLICY for rule in RULES]
+
+
+def _with_waiver_settings(policy: Policy) -> Policy:
+    """``policy`` with the waiver settings in its config schema (idempotent)."""
+    schema = policy.config_schema
+    properties = dict(schema.properties) if schema is not None else {}
+    if all(key in properties for key in waiver_properties()):
+        return policy
+    properties.update(waiver_properties())
+    policy.config_schema = PolicyConfigSchema(properties=properties, required=schema.required if schema is not None else None)
+    return policy
+
+
+POLICIES: list[Policy] = [_with_waiver_settings(rule.POLICY) for rule in RULES]
 
 
 def pack_arguments() -> dict:
@@ -119,6 +142,20 @@ def fail_closed(policy: Policy) -> Policy:
     def configured(config: Any) -> dict[str, Any]:
         return {**copy.deepcopy(defaults), **(config or {})}
 
+    def waiving(report: ReportViolation, config: dict[str, Any], stack_tags: Any, urn: str | None) -> ReportViolation:
+        # A violation a waiver covers is reported by mlstack-waivers-reported instead (advisory);
+        # one whose waiver expired or is forbidden here counts, and says so.
+        def report_violation(message: str, violating: str | None = None) -> None:
+            if policy.name == waivers_reported.NAME:  # the list of exceptions cannot itself be waived
+                report(message, violating)
+                return
+            decision = decide(policy.name, violating or urn, message, config=config, stack_tags=stack_tags)
+            if decision is not None and decision.status == "applied":
+                return
+            report(f"{message} ({decision.describe()})" if decision is not None else message, violating)
+
+        return report_violation
+
     metadata: dict[str, Any] = {
         "name": policy.name,
         "description": policy.description,
@@ -139,16 +176,22 @@ def fail_closed(policy: Policy) -> Policy:
                 configured(args.get_config()), args.stack_tags,
             )
 
+        def validate_resource(args: ResourceValidationArgs, report: ReportViolation) -> Any:
+            configured_args = resource_args(args)
+            return policy.validate(configured_args, waiving(report, dict(configured_args.get_config()), args.stack_tags, args.urn))
+
         return ResourceValidationPolicy(
-            validate=(lambda args, report: policy.validate(resource_args(args), report)) if policy.has_validation() else None,
+            validate=validate_resource if policy.has_validation() else None,
             remediate=(lambda args: policy.remediate(resource_args(args))) if policy.has_remediation() else None,
             **metadata,
         )
     if isinstance(policy, StackValidationPolicy):
+        def validate_stack(args: StackValidationArgs, report: ReportViolation) -> Any:
+            config = configured(args.get_config())
+            return policy.validate(StackValidationArgs(args.resources, config, args.stack_tags), waiving(report, config, args.stack_tags, None))
+
         return StackValidationPolicy(
-            validate=lambda args, report: policy.validate(
-                StackValidationArgs(args.resources, configured(args.get_config()), args.stack_tags), report
-            ),
+            validate=validate_stack,
             **metadata,
         )
     raise TypeError(f"{policy.name!r} is neither a resource nor a stack validation policy")

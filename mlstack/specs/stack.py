@@ -36,6 +36,7 @@ from .monitor import MonitorSpec, stack_monitor_problems
 from .registry import RegistrySourceSpec, RegistrySpec
 from .tracking import TrackingSpec
 from .training import TrainingSpec, check_gates
+from .waivers import MAX_WAIVERS, WaiverSpec
 
 __all__ = ["StackSpec", "ModelSpec", "DatasetSpec", "NAMESPACE", "kms_region_problems"]
 
@@ -177,6 +178,8 @@ class StackSpec(Spec):
         return self
     budget: Optional[BudgetSpec] = None
     """The most the stack may spend per month at maximum scale (USD and/or GPU-hours), judged by the policy mlstack-stack-within-budget."""
+    waivers: list[WaiverSpec] = Field(default_factory=list, max_length=MAX_WAIVERS)
+    """Reviewable exceptions to policies: policy, resource URN, reason, owner and expiry date each (see mlstack.specs.waivers)."""
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> "StackSpec":

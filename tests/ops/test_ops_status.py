@@ -98,6 +98,12 @@ def test_cli_prints_the_table_and_writes_json(aws, cli, ops_stack, registry, tmp
     assert lines[2].split()[:4] == ["model", "churn-churn-xgb", "Approved", "v1"]
     data = json.loads(target.read_text())
     assert data["stack"] == "churn-dev" and data["rows"][0]["state"] == "Approved v1"
+    assert data["formatVersion"] == 1 and data["region"] == "us-east-1"
+    # Bare --json: the same document on stdout, alone; --format json --output: to a file, the table on stdout.
+    code, out, _ = cli("status", str(ops_stack()), "--json")
+    assert code == 0 and json.loads(out)["rows"] == data["rows"]
+    code, out, _ = cli("status", str(ops_stack()), "--format", "json", "--output", str(tmp_path / "again.json"))
+    assert code == 0 and out.startswith("stack churn-dev") and json.loads((tmp_path / "again.json").read_text())["rows"] == data["rows"]
 
 
 def test_render_table_aligns_columns_and_cuts_long_details():

@@ -77,7 +77,7 @@ def test_bad_input_exits_2_without_a_traceback(cli, tmp_path):
     assert code == 2 and "invalid policy pack configuration" in err and "Traceback" not in err
     code, _, err = cli("check", "churn-staging")
     assert code == 2 and "no stack 'churn-staging'" in err
-    code, _, err = cli("check", BAD, "--format", "sarif")
+    code, _, err = cli("check", BAD, "--format", "xml")
     assert code == 2
     code, _, err = cli("check", BAD, "--config", str(tmp_path / "missing.json"))
     assert code == 2 and "cannot read the policy pack config" in err

@@ -24,5 +24,6 @@ TOPICS = MappingProxyType(
         "rollout": "how a new model version reaches traffic",
         "supply-chain": "which code and images run",
         "training": "how training pipelines produce model versions",
+        "waivers": "reviewable exceptions to the other policies",
     }
 )
