@@ -34,9 +34,10 @@ OUTPUT_TAIL_BYTES = 16 * 1024
 
 # The worker leaves with os._exit once its result is written: the interpreter's shutdown (a
 # second or two of collecting the SDK's objects and threads) would only delay the verdict.
+# It also collects less often while it plans (mlstack.process.tune_collector).
 _BOOTSTRAP = (
-    "import os, sys; sys.path.insert(0, {root!r}); from mlstack.engine.worker import main; code = main(); "
-    "sys.stdout.flush(); sys.stderr.flush(); os._exit(code)"
+    "import os, sys; sys.path.insert(0, {root!r}); from mlstack.process import tune_collector; tune_collector(); "
+    "from mlstack.engine.worker import main; code = main(); sys.stdout.flush(); sys.stderr.flush(); os._exit(code)"
 )
 
 
