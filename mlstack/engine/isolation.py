@@ -25,7 +25,7 @@ from ..errors import ConfigError, Problem, UsageError
 from .graph import Plan
 from .planfile import MAX_PLAN_BYTES, PlanFileError, loads, plan_from_json
 
-__all__ = ["plan_in_worker", "WorkerError", "PLAN_TIMEOUT_SECONDS", "OUTPUT_TAIL_BYTES"]
+__all__ = ["plan_in_worker", "plan_in_workers", "WorkerError", "PLAN_TIMEOUT_SECONDS", "OUTPUT_TAIL_BYTES"]
 
 #: How long the stack's program may take to plan before the worker is stopped.
 PLAN_TIMEOUT_SECONDS = 1800.0
@@ -52,11 +52,12 @@ class _Shown(str):
         return str(self)
 
 
-def _worker_command(stack: Path, result: Path, cwd: Path) -> list[str]:
+def _worker_command(pairs: list[tuple[Path, Path]], cwd: Path) -> list[str]:
     import mlstack
 
     root = str(Path(mlstack.__file__).absolute().parent.parent)
-    return [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=root), str(stack), str(result), "--cwd", str(cwd)]
+    files = [str(p) for pair in pairs for p in pair]
+    return [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=root), *files, "--cwd", str(cwd)]
 
 
 def _environment() -> dict[str, str]:
@@ -127,15 +128,35 @@ def plan_in_worker(stack_file: Any, *, cwd: Path | None = None, timeout: float |
     The program's own output (prints, warnings; its last :data:`OUTPUT_TAIL_BYTES` bytes) is
     passed on to stderr, so that stdout stays the command's (``--format json``).
     """
-    deadline = PLAN_TIMEOUT_SECONDS if timeout is None else timeout
+    [outcome] = _run_worker([stack_file], cwd=cwd, timeout=timeout)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def plan_in_workers(stack_files: list[Any], *, cwd: Path | None = None, timeout: float | None = None) -> list[Plan | Exception]:
+    """The plans of several stack files planned by *one* worker, one after the other, in order:
+    each a :class:`Plan` or the error (:class:`~mlstack.errors.UsageError`,
+    :class:`~mlstack.errors.ConfigError`) that stack's planning ended with.
+
+    Callers hand one worker only stacks that run the same program (see
+    :func:`mlstack.policy.multi.check_stacks`): a program that could tamper with another
+    stack's plan in a shared worker could produce any plan for that stack anyway, as the stack
+    runs it. ``timeout`` bounds the whole worker (default: :data:`PLAN_TIMEOUT_SECONDS` per stack).
+    """
+    return _run_worker(stack_files, cwd=cwd, timeout=timeout)
+
+
+def _run_worker(stack_files: list[Any], *, cwd: Path | None, timeout: float | None) -> list[Plan | Exception]:
+    deadline = PLAN_TIMEOUT_SECONDS * len(stack_files) if timeout is None else timeout
     directory = Path.cwd() if cwd is None else Path(cwd)
     with tempfile.TemporaryDirectory(prefix="mlstack-plan-") as scratch:
-        result = Path(scratch) / "plan.json"
+        results = [Path(scratch) / (f"plan-{i}.json" if len(stack_files) > 1 else "plan.json") for i in range(len(stack_files))]
         stdout, stderr = Path(scratch) / "stdout", Path(scratch) / "stderr"
         with stdout.open("wb") as out, stderr.open("wb") as err:
             try:
                 process = subprocess.Popen(
-                    _worker_command(Path(stack_file.path).resolve(), result, directory.resolve()),
+                    _worker_command([(Path(f.path).resolve(), r) for f, r in zip(stack_files, results)], directory.resolve()),
                     cwd=directory,
                     env=_environment(),
                     stdin=subprocess.DEVNULL,
@@ -160,22 +181,35 @@ def plan_in_worker(stack_file: Any, *, cwd: Path | None = None, timeout: float |
         output = (_tail(stdout) + _tail(stderr)).strip()
         if output:
             print(output, file=sys.stderr)
-        source = "the plan the worker wrote"
-        try:
-            size = result.stat().st_size
-        except OSError:
-            size = None
-        if size is None or size == 0:
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            raise WorkerError(f"the plan worker (which runs the stack's program) {how} and wrote no plan")
-        if size > MAX_PLAN_BYTES:
-            raise PlanFileError(f"{source} is {size} bytes, more than the {MAX_PLAN_BYTES} a plan may take")
-        data = loads(result.read_bytes(), source=source)
-        if not isinstance(data, dict) or len(data) != 1 or not ({"plan", "error"} & set(data)):
-            raise PlanFileError(f"{source} is not a plan: it must be an object with one key, plan or error")
-        if "error" in data:
-            _raise_error(data["error"], source)
-        if code != 0:
-            raise WorkerError(f"the plan worker exited with code {code} after writing a plan; the plan is not used")
-        plan = plan_from_json(data["plan"], source=source, stack=stack_file.stack, project=stack_file.project_name)
-    return plan
+        read: list[Any] = []
+        for stack_file, result in zip(stack_files, results):
+            try:
+                read.append(_read(result, stack_file, code))
+            except (UsageError, ConfigError) as exc:
+                read.append(exc)
+        # A worker of several stacks exits 2 when one of them ended with an error (in its result
+        # file); any other exit after writing plans, or 2 with no error reported, voids them all.
+        reported = any(isinstance(r, (UsageError, ConfigError)) for r in read)
+        if code != 0 and not (len(stack_files) > 1 and code == 2 and reported):
+            void = WorkerError(f"the plan worker exited with code {code} after writing a plan; the plan is not used")
+            read = [void if isinstance(r, Plan) else r for r in read]
+    return read
+
+
+def _read(result: Path, stack_file: Any, code: int) -> Plan:
+    source = "the plan the worker wrote"
+    try:
+        size = result.stat().st_size
+    except OSError:
+        size = None
+    if size is None or size == 0:
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        raise WorkerError(f"the plan worker (which runs the stack's program) {how} and wrote no plan")
+    if size > MAX_PLAN_BYTES:
+        raise PlanFileError(f"{source} is {size} bytes, more than the {MAX_PLAN_BYTES} a plan may take")
+    data = loads(result.read_bytes(), source=source)
+    if not isinstance(data, dict) or len(data) != 1 or not ({"plan", "error"} & set(data)):
+        raise PlanFileError(f"{source} is not a plan: it must be an object with one key, plan or error")
+    if "error" in data:
+        _raise_error(data["error"], source)
+    return plan_from_json(data["plan"], source=source, stack=stack_file.stack, project=stack_file.project_name)

@@ -25,7 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "Exit 0 when no mandatory policy is violated, 1 when one is, 2 on bad input."
         ),
     )
-    p.add_argument("stack", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file")
+    p.add_argument(
+        "stack", nargs="*", help="a stack name such as churn-prod, or the path of a Pulumi.<stack>.yaml file; several: one combined report"
+    )
+    p.add_argument("--all", action="store_true", help="check every stack of the project (its Pulumi.<stack>.yaml files), one combined report")
+    p.add_argument("--jobs", type=int, metavar="N", help="with several stacks: at most N plan workers at once (default: the free cores)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH ('-' for stdout)")
     p.add_argument("--format", choices=FORMATS, default="text", help="text (default), json, or github (Actions annotations)")
     p.add_argument(
@@ -37,6 +41,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1 (got {args.jobs})")
+    if args.all and args.stack:
+        raise UsageError("--all checks every stack of the project; name stacks or pass --all, not both")
+    if not args.all and not args.stack:
+        raise UsageError("name the stack to check (e.g. mlstack check churn-prod), several stacks, or --all")
+    if args.all or len(args.stack) > 1:
+        from .multi_cli import cmd_check_many
+
+        return cmd_check_many(args)
+    args.stack = args.stack[0]
+    return _check_one(args)
+
+
+def _check_one(args: argparse.Namespace) -> int:
     from ..cli import write_json
     from ..config import stack_inputs
     from ..files import open_output
