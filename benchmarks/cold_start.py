@@ -19,7 +19,9 @@ change in the machine's load hits every variant alike), and prints medians and r
 * ``check nocache``: ``MLSTACK_CACHE=off``.
 
 Then the stacks together: ``mlstack check STACK...`` (one command, one combined report; warm
-cache) against the sum of one ``mlstack check`` process per stack.
+and cold cache) against the sum of one ``mlstack check`` process per stack. Each figure is
+printed as wall time and as CPU time (the process and its plan worker): on a shared machine the
+CPU time is the steadier measure.
 
     python benchmarks/cold_start.py [--rounds 5] [--stacks churn-prod,churn-dev,vision-prod] [--root DIR]
 
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -170,13 +173,16 @@ def _normal(text: str):
 # --- the driver ------------------------------------------------------------------------------
 
 
-def _run(command: list[str], *, cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0, 1)) -> float:
+def _run(command: list[str], *, cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0, 1)) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one process, its waited-for children (the plan worker) included."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in ok:
         raise SystemExit(f"{' '.join(command)} exited {done.returncode}: {done.stderr.decode(errors='replace')[-2000:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -219,8 +225,9 @@ def main() -> None:
             "check cold": lambda s: ([*mlstack, "check", s], cold),
             "check nocache": lambda s: ([*mlstack, "check", s], off),
         }
-        times: dict[tuple[str, str], list[float]] = {}
-        together_times: list[float] = []
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        together_times: list[tuple[float, float]] = []
+        together_cold: list[tuple[float, float]] = []
         for _ in range(args.rounds):
             for stack in stacks:
                 for name, make in variants.items():
@@ -230,25 +237,29 @@ def main() -> None:
                     times.setdefault((stack, name), []).append(_run(command, cwd=root, env=env))
             if together:
                 together_times.append(_run([*mlstack, "check", *stacks], cwd=root, env=warm))
+                shutil.rmtree(cold_cache, ignore_errors=True)
+                together_cold.append(_run([*mlstack, "check", *stacks], cwd=root, env=cold))
 
-        median = {k: statistics.median(v) for k, v in times.items()}
         names = list(variants)
-        print(f"\nmedians of {args.rounds} rounds, seconds (ratio to the floor); checkout {root}")
-        print(f"{'stack':<12}" + "".join(f"{n:>20}" for n in names))
-        for stack in stacks:
-            floor = median[(stack, "floor")]
-            cells = [f"{median[(stack, n)]:.2f}" + ("" if n == "floor" else f" ({median[(stack, n)] / floor:.2f}x)") for n in names]
-            print(f"{stack:<12}" + "".join(f"{c:>20}" for c in cells))
-        separate = sum(median[(s, "check")] for s in stacks)
-        separate_cold = sum(median[(s, "check cold")] for s in stacks)
-        if together:
-            both = statistics.median(together_times)
-            print(
-                f"\nmlstack check {' '.join(stacks)}: {both:.2f} s; one process per stack: {separate:.2f} s warm "
-                f"({both / separate:.2f}x), {separate_cold:.2f} s cold ({both / separate_cold:.2f}x)"
-            )
-        else:
-            print(f"\none `mlstack check` per stack: {separate:.2f} s warm, {separate_cold:.2f} s cold (this checkout checks one stack a command)")
+        for column, what in ((0, "wall"), (1, "CPU")):
+            median = {k: statistics.median(t[column] for t in v) for k, v in times.items()}
+            print(f"\n{what} seconds, medians of {args.rounds} rounds (ratio to the floor); checkout {root}")
+            print(f"{'stack':<12}" + "".join(f"{n:>20}" for n in names))
+            for stack in stacks:
+                floor = median[(stack, "floor")]
+                cells = [f"{median[(stack, n)]:.2f}" + ("" if n == "floor" else f" ({median[(stack, n)] / floor:.2f}x)") for n in names]
+                print(f"{stack:<12}" + "".join(f"{c:>20}" for c in cells))
+            separate = sum(median[(s, "check")] for s in stacks)
+            separate_cold = sum(median[(s, "check cold")] for s in stacks)
+            if together:
+                both = statistics.median(t[column] for t in together_times)
+                both_cold = statistics.median(t[column] for t in together_cold)
+                print(
+                    f"mlstack check {' '.join(stacks)} ({what}): {both:.2f} s warm, {both_cold:.2f} s cold; one process per stack: "
+                    f"{separate:.2f} s warm ({both / separate:.2f}x), {separate_cold:.2f} s cold ({both_cold / separate_cold:.2f}x)"
+                )
+            else:
+                print(f"one `mlstack check` per stack ({what}): {separate:.2f} s warm, {separate_cold:.2f} s cold (this checkout checks one stack a command)")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
