@@ -257,3 +257,44 @@ def test_cached_instance_types_and_regions_equal_botocores(on):
     assert first[0] == frozenset(catalog._load_enum("ProductionVariantInstanceType"))
     assert first[1] == frozenset(validate._load_sagemaker_regions())
     assert len(list((on / "botocore").glob("*.json"))) == 2
+
+
+# --- pulumi-aws-derived facts -------------------------------------------------------------------
+
+
+def test_taggable_types_are_cached_and_keyed_by_the_installed_pulumi_aws(on, monkeypatch):
+    from mlstack import lineage
+
+    reads: list = []
+    real = lineage._read_taggable
+
+    def spy(token):
+        reads.append(token)
+        return real(token)
+
+    monkeypatch.setattr(lineage, "_read_taggable", spy)
+    lineage._is_taggable.cache_clear()
+    assert lineage.is_taggable("aws:s3/bucket:Bucket") is True
+    assert lineage.is_taggable("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock") is False
+    lineage._is_taggable.cache_clear()
+    assert lineage.is_taggable("aws:s3/bucket:Bucket") is True  # read back, not from pulumi-aws
+    assert reads == ["aws:s3/bucket:Bucket", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"]
+    monkeypatch.setattr(lineage, "_pulumi_aws_fingerprint", lambda: "another pulumi-aws")
+    lineage._is_taggable.cache_clear()
+    assert lineage.is_taggable("aws:s3/bucket:Bucket") is True and len(reads) == 3
+    lineage._is_taggable.cache_clear()
+
+
+def test_the_judging_process_of_a_warm_check_imports_no_pulumi_aws(on, tmp_path):
+    env = {**os.environ, cache.CACHE_SWITCH_VARIABLE: "on", cache.CACHE_DIR_VARIABLE: str(on)}
+    code = (
+        "import sys, io, contextlib\n"
+        "from mlstack.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    code = main(['check', 'vision-prod'])\n"
+        "print(code, sorted({m.split('.')[0] for m in sys.modules if m.startswith('pulumi_aws')}))\n"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert first.stdout.split()[0] == "0", first.stderr[-2000:]
+    assert second.stdout.strip() == "0 []", second.stderr[-2000:]
