@@ -18,6 +18,7 @@ from typing import Annotated, Any, Mapping, Optional
 
 from pydantic import AfterValidator
 
+from . import cache
 from .errors import ConfigError, Problem
 from .specs.base import LINEAGE_PREFIX
 
@@ -182,8 +183,6 @@ def _is_taggable(type_token: str) -> bool:
     which lists every installed file with its hash. Importing pulumi-aws's packages to read one
     signature is otherwise most of what ``mlstack check``'s judging process imports. (A built
     policy pack replaces this function with its recorded snapshot, mlstack.policy.kit.snapshot.)"""
-    from . import cache
-
     fingerprint = _pulumi_aws_fingerprint()
     if fingerprint is None:
         return _read_taggable(type_token)

@@ -39,6 +39,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Literal
 
+from ..botodata import derived  # stdlib only at import; botocore is imported on a miss
+
 __all__ = [
     "Accelerator",
     "InstanceTypeError",
@@ -107,8 +109,6 @@ def _coerce_use(use: Use | str) -> Use:
 
 @functools.cache
 def _enum(shape_name: str) -> frozenset[str]:
-    from ..botodata import derived
-
     # Loading botocore's SageMaker model costs time: the enum is kept in the on-disk cache.
     return frozenset(derived(f"sagemaker-enum:{shape_name}", lambda: _load_enum(shape_name)))
 
