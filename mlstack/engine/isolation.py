@@ -25,7 +25,7 @@ from ..errors import ConfigError, Problem, UsageError
 from .graph import Plan
 from .planfile import MAX_PLAN_BYTES, PlanFileError, loads, plan_from_json
 
-__all__ = ["plan_in_worker", "plan_in_workers", "WorkerError", "PLAN_TIMEOUT_SECONDS", "OUTPUT_TAIL_BYTES"]
+__all__ = ["plan_in_worker", "plan_in_workers", "start_worker", "PendingPlans", "WorkerError", "PLAN_TIMEOUT_SECONDS", "OUTPUT_TAIL_BYTES"]
 
 #: How long the stack's program may take to plan before the worker is stopped.
 PLAN_TIMEOUT_SECONDS = 1800.0
@@ -148,16 +148,30 @@ def plan_in_workers(stack_files: list[Any], *, cwd: Path | None = None, timeout:
 
 
 def _run_worker(stack_files: list[Any], *, cwd: Path | None, timeout: float | None) -> list[Plan | Exception]:
-    deadline = PLAN_TIMEOUT_SECONDS * len(stack_files) if timeout is None else timeout
-    directory = Path.cwd() if cwd is None else Path(cwd)
-    with tempfile.TemporaryDirectory(prefix="mlstack-plan-") as scratch:
-        results = [Path(scratch) / (f"plan-{i}.json" if len(stack_files) > 1 else "plan.json") for i in range(len(stack_files))]
-        stdout, stderr = Path(scratch) / "stdout", Path(scratch) / "stderr"
-        with stdout.open("wb") as out, stderr.open("wb") as err:
+    pending = start_worker([Path(f.path) for f in stack_files], cwd=cwd, timeout=timeout)
+    try:
+        return pending.collect(stack_files)
+    finally:
+        pending.cancel()
+
+
+class PendingPlans:
+    """A plan worker already started on some stack files (:func:`start_worker`): the caller
+    validates meanwhile, then :meth:`collect` s the plans or :meth:`cancel` s the worker."""
+
+    def __init__(self, paths: list[Path], cwd: Path, deadline: float) -> None:
+        self._scratch = tempfile.TemporaryDirectory(prefix="mlstack-plan-")
+        scratch = Path(self._scratch.name)
+        self._deadline = deadline
+        self._results = [scratch / (f"plan-{i}.json" if len(paths) > 1 else "plan.json") for i in range(len(paths))]
+        self._stdout, self._stderr = scratch / "stdout", scratch / "stderr"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._paths = paths
+        with self._stdout.open("wb") as out, self._stderr.open("wb") as err:
             try:
-                process = subprocess.Popen(
-                    _worker_command([(Path(f.path).resolve(), r) for f, r in zip(stack_files, results)], directory.resolve()),
-                    cwd=directory,
+                self._process = subprocess.Popen(
+                    _worker_command([(p.resolve(), r) for p, r in zip(paths, self._results)], cwd.resolve()),
+                    cwd=cwd,
                     env=_environment(),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
@@ -165,24 +179,38 @@ def _run_worker(stack_files: list[Any], *, cwd: Path | None, timeout: float | No
                     start_new_session=True,
                 )
             except OSError as exc:
+                self._scratch.cleanup()
                 raise WorkerError(f"cannot start the plan worker ({sys.executable}): {exc.strerror or exc}") from None
-            try:
-                code = process.wait(timeout=deadline)
-            except subprocess.TimeoutExpired:
-                _end_session(process)
-                raise WorkerError(
-                    f"the stack's program did not finish planning within {deadline:g} s and was stopped; "
-                    "look for a loop or a wait on something that never comes"
-                ) from None
-            except BaseException:
-                _end_session(process)
-                raise
+
+    def cancel(self) -> None:
+        """Stop the worker (and anything it started) if it still runs; forget its files."""
+        if self._process is not None:
+            _end_session(self._process)
+            self._process = None
+        self._scratch.cleanup()
+
+    def collect(self, stack_files: list[Any]) -> list[Plan | Exception]:
+        """Wait for the worker and read back each plan (or its error), in order: the stack files,
+        loaded and validated, of the paths the worker was started on."""
+        process = self._process
+        assert process is not None and len(stack_files) == len(self._results), "collect once, with the files started"
+        if [Path(f.path).resolve() for f in stack_files] != [p.resolve() for p in self._paths]:
+            raise WorkerError("the plan worker was started on other stack files than the ones checked")
+        try:
+            code = process.wait(timeout=self._deadline)
+        except subprocess.TimeoutExpired:
+            raise WorkerError(
+                f"the stack's program did not finish planning within {self._deadline:g} s and was stopped; "
+                "look for a loop or a wait on something that never comes"
+            ) from None
+        finally:
             _end_session(process)  # anything the program left running in the worker's session
-        output = (_tail(stdout) + _tail(stderr)).strip()
+            self._process = None
+        output = (_tail(self._stdout) + _tail(self._stderr)).strip()
         if output:
             print(output, file=sys.stderr)
         read: list[Any] = []
-        for stack_file, result in zip(stack_files, results):
+        for stack_file, result in zip(stack_files, self._results):
             try:
                 read.append(_read(result, stack_file, code))
             except (UsageError, ConfigError) as exc:
@@ -193,7 +221,16 @@ def _run_worker(stack_files: list[Any], *, cwd: Path | None, timeout: float | No
         if code != 0 and not (len(stack_files) > 1 and code == 2 and reported):
             void = WorkerError(f"the plan worker exited with code {code} after writing a plan; the plan is not used")
             read = [void if isinstance(r, Plan) else r for r in read]
-    return read
+        return read
+
+
+def start_worker(paths: list[Path], *, cwd: Path | None = None, timeout: float | None = None) -> PendingPlans:
+    """Start a plan worker on the stack files ``paths`` now, before the caller has validated them
+    (the worker validates each itself before its program runs), so that planning overlaps the
+    caller's own validation; ``timeout`` bounds the worker from its start (default:
+    :data:`PLAN_TIMEOUT_SECONDS` per stack)."""
+    deadline = PLAN_TIMEOUT_SECONDS * len(paths) if timeout is None else timeout
+    return PendingPlans(list(paths), Path.cwd() if cwd is None else Path(cwd), deadline)
 
 
 def _read(result: Path, stack_file: Any, code: int) -> Plan:
