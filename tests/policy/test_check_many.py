@@ -154,3 +154,13 @@ def test_cli_all_outside_a_project_is_a_usage_error(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     assert main(["check", "--all"]) == 2
     assert "there is no Pulumi.yaml here or above" in capsys.readouterr().err
+
+
+def test_the_program_of_an_invalid_stack_file_never_runs(cli, tmp_path):
+    # The plan worker starts before the judging process has validated the stack file; it
+    # validates the file itself before the program runs, so a bad file stops both.
+    [stack] = project(tmp_path, ["churn-dev"])
+    stack.write_text(yaml.safe_dump({"config": {**BASELINE, "mlstack:environment": "production"}}))
+    code, out, err = cli("check", str(stack))
+    assert code == 2 and "mlstack:environment" in err and "'production'" in err
+    assert not (tmp_path / "runs").exists()
