@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-__all__ = ["main", "run_handler", "write_json", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+__all__ = ["main", "entry", "run_handler", "write_json", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -262,6 +262,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_handler(args.handler, args)
 
 
+def entry() -> None:
+    """The ``mlstack`` process: :func:`main` with the collector tuned for a short run and a fast
+    exit once the output is flushed (:mod:`mlstack.process`)."""
+    from .process import exit_now, tune_collector
+
+    tune_collector()
+    exit_now(main())
+
+
 DEBUG_VARIABLE = "MLSTACK_DEBUG"
 """Set to 1 to let unforeseen errors out with their traceback (for a bug report)."""
 
@@ -316,4 +325,4 @@ def _first_line(exc: BaseException) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

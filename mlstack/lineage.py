@@ -8,6 +8,7 @@ and to CrossGuard, so an auditor could not see them before deployment.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import subprocess
@@ -17,6 +18,7 @@ from typing import Annotated, Any, Mapping, Optional
 
 from pydantic import AfterValidator
 
+from . import cache
 from .errors import ConfigError, Problem
 from .specs.base import LINEAGE_PREFIX
 
@@ -176,6 +178,38 @@ def is_taggable(type_token: str) -> bool:
 
 @functools.cache
 def _is_taggable(type_token: str) -> bool:
+    """:func:`_read_taggable`, kept in the on-disk cache (:mod:`mlstack.cache`, namespace
+    ``pulumi-aws``) keyed by the installed pulumi-aws: its version and the SHA-256 of its RECORD,
+    which lists every installed file with its hash. Importing pulumi-aws's packages to read one
+    signature is otherwise most of what ``mlstack check``'s judging process imports. (A built
+    policy pack replaces this function with its recorded snapshot, mlstack.policy.kit.snapshot.)"""
+    fingerprint = _pulumi_aws_fingerprint()
+    if fingerprint is None:
+        return _read_taggable(type_token)
+    key = json.dumps({"pulumi-aws": fingerprint, "taggable": type_token}, sort_keys=True)
+    answer = cache.get("pulumi-aws", key)
+    if not isinstance(answer, bool):
+        answer = _read_taggable(type_token)
+        cache.put("pulumi-aws", key, answer)
+    return answer
+
+
+@functools.cache
+def _pulumi_aws_fingerprint() -> str | None:
+    import hashlib
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("pulumi-aws")
+        record = dist.read_text("RECORD")
+    except (metadata.PackageNotFoundError, OSError):
+        return None
+    if not record:
+        return None
+    return f"{dist.version} {hashlib.sha256(record.encode('utf-8')).hexdigest()}"
+
+
+def _read_taggable(type_token: str) -> bool:
     import importlib
     import inspect
     import re

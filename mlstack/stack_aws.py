@@ -55,7 +55,14 @@ def _resolver():
 
 @functools.cache
 def partition_of(region: str) -> str:
-    """The AWS partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``, ...), from botocore."""
+    """The AWS partition of ``region`` (``aws``, ``aws-cn``, ``aws-us-gov``, ...), from botocore
+    (kept in the on-disk cache, :mod:`mlstack.botodata`)."""
+    from .botodata import derived
+
+    return str(derived(f"partition:{region}", lambda: _load_partition(region)))
+
+
+def _load_partition(region: str) -> str:
     try:
         return _resolver().get_partition_for_region(region)
     except Exception:  # noqa: BLE001 - botocore raises UnknownRegionError for unknown names
@@ -65,7 +72,10 @@ def partition_of(region: str) -> str:
 @functools.cache
 def dns_suffix(region: str) -> str:
     """The DNS suffix of ``region``'s partition (``amazonaws.com``, ``amazonaws.com.cn``), from botocore."""
-    return _resolver().get_partition_dns_suffix(partition_of(region)) or "amazonaws.com"
+    from .botodata import derived
+
+    partition = partition_of(region)
+    return str(derived(f"dns-suffix:{partition}", lambda: _resolver().get_partition_dns_suffix(partition) or "amazonaws.com"))
 
 
 def arn(region: str, service: str, account: str, resource: str, *, regional: bool = True) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -13,6 +14,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Tests compute everything: a definition read from the on-disk cache (mlstack.cache) would make
+# tests that compare two ways of building one definition compare the cache with itself. Set in
+# the environment, so the subprocesses tests start (the CLI, the plan worker) inherit it; the
+# cache's own tests turn it on with a directory of their own.
+os.environ["MLSTACK_CACHE"] = "off"
 
 #: A valid minimal stack; tests change one field at a time.
 BASELINE: dict[str, Any] = {

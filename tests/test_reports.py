@@ -122,7 +122,7 @@ def test_every_json_document_carries_the_format_version(reports):
     one = json.loads(rendered("json", reports[0]))
     assert one["formatVersion"] == FORMAT_VERSION and one["stack"] == "bad-prod" and one["passed"] is False
     both = json.loads(rendered("json", *reports))
-    assert both["formatVersion"] == FORMAT_VERSION and [r["stack"] for r in both["runs"]] == ["bad-prod", "bad-prod"]
+    assert both["formatVersion"] == FORMAT_VERSION and [r["stack"] for r in both["stacks"]] == ["bad-prod", "bad-prod"]
     waived = json.loads(rendered("json", reports[1]))
     assert [(w["policy"], w["waiver"]["status"], w["waiver"]["owner"]) for w in waived["waived"]] == [(VPC, "applied", "platform@example.com")]
     assert any(v["waiver"] and v["waiver"]["status"] == "expired" for v in waived["violations"])

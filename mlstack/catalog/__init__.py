@@ -39,6 +39,8 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Literal
 
+from ..botodata import derived  # stdlib only at import; botocore is imported on a miss
+
 __all__ = [
     "Accelerator",
     "InstanceTypeError",
@@ -107,14 +109,18 @@ def _coerce_use(use: Use | str) -> Use:
 
 @functools.cache
 def _enum(shape_name: str) -> frozenset[str]:
-    # botocore is imported here, not at module import: loading the SageMaker model costs time.
+    # Loading botocore's SageMaker model costs time: the enum is kept in the on-disk cache.
+    return frozenset(derived(f"sagemaker-enum:{shape_name}", lambda: _load_enum(shape_name)))
+
+
+def _load_enum(shape_name: str) -> list[str]:
     import botocore.session
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     values = model.shape_for(shape_name).enum
     if not values:
         raise RuntimeError(f"botocore's sagemaker model has no enum for {shape_name}")
-    return frozenset(values)
+    return sorted(values)
 
 
 def instance_types(use: Use | str) -> frozenset[str]:

@@ -104,7 +104,14 @@ def spec_from_config(
 
 @functools.cache
 def sagemaker_regions() -> frozenset[str]:
-    """Regions with a SageMaker API endpoint, from botocore's endpoint data (no network)."""
+    """Regions with a SageMaker API endpoint, from botocore's endpoint data (no network; kept in
+    the on-disk cache, :mod:`mlstack.botodata`)."""
+    from ..botodata import derived
+
+    return frozenset(derived("sagemaker-regions", _load_sagemaker_regions))
+
+
+def _load_sagemaker_regions() -> list[str]:
     from botocore.loaders import create_loader
     from botocore.regions import EndpointResolver
 
@@ -112,7 +119,7 @@ def sagemaker_regions() -> frozenset[str]:
     regions: set[str] = set()
     for partition in ("aws", "aws-us-gov", "aws-cn"):
         regions.update(resolver.get_available_endpoints("api.sagemaker", partition))
-    return frozenset(r for r in regions if "fips" not in r)
+    return sorted(r for r in regions if "fips" not in r)
 
 
 def _check_region(region: Any, file: str | None, lines: Mapping[tuple, int]) -> list[Problem]:

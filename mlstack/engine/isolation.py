@@ -25,7 +25,7 @@ from ..errors import ConfigError, Problem, UsageError
 from .graph import Plan
 from .planfile import MAX_PLAN_BYTES, PlanFileError, loads, plan_from_json
 
-__all__ = ["plan_in_worker", "WorkerError", "PLAN_TIMEOUT_SECONDS", "OUTPUT_TAIL_BYTES"]
+__all__ = ["plan_in_worker", "plan_in_workers", "start_worker", "PendingPlans", "WorkerError", "PLAN_TIMEOUT_SECONDS", "OUTPUT_TAIL_BYTES"]
 
 #: How long the stack's program may take to plan before the worker is stopped.
 PLAN_TIMEOUT_SECONDS = 1800.0
@@ -34,9 +34,10 @@ OUTPUT_TAIL_BYTES = 16 * 1024
 
 # The worker leaves with os._exit once its result is written: the interpreter's shutdown (a
 # second or two of collecting the SDK's objects and threads) would only delay the verdict.
+# It also collects less often while it plans (mlstack.process.tune_collector).
 _BOOTSTRAP = (
-    "import os, sys; sys.path.insert(0, {root!r}); from mlstack.engine.worker import main; code = main(); "
-    "sys.stdout.flush(); sys.stderr.flush(); os._exit(code)"
+    "import os, sys; sys.path.insert(0, {root!r}); from mlstack.process import tune_collector; tune_collector(); "
+    "from mlstack.engine.worker import main; code = main(); sys.stdout.flush(); sys.stderr.flush(); os._exit(code)"
 )
 
 
@@ -51,11 +52,12 @@ class _Shown(str):
         return str(self)
 
 
-def _worker_command(stack: Path, result: Path, cwd: Path) -> list[str]:
+def _worker_command(pairs: list[tuple[Path, Path]], cwd: Path) -> list[str]:
     import mlstack
 
     root = str(Path(mlstack.__file__).absolute().parent.parent)
-    return [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=root), str(stack), str(result), "--cwd", str(cwd)]
+    files = [str(p) for pair in pairs for p in pair]
+    return [sys.executable, "-I", "-c", _BOOTSTRAP.format(root=root), *files, "--cwd", str(cwd)]
 
 
 def _environment() -> dict[str, str]:
@@ -126,16 +128,50 @@ def plan_in_worker(stack_file: Any, *, cwd: Path | None = None, timeout: float |
     The program's own output (prints, warnings; its last :data:`OUTPUT_TAIL_BYTES` bytes) is
     passed on to stderr, so that stdout stays the command's (``--format json``).
     """
-    deadline = PLAN_TIMEOUT_SECONDS if timeout is None else timeout
-    directory = Path.cwd() if cwd is None else Path(cwd)
-    with tempfile.TemporaryDirectory(prefix="mlstack-plan-") as scratch:
-        result = Path(scratch) / "plan.json"
-        stdout, stderr = Path(scratch) / "stdout", Path(scratch) / "stderr"
-        with stdout.open("wb") as out, stderr.open("wb") as err:
+    [outcome] = _run_worker([stack_file], cwd=cwd, timeout=timeout)
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def plan_in_workers(stack_files: list[Any], *, cwd: Path | None = None, timeout: float | None = None) -> list[Plan | Exception]:
+    """The plans of several stack files planned by *one* worker, one after the other, in order:
+    each a :class:`Plan` or the error (:class:`~mlstack.errors.UsageError`,
+    :class:`~mlstack.errors.ConfigError`) that stack's planning ended with.
+
+    Callers hand one worker only stacks that run the same program (see
+    :func:`mlstack.policy.multi.check_stacks`): a program that could tamper with another
+    stack's plan in a shared worker could produce any plan for that stack anyway, as the stack
+    runs it. ``timeout`` bounds the whole worker (default: :data:`PLAN_TIMEOUT_SECONDS` per stack).
+    """
+    return _run_worker(stack_files, cwd=cwd, timeout=timeout)
+
+
+def _run_worker(stack_files: list[Any], *, cwd: Path | None, timeout: float | None) -> list[Plan | Exception]:
+    pending = start_worker([Path(f.path) for f in stack_files], cwd=cwd, timeout=timeout)
+    try:
+        return pending.collect(stack_files)
+    finally:
+        pending.cancel()
+
+
+class PendingPlans:
+    """A plan worker already started on some stack files (:func:`start_worker`): the caller
+    validates meanwhile, then :meth:`collect` s the plans or :meth:`cancel` s the worker."""
+
+    def __init__(self, paths: list[Path], cwd: Path, deadline: float) -> None:
+        self._scratch = tempfile.TemporaryDirectory(prefix="mlstack-plan-")
+        scratch = Path(self._scratch.name)
+        self._deadline = deadline
+        self._results = [scratch / (f"plan-{i}.json" if len(paths) > 1 else "plan.json") for i in range(len(paths))]
+        self._stdout, self._stderr = scratch / "stdout", scratch / "stderr"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._paths = paths
+        with self._stdout.open("wb") as out, self._stderr.open("wb") as err:
             try:
-                process = subprocess.Popen(
-                    _worker_command(Path(stack_file.path).resolve(), result, directory.resolve()),
-                    cwd=directory,
+                self._process = subprocess.Popen(
+                    _worker_command([(p.resolve(), r) for p, r in zip(paths, self._results)], cwd.resolve()),
+                    cwd=cwd,
                     env=_environment(),
                     stdin=subprocess.DEVNULL,
                     stdout=out,
@@ -143,38 +179,74 @@ def plan_in_worker(stack_file: Any, *, cwd: Path | None = None, timeout: float |
                     start_new_session=True,
                 )
             except OSError as exc:
+                self._scratch.cleanup()
                 raise WorkerError(f"cannot start the plan worker ({sys.executable}): {exc.strerror or exc}") from None
-            try:
-                code = process.wait(timeout=deadline)
-            except subprocess.TimeoutExpired:
-                _end_session(process)
-                raise WorkerError(
-                    f"the stack's program did not finish planning within {deadline:g} s and was stopped; "
-                    "look for a loop or a wait on something that never comes"
-                ) from None
-            except BaseException:
-                _end_session(process)
-                raise
+
+    def cancel(self) -> None:
+        """Stop the worker (and anything it started) if it still runs; forget its files."""
+        if self._process is not None:
+            _end_session(self._process)
+            self._process = None
+        self._scratch.cleanup()
+
+    def collect(self, stack_files: list[Any]) -> list[Plan | Exception]:
+        """Wait for the worker and read back each plan (or its error), in order: the stack files,
+        loaded and validated, of the paths the worker was started on."""
+        process = self._process
+        assert process is not None and len(stack_files) == len(self._results), "collect once, with the files started"
+        if [Path(f.path).resolve() for f in stack_files] != [p.resolve() for p in self._paths]:
+            raise WorkerError("the plan worker was started on other stack files than the ones checked")
+        try:
+            code = process.wait(timeout=self._deadline)
+        except subprocess.TimeoutExpired:
+            raise WorkerError(
+                f"the stack's program did not finish planning within {self._deadline:g} s and was stopped; "
+                "look for a loop or a wait on something that never comes"
+            ) from None
+        finally:
             _end_session(process)  # anything the program left running in the worker's session
-        output = (_tail(stdout) + _tail(stderr)).strip()
+            self._process = None
+        output = (_tail(self._stdout) + _tail(self._stderr)).strip()
         if output:
             print(output, file=sys.stderr)
-        source = "the plan the worker wrote"
-        try:
-            size = result.stat().st_size
-        except OSError:
-            size = None
-        if size is None or size == 0:
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            raise WorkerError(f"the plan worker (which runs the stack's program) {how} and wrote no plan")
-        if size > MAX_PLAN_BYTES:
-            raise PlanFileError(f"{source} is {size} bytes, more than the {MAX_PLAN_BYTES} a plan may take")
-        data = loads(result.read_bytes(), source=source)
-        if not isinstance(data, dict) or len(data) != 1 or not ({"plan", "error"} & set(data)):
-            raise PlanFileError(f"{source} is not a plan: it must be an object with one key, plan or error")
-        if "error" in data:
-            _raise_error(data["error"], source)
-        if code != 0:
-            raise WorkerError(f"the plan worker exited with code {code} after writing a plan; the plan is not used")
-        plan = plan_from_json(data["plan"], source=source, stack=stack_file.stack, project=stack_file.project_name)
-    return plan
+        read: list[Any] = []
+        for stack_file, result in zip(stack_files, self._results):
+            try:
+                read.append(_read(result, stack_file, code))
+            except (UsageError, ConfigError) as exc:
+                read.append(exc)
+        # A worker of several stacks exits 2 when one of them ended with an error (in its result
+        # file); any other exit after writing plans, or 2 with no error reported, voids them all.
+        reported = any(isinstance(r, (UsageError, ConfigError)) for r in read)
+        if code != 0 and not (len(stack_files) > 1 and code == 2 and reported):
+            void = WorkerError(f"the plan worker exited with code {code} after writing a plan; the plan is not used")
+            read = [void if isinstance(r, Plan) else r for r in read]
+        return read
+
+
+def start_worker(paths: list[Path], *, cwd: Path | None = None, timeout: float | None = None) -> PendingPlans:
+    """Start a plan worker on the stack files ``paths`` now, before the caller has validated them
+    (the worker validates each itself before its program runs), so that planning overlaps the
+    caller's own validation; ``timeout`` bounds the worker from its start (default:
+    :data:`PLAN_TIMEOUT_SECONDS` per stack)."""
+    deadline = PLAN_TIMEOUT_SECONDS * len(paths) if timeout is None else timeout
+    return PendingPlans(list(paths), Path.cwd() if cwd is None else Path(cwd), deadline)
+
+
+def _read(result: Path, stack_file: Any, code: int) -> Plan:
+    source = "the plan the worker wrote"
+    try:
+        size = result.stat().st_size
+    except OSError:
+        size = None
+    if size is None or size == 0:
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        raise WorkerError(f"the plan worker (which runs the stack's program) {how} and wrote no plan")
+    if size > MAX_PLAN_BYTES:
+        raise PlanFileError(f"{source} is {size} bytes, more than the {MAX_PLAN_BYTES} a plan may take")
+    data = loads(result.read_bytes(), source=source)
+    if not isinstance(data, dict) or len(data) != 1 or not ({"plan", "error"} & set(data)):
+        raise PlanFileError(f"{source} is not a plan: it must be an object with one key, plan or error")
+    if "error" in data:
+        _raise_error(data["error"], source)
+    return plan_from_json(data["plan"], source=source, stack=stack_file.stack, project=stack_file.project_name)

@@ -1,14 +1,16 @@
 """The plan worker: runs a stack's program offline and writes its plan as data.
 
-``mlstack check`` starts it as ``python -I ... STACK_FILE RESULT_FILE --cwd DIR`` (see
-:mod:`mlstack.engine.isolation`), so the interpreter that runs the stack's program is never
-the one that evaluates the policies. The result file holds exactly one of::
+``mlstack check`` starts it as ``python -I ... STACK_FILE RESULT_FILE [STACK_FILE RESULT_FILE ...]
+--cwd DIR`` (see :mod:`mlstack.engine.isolation`), so the interpreter that runs the stack's
+program is never the one that evaluates the policies. Several stacks in one worker (``mlstack
+check STACK...``) are planned one after the other, and only stacks that run the same program
+share a worker. Each result file holds exactly one of::
 
     {"plan": <Plan.to_json()>}
     {"error": {"kind": "config", "title": ..., "problems": [{"path", "message", "value"?, "hint", "file", "line"}]}}
     {"error": {"kind": "usage" | "program", "message": ...}}
 
-Exit code 0 with a plan, 2 with an error.
+Exit code 0 when every result is a plan, 2 when one is an error.
 """
 
 from __future__ import annotations
@@ -102,6 +104,29 @@ def run(stack: Path, cwd: Path) -> tuple[dict[str, Any], int]:
     return {"plan": data}, 0
 
 
+def _program_modules(stack: Path, cwd: Path) -> tuple[Path, set[str]] | None:
+    """The program's directory and the modules loaded now, to forget afterwards the modules the
+    program imports from its own directory (see :func:`main`)."""
+    try:
+        from ..config import resolve_stack_file
+
+        path, project = resolve_stack_file(str(stack), cwd=cwd)
+        program = Path(project.main if project is not None else path.parent).resolve()
+    except BaseException:  # noqa: BLE001 - run() reports a bad stack; nothing to forget then
+        return None
+    return (program if program.is_dir() else program.parent), set(sys.modules)
+
+
+def _forget_program_modules(seen: tuple[Path, set[str]] | None) -> None:
+    if seen is None:
+        return
+    directory, before = seen
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if file and Path(file).resolve().is_relative_to(directory):
+            del sys.modules[name]
+
+
 def _write(path: Path, payload: dict[str, Any]) -> None:
     partial = path.with_name(path.name + ".partial")
     partial.write_text(dumps(payload), encoding="utf-8")
@@ -110,15 +135,23 @@ def _write(path: Path, payload: dict[str, Any]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlstack.engine.worker", description="Plan a stack offline and write the plan as JSON.")
-    parser.add_argument("stack", help="the stack file")
-    parser.add_argument("result", help="where to write the result")
+    parser.add_argument("pairs", nargs="+", metavar="STACK_FILE RESULT_FILE", help="each stack file and where to write its result")
     parser.add_argument("--cwd", default=".", help="the directory the stack name is resolved from")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    result = Path(args.result).resolve()
+    if len(args.pairs) % 2:
+        parser.error("expected pairs of a stack file and a result file")
+    pairs = [(Path(args.pairs[i]), Path(args.pairs[i + 1]).resolve()) for i in range(0, len(args.pairs), 2)]
     write = _write  # taken before the program runs, as is the encoder it uses
-    payload, code = run(Path(args.stack), Path(args.cwd))
-    write(result, payload)
-    return code
+    worst = 0
+    for stack, result in pairs:
+        # Modules the program imports from its own directory are forgotten after each stack, so
+        # the next stack runs them afresh, as a process of its own would.
+        seen = _program_modules(stack, Path(args.cwd)) if len(pairs) > 1 else None
+        payload, code = run(stack, Path(args.cwd))
+        write(result, payload)
+        _forget_program_modules(seen)
+        worst = max(worst, code)
+    return worst
 
 
 if __name__ == "__main__":  # pragma: no cover - run as a process by mlstack.engine.isolation

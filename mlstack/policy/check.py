@@ -378,17 +378,26 @@ def check_stack(
     data (:mod:`mlstack.engine.isolation`), so nothing the program does can change the policies,
     this function or the report.
     """
-    from ..config import load_stack
-    from ..engine.isolation import plan_in_worker
+    from ..config import load_stack, resolve_stack_file
+    from ..engine.isolation import start_worker
 
     reconcile(POLICIES, config, file=config_file)
-    stack_file = load_stack(stack, cwd=cwd)
-    spec = stack_file.spec
+    # The stack's program runs in a worker process; only its plan, as data, comes back here. The
+    # worker starts before this process validates the stack file, so the two overlap (the worker
+    # validates it too before the program runs); an invalid file stops the worker.
+    path, _ = resolve_stack_file(str(stack), cwd=cwd)
+    pending = start_worker([path], cwd=cwd)
     from ..progress import activity
 
-    # The stack's program runs in a worker process; only its plan, as data, comes back here.
-    with activity(f"planning {stack_file.stack}"):
-        plan = plan_in_worker(stack_file, cwd=cwd)
+    try:
+        stack_file = load_stack(stack, cwd=cwd)
+        with activity(f"planning {stack_file.stack}"):
+            [plan] = pending.collect([stack_file])
+    finally:
+        pending.cancel()
+    if isinstance(plan, BaseException):
+        raise plan
+    spec = stack_file.spec
     tags = stack_tags_for(spec.environment.value, team=spec.team, stack=stack_file.stack)
     return check_plan(
         plan, config=config, config_file=config_file, stack_tags=tags, stack_config=stack_file.pulumi_config(), stack_file=stack_file

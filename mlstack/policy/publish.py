@@ -48,7 +48,8 @@ REQUIREMENTS: dict[str, str] = {
 }
 
 #: Imports the vendored code makes that the pack answers from its snapshot instead (module, import).
-SNAPSHOTTED = {("mlstack.catalog", "botocore")}
+#: mlstack.botodata is reached only through catalog._enum, which the snapshot replaces.
+SNAPSHOTTED = {("mlstack.catalog", "botocore"), ("mlstack.botodata", "botocore")}
 
 #: The modules the pack's ``__main__.py`` imports; everything they import comes along.
 ENTRY_MODULES = ("mlstack.policy.pack", "mlstack.policy.kit.snapshot")

@@ -141,11 +141,16 @@ def render_reports(fmt: str, reports: Sequence[Report]) -> str:
     """The report of one or several stacks in ``fmt`` (text, json, github, sarif, junit)."""
     if fmt == "text":
         return "\n\n".join(render_text(r) for r in reports) + "\n"
+    if fmt == "json":  # several stacks: {"formatVersion", "passed", "stacks": [...]}, as `check --all` writes
+        import json
+
+        return json.dumps(json_report(reports), indent=2, sort_keys=True) + "\n"
     return render(fmt, [check_run(r) for r in reports])
 
 
-def json_report(reports: Sequence[Report]) -> dict[str, Any]:
-    """The JSON document of one stack (its report, with ``formatVersion``) or of several."""
-    if len(reports) == 1:
+def json_report(reports: Sequence[Report], *, combined: bool | None = None) -> dict[str, Any]:
+    """The JSON document of one stack (its report, with ``formatVersion``) or, ``combined`` (by
+    default when there are several), of several: ``{"formatVersion", "passed", "stacks": [...]}``."""
+    if not (len(reports) > 1 if combined is None else combined):
         return versioned(reports[0].to_json())
-    return {"formatVersion": FORMAT_VERSION, "passed": all(r.passed for r in reports), "runs": [r.to_json() for r in reports]}
+    return {"formatVersion": FORMAT_VERSION, "passed": all(r.passed for r in reports), "stacks": [r.to_json() for r in reports]}

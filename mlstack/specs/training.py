@@ -230,7 +230,15 @@ def serialized_hyperparameter(value: Union[str, int, float, bool]) -> str:
 @functools.cache
 def _map_limits(shape_name: str) -> tuple[int, tuple[int, int, str], tuple[int, int, str]]:
     """(most entries, (key min, key max, key pattern), (value min, value max, value pattern)) of a
-    map shape in botocore's SageMaker service model, e.g. ``HyperParameters`` (CreateTrainingJob)."""
+    map shape in botocore's SageMaker service model, e.g. ``HyperParameters`` (CreateTrainingJob);
+    kept in the on-disk cache (:mod:`mlstack.botodata`)."""
+    from ..botodata import derived
+
+    most, key, value = derived(f"sagemaker-map-limits:{shape_name}", lambda: _load_map_limits(shape_name))
+    return int(most), (int(key[0]), int(key[1]), str(key[2])), (int(value[0]), int(value[1]), str(value[2]))
+
+
+def _load_map_limits(shape_name: str) -> tuple[int, tuple[int, int, str], tuple[int, int, str]]:
     import botocore.session
 
     shape = botocore.session.get_session().get_service_model("sagemaker").shape_for(shape_name)

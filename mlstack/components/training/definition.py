@@ -8,7 +8,9 @@ with no credentials and no network (see there). Besides:
   tries to create a default bucket; images are brought by the team and no ``source_code`` is
   uploaded.
 
-Definitions are cached per process by their inputs: plans of several stacks, or the same
+Definitions are cached on disk (:mod:`mlstack.cache`, namespace ``definitions``) by their
+inputs, the SDK's version and this code's (:func:`~.sdk.builder_fingerprint`): a plan whose
+definitions are all cached never imports the SDK. They are also cached per process: plans of several stacks, or the same
 stack twice, build each distinct pipeline once. Pipelines that differ only in their per-model
 strings (names, ARNs, bucket, data URI, lineage) share one build: the SDK builds a template
 with placeholders in those fields, and each pipeline's definition is the template with every
@@ -25,7 +27,10 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Iterator, Optional
 
 from .iam import MODELS_PREFIX
-from .sdk import offline_sdk
+from .sdk import builder_fingerprint, offline_sdk
+
+#: The on-disk cache namespace of built definitions (see :mod:`mlstack.cache`).
+CACHE_NAMESPACE = "definitions"
 
 __all__ = [
     "DefinitionInputs",
@@ -119,8 +124,19 @@ def _build_direct(inputs: DefinitionInputs) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _build_cached(key: str) -> str:
+    """The definition of the inputs ``key``: from the on-disk cache when it holds one built
+    from exactly these inputs by this SDK and this code (:func:`~.sdk.builder_fingerprint`),
+    else built — and only then is the SDK imported — and stored there."""
+    from ... import cache
+
+    disk_key = json.dumps({"builder": builder_fingerprint(), "inputs": key}, sort_keys=True)
+    text = cache.get(CACHE_NAMESPACE, disk_key)
+    if isinstance(text, str):
+        return text
     data = json.loads(key)
-    return _build(DefinitionInputs(**data))
+    text = _build(DefinitionInputs(**data))
+    cache.put(CACHE_NAMESPACE, disk_key, text)
+    return text
 
 
 # --- templates: one SDK build per shape -------------------------------------------------------
