@@ -28,12 +28,42 @@ spec), ``reader``, ``scalars`` and ``secrets`` (values as the CLI hands them), `
 
 from __future__ import annotations
 
-from ..files import MAX_DOCUMENT_BYTES
-from .project import Project, find_project, resolve_stack_file, stack_inputs
-from .secrets import SECRET, SECRET_OK, is_secure, secret_fields, secure_keys
-from .stackfile import StackFile, load_stack
-from .validate import spec_from_config
-from .yamlfile import MAX_YAML_DEPTH, MAX_YAML_NODES
+from importlib import import_module
+from typing import Any
+
+# Names resolved on first use (PEP 562), so that importing one light submodule (``project``, to
+# find a stack's file before starting a plan worker) does not import the specs behind the rest.
+_EXPORTS = {
+    "MAX_DOCUMENT_BYTES": "..files",
+    "Project": ".project",
+    "find_project": ".project",
+    "resolve_stack_file": ".project",
+    "stack_inputs": ".project",
+    "SECRET": ".secrets",
+    "SECRET_OK": ".secrets",
+    "is_secure": ".secrets",
+    "secret_fields": ".secrets",
+    "secure_keys": ".secrets",
+    "StackFile": ".stackfile",
+    "load_stack": ".stackfile",
+    "spec_from_config": ".validate",
+    "MAX_YAML_DEPTH": ".yamlfile",
+    "MAX_YAML_NODES": ".yamlfile",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
 
 __all__ = [
     "Project",

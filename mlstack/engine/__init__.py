@@ -7,14 +7,28 @@ credentials, no Pulumi CLI.
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..config import StackFile, load_stack
-from ..lookups import DEFAULT_ACCOUNT_ID, DEFAULT_APPROVED_VERSION, NO_APPROVED_VERSION, OfflineAnswers
-from ..stack_aws import partition_of
-from .graph import GpuUse, Plan
-from .monitor import ResourceRecord
-from .runner import run_program
+if TYPE_CHECKING:
+    from ..config import StackFile
+    from ..lookups import OfflineAnswers
+    from .graph import Plan
+
+# Resolved on first use (PEP 562): the plan worker is started (mlstack.engine.isolation) before the
+# caller imports the stack file's validation, pulumi and the runner, which this package's
+# functions need only when they run.
+_EXPORTS = {"GpuUse": ".graph", "Plan": ".graph", "ResourceRecord": ".monitor", "run_program": ".runner"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = ["plan_stack", "plan_stack_file", "run_program", "answers_for", "Plan", "ResourceRecord", "GpuUse"]
 
@@ -28,6 +42,9 @@ def answers_for(stack: StackFile, *, live_lookups: bool = False, judge_deferred:
     keep its endpoints out of the offline check by declaring its registry empty, and have them
     created, unjudged, by the first ``pulumi up`` after an approval.
     """
+    from ..lookups import DEFAULT_ACCOUNT_ID, DEFAULT_APPROVED_VERSION, NO_APPROVED_VERSION, OfflineAnswers
+    from ..stack_aws import partition_of
+
     spec = stack.spec
     partition = partition_of(stack.region)
     return OfflineAnswers(
@@ -57,6 +74,8 @@ def plan_stack(stack: str | Path, *, cwd: Path | None = None, lookups: str = "of
     version, the live endpoint) ask AWS with the stack's own AWS settings — the plan of what
     ``pulumi up`` would deploy now, including endpoints it would defer.
     """
+    from ..config import load_stack
+
     return plan_stack_file(load_stack(stack, cwd=cwd), lookups=lookups)
 
 
@@ -64,6 +83,7 @@ def plan_stack_file(stack_file: StackFile, *, lookups: str = "offline", judge_de
     """Plan a stack file already loaded and validated (see :func:`plan_stack`); ``judge_deferred``
     plans endpoints a new registry would defer, for the policy check (:func:`answers_for`)."""
     from ..program import DEFAULT_PROGRAM
+    from .runner import run_program
 
     program: object = DEFAULT_PROGRAM
     if stack_file.project is not None:

@@ -370,8 +370,13 @@ def check_stack(
     config: Mapping[str, Any] | None = None,
     config_file: str | None = None,
     cwd: Path | None = None,
+    worker: Any = None,
 ) -> Report:
     """Validate ``stack`` (a name such as churn-prod or a path), plan it offline, run the pack.
+
+    ``worker``: a plan worker the caller already started on the stack's file
+    (:func:`mlstack.engine.isolation.start_worker`), so planning overlaps even the caller's imports;
+    it is collected (or cancelled) here.
 
     The policy config is validated before the (slower) plan, so a bad config fails fast. The
     stack's program never runs in this process: a worker plans it and hands back the plan as
@@ -381,20 +386,23 @@ def check_stack(
     from ..config import load_stack, resolve_stack_file
     from ..engine.isolation import start_worker
 
-    reconcile(POLICIES, config, file=config_file)
-    # The stack's program runs in a worker process; only its plan, as data, comes back here. The
-    # worker starts before this process validates the stack file, so the two overlap (the worker
-    # validates it too before the program runs); an invalid file stops the worker.
-    path, _ = resolve_stack_file(str(stack), cwd=cwd)
-    pending = start_worker([path], cwd=cwd)
     from ..progress import activity
 
+    # The stack's program runs in a worker process; only its plan, as data, comes back here. The
+    # worker starts before this process validates the stack file, so the two overlap (the worker
+    # validates it too before the program runs); an invalid file or policy config stops the worker.
+    pending = worker
     try:
+        reconcile(POLICIES, config, file=config_file)
+        if pending is None:
+            path, _ = resolve_stack_file(str(stack), cwd=cwd)
+            pending = start_worker([path], cwd=cwd)
         stack_file = load_stack(stack, cwd=cwd)
         with activity(f"planning {stack_file.stack}"):
             [plan] = pending.collect([stack_file])
     finally:
-        pending.cancel()
+        if pending is not None:
+            pending.cancel()
     if isinstance(plan, BaseException):
         raise plan
     spec = stack_file.spec

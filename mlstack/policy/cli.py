@@ -45,6 +45,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     """One stack or several (``STACK...``, ``--all``), one report in the chosen format. Exit 2 when
     a stack could not be checked (its error is on stderr and in the report), else 1 when a stack
     violates a mandatory policy, else 0."""
+    worker = _early_worker(args)
+    try:
+        return _check(args, worker)
+    finally:
+        if worker is not None:
+            worker.cancel()  # a no-op once collected; stops it when something failed before
+
+
+def _early_worker(args: argparse.Namespace) -> Any:
+    """For one stack: its plan worker, started before this process imports the policy pack and
+    the stack file's validation (about 0.4 s), so the two overlap. None when the file cannot be
+    found (the check reports that) or for several stacks (they have their own scheduling)."""
+    if args.all or len(args.stack) != 1:
+        return None
+    from ..config.project import resolve_stack_file
+    from ..engine.isolation import start_worker
+    from ..errors import ConfigError, UsageError
+
+    try:
+        path, _ = resolve_stack_file(str(args.stack[0]))
+    except (ConfigError, UsageError):
+        return None
+    return start_worker([path])
+
+
+def _check(args: argparse.Namespace, worker: Any) -> int:
     import sys
 
     from ..config import stack_inputs
@@ -75,7 +101,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             # with several stacks, reported as that stack's outcome
     targets = open_targets(args, inputs=inputs)
     if single:
-        reports, failures = [check_stack(stacks[0], config=config, config_file=args.config)], []
+        reports, failures = [check_stack(stacks[0], config=config, config_file=args.config, worker=worker)], []
     else:
         outcomes = check_stacks(stacks, config=config, config_file=args.config, jobs=args.jobs)
         reports = [o.report for o in outcomes if o.report is not None]
