@@ -265,11 +265,15 @@ def registry_witness(log: DecisionLog, stack: Any, report: LogReport) -> list[st
         start = _dt.datetime.strptime(report.first_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
     else:
         return []
-    sagemaker = log.aws.client("sagemaker")
+    from ..ops.accounts import registry_access
+
     logged = {(str(b.get("group", "")).casefold(), b.get("candidate", {}).get("version"), b.get("decision")) for b in report.promotes}
     problems: list[str] = []
     for model in stack.spec.models:
-        group = stack.spec.group_name(model.name)
+        # The registry promote decided in: the stack's own, or another account's (source.registry,
+        # through source.roleArn as promote reaches it) — never a same-named group of this account.
+        access = registry_access(log.aws, stack, model.name, purpose="audit verify")
+        sagemaker, group = access.aws.client("sagemaker"), access.group
         for summary in _packages(sagemaker, group):
             status = summary.get("ModelApprovalStatus")
             if status not in ("Approved", "Rejected"):

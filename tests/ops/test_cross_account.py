@@ -106,6 +106,28 @@ def test_promote_approves_in_the_source_account_through_its_role(aws, cli, dev, 
     assert code == 0, (out, err)
 
 
+def test_audit_verify_witnesses_decisions_in_the_source_accounts_registry(aws, cli, dev, prod, prod_stack, prod_log):
+    """The registry witness of `audit verify` reads the registry promote decided in (the source
+    account's, through source.roleArn), not a same-named group of the stack's own account: a
+    decision made there without its record is reported."""
+    dev.group(GROUP)
+    dev.version(GROUP, metrics={"auc": 0.85}, status="Approved")
+    dev.version(GROUP, metrics={"auc": 0.9})
+    code, out, err = cli("promote", str(prod_stack()), "--model", "churn-xgb")
+    assert code == 0, (out, err)
+    approved = next(p for p in dev.sagemaker.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"] if p["ModelPackageVersion"] == 2)
+    described = dev.sagemaker.describe_model_package(ModelPackageName=approved["ModelPackageArn"])
+    # A third version approved in the dev registry with promote's words, but no record in the log
+    # (the log lost its tail, or the decision bypassed it).
+    unlogged = dev.version(GROUP, metrics={"auc": 0.95})
+    dev.sagemaker.update_model_package(ModelPackageArn=unlogged, ModelApprovalStatus="Approved", ApprovalDescription=described["ApprovalDescription"])
+    prod.group(GROUP)  # a same-named, empty group in prod must not stand in for the source registry
+
+    code, out, err = cli("audit", "verify", str(prod_stack()))
+    assert code == 1, (out, err)
+    assert f"registry: {GROUP} v3 is Approved by mlstack promote, but the log holds no verified record" in out + err
+
+
 def test_promote_rejects_in_the_source_account_on_its_gates(aws, cli, dev, prod_stack):
     dev.group(GROUP)
     candidate = dev.version(GROUP, metrics={"auc": 0.7})
