@@ -184,6 +184,20 @@ def encrypted_bucket(
     return EncryptedBucket(bucket, versioning, encryption, public_access_block, ownership, policy)
 
 
+def image_pull_statements(repository_arn: str) -> list[dict[str, Any]]:
+    """What a processing job's role needs to pull its image from an ECR repository: an
+    authorization token (an action AWS does not scope to a resource) and that repository's layers."""
+    return [
+        {"Sid": "PullImageToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {
+            "Sid": "PullImage",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            "Resource": repository_arn,
+        },
+    ]
+
+
 def account_principals(partition: str, accounts: Sequence[str]) -> dict[str, list[str]]:
     """``{"AWS": ["arn:<partition>:iam::<account>:root", ...]}``: the accounts, which delegate through their own IAM."""
     return {"AWS": [f"arn:{partition}:iam::{a}:root" for a in accounts]}

@@ -38,7 +38,7 @@ from ...specs.base import parse_ecr_image
 from ...specs.monitor import DriftMethod, DriftSpec
 from ..base import Component, ComponentArgs
 from ..names import short_name
-from ..secure import assume_role_policy, vpc_statements
+from ..secure import assume_role_policy, image_pull_statements, vpc_statements
 from .drift_alarms import MODEL_MONITOR_NAMESPACE, data_quality_schedule_name
 
 __all__ = ["DriftJob", "DriftJobArgs", "scheduled_pipeline"]
@@ -189,15 +189,7 @@ class DriftJob(Component, token="mlstack:index:DriftJob"):
                 out.append({"Sid": "WriteReports", "Effect": "Allow", "Action": "s3:PutObject", "Resource": _prefix_arn(partition, drift.report_uri)})
             ecr = parse_ecr_image(image_uri or "")
             if ecr:
-                out.append({"Sid": "PullImageToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"})
-                out.append(
-                    {
-                        "Sid": "PullImage",
-                        "Effect": "Allow",
-                        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                        "Resource": ecr.repository_arn(partition),
-                    }
-                )
+                out += image_pull_statements(ecr.repository_arn(partition))
             if drift.vpc:
                 out += vpc_statements(partition, region, account, drift.vpc, sid="JobNetworkInterfaces")
             keys = [k for k in (key_arn, capture_key) if k]

@@ -41,7 +41,7 @@ from ...specs.quality import (
     quality_alarm,
 )
 from ..base import Component, ComponentArgs
-from ..secure import assume_role_policy, vpc_statements
+from ..secure import assume_role_policy, image_pull_statements, vpc_statements
 from .drift import _object_arns, _prefix_arn, _s3_parts, scheduled_pipeline
 from .drift_alarms import DriftAlarm
 
@@ -272,15 +272,7 @@ class QualityJob(Component, token="mlstack:index:QualityJob"):
             )
             ecr = parse_ecr_image(args.image)
             if ecr:
-                out.append({"Sid": "PullImageToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"})
-                out.append(
-                    {
-                        "Sid": "PullImage",
-                        "Effect": "Allow",
-                        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                        "Resource": ecr.repository_arn(part),
-                    }
-                )
+                out += image_pull_statements(ecr.repository_arn(part))
             if args.vpc:
                 out += vpc_statements(part, reg, acct, args.vpc, sid="JobNetworkInterfaces")
             keys = [k for k in (key_arn, capture_key, quality.ground_truth_kms_key_arn) if k]
