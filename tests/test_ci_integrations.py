@@ -30,6 +30,17 @@ def test_the_check_hook_runs_on_stack_files_only():
     assert HOOKS["mlstack-check"]["entry"] == "mlstack check" and HOOKS["mlstack-check"]["language"] == "python"
 
 
+def test_the_declared_samples_hook_runs_on_stack_or_data_changes_and_checks_what_the_stack_declares():
+    hook = HOOKS["mlstack-validate-samples"]
+    files = re.compile(hook["files"])
+    assert files.search("stacks/Pulumi.churn-prod.yaml") and files.search("data/customers.csv") and not files.search("Pulumi.yaml")
+    assert hook["pass_filenames"] is False  # the stack file says which samples; changed names are not samples
+    argv = [*shlex.split(hook["entry"]), "churn-prod"]  # entry, then the hook's args
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
+    assert done.returncode == 0, done.stderr
+    assert "customers-good.csv: all 5 rows match" in done.stdout
+
+
 def test_the_validate_data_hook_checks_the_files_pre_commit_passes():
     hook = HOOKS["mlstack-validate-data"]
     files = re.compile(hook["files"])

@@ -124,6 +124,8 @@ class FeatureGroupSpec:
     """Online store settings (KMS-encrypted; optional TTL)."""
     offline_store: Optional[OfflineStoreSpec]
     """Offline store settings (Iceberg on a private, versioned, KMS-encrypted bucket; Glue catalog)."""
+    samples: Optional[list[str]]
+    """Data samples CI checks against this group's schema (`mlstack validate-data STACK --samples`): paths or glob patterns relative to the project root, e.g. data/customers/*.csv; each must match at least one file."""
 
 
 class FeatureStoreArgs:

@@ -201,6 +201,10 @@ class OfflineStoreSpec(Spec):
     """Create the offline store (default on); training reads from it."""
 
 
+#: A declared sample: a path or glob pattern (``*``, ``?``, ``[...]``, ``**``) relative to the project root.
+SamplePattern = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[^\x00-\x1f]+$")]
+
+
 class FeatureGroupSpec(Spec):
     """A SageMaker feature group: its features, record identifier, event time and stores."""
 
@@ -218,6 +222,20 @@ class FeatureGroupSpec(Spec):
     """Online store settings (KMS-encrypted; optional TTL)."""
     offline_store: OfflineStoreSpec = Field(default_factory=OfflineStoreSpec)
     """Offline store settings (Iceberg on a private, versioned, KMS-encrypted bucket; Glue catalog)."""
+    samples: list[SamplePattern] = Field(default_factory=list, max_length=50)
+    """Data samples CI checks against this group's schema (`mlstack validate-data STACK --samples`): paths or glob patterns relative to the project root, e.g. data/customers/*.csv; each must match at least one file."""
+
+    @field_validator("samples")
+    @classmethod
+    def _samples_stay_in_the_project(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            parts = pattern.replace("\\", "/").split("/")
+            if pattern.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", pattern) or ".." in parts:
+                raise ValueError(
+                    f"sample {pattern!r} must be a path or glob pattern inside the project, relative to its root "
+                    "(no absolute path, no ~, no ..), e.g. data/customers/*.csv"
+                )
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "FeatureGroupSpec":
