@@ -127,6 +127,10 @@ STACK_FILES: dict[str, tuple[Content, str]] = {
         stack_with('  mlstack:waivers: [{policy: mlstack-x, resource: "*", reason: a long enough reason, owner: me, expires: "2999-01-01"}]\n'),
         "mlstack:waivers[0].resource: must be a resource URN",
     ),
+    "waiver-that-never-expires": (
+        stack_with('  mlstack:waivers: [{policy: mlstack-x, resource: stack, reason: a long enough reason, owner: me, expires: "2999-01-01"}]\n'),
+        "mlstack:waivers[0].expires: is 2999-01-01, more than 366 days ahead",
+    ),
     "waiver-unquoted-date": (
         stack_with("  mlstack:waivers: [{policy: mlstack-x, resource: stack, reason: a long enough reason, owner: me, expires: 2999-01-01}]\n"),
         "mlstack:waivers[0].expires: the Pulumi CLI reads the unquoted 2999-01-01 as a timestamp",

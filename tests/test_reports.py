@@ -3,6 +3,7 @@ formatVersion, GitHub annotations with line=, and waived violations kept visible
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -18,6 +19,7 @@ BAD = "tests/data/Pulumi.bad-prod.yaml"
 SARIF_SCHEMA = json.loads((ROOT / "tests/data/sarif/sarif-schema-2.1.0.json").read_text())
 MODEL = "urn:pulumi:bad-prod::mlstack::mlstack:index:Endpoint$aws:sagemaker/model:Model::scoring-model"
 VPC, DIGEST = "mlstack-sagemaker-runs-in-vpc", "mlstack-image-pinned-by-digest"
+FUTURE = (_dt.date.today() + _dt.timedelta(days=90)).isoformat()  # within the yearly review horizon
 
 
 def waived_copy(directory: Path) -> Path:
@@ -27,7 +29,7 @@ def waived_copy(directory: Path) -> Path:
       resource: {MODEL}
       reason: "lab endpoint, no VPC yet (RISK-7)"
       owner: platform@example.com
-      expires: "2999-12-31"
+      expires: "{FUTURE}"
     - policy: {DIGEST}
       resource: {MODEL}
       reason: "tag pinned until the registry migration"
@@ -138,7 +140,7 @@ def test_github_annotations_carry_the_line_and_a_waived_violation_is_a_notice(re
 def test_text_lists_waived_violations_with_their_waiver(reports):
     text = rendered("text", reports[1])
     block = text.split(f"[waived] {VPC}", 1)[1].split("\n\n", 1)[0]
-    assert "RISK-7" in block and "2999-12-31" in block and "platform@example.com" in block
+    assert "RISK-7" in block and FUTURE in block and "platform@example.com" in block
     assert "1 waived" in text.splitlines()[-1]
 
 
@@ -229,7 +231,7 @@ def test_waiving_every_mandatory_violation_passes_the_gate_and_keeps_each_in_sig
       resource: "{v.urn}"
       reason: "accepted for the migration (RISK-{i})"
       owner: platform@example.com
-      expires: "2999-12-31"
+      expires: "{FUTURE}"
 """
         for i, v in enumerate({(v.policy, v.urn): v for v in bad.mandatory}.values())  # one waiver covers a policy on a resource
     )

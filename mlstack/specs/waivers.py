@@ -24,7 +24,7 @@ from pydantic import Field, field_validator
 
 from .base import Spec
 
-__all__ = ["WaiverSpec", "POLICY_PATTERN", "URN_PATTERN", "STACK_RESOURCE", "MAX_WAIVERS"]
+__all__ = ["WaiverSpec", "MAX_WAIVER_DAYS", "POLICY_PATTERN", "URN_PATTERN", "STACK_RESOURCE", "MAX_WAIVERS"]
 
 #: A policy name of mlstack's pack.
 POLICY_PATTERN = r"^mlstack-[a-z0-9]+(-[a-z0-9]+)*$"
@@ -33,6 +33,11 @@ URN_PATTERN = r"^urn:pulumi:[^:\s]+::[^:\s]+::[^\s]+::[^\n\r]+$"
 #: ``resource`` of a waiver of a violation reported against the whole stack (no resource).
 STACK_RESOURCE = "stack"
 MAX_WAIVERS = 200
+
+
+#: How far ahead a waiver may expire: a date further out is refused, so every exception is
+#: reviewed (renewed with a new date, or dropped) at least once a year.
+MAX_WAIVER_DAYS = 366
 
 
 class WaiverSpec(Spec):
@@ -56,6 +61,17 @@ class WaiverSpec(Spec):
             raise ValueError(
                 "must be a resource URN as `mlstack check` prints it (urn:pulumi:<stack>::<project>::<type>::<name>) "
                 f"or {STACK_RESOURCE!r} for a violation of the whole stack"
+            )
+        return value
+
+    @field_validator("expires")
+    @classmethod
+    def _within_the_review_horizon(cls, value: dt.date) -> dt.date:
+        latest = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=MAX_WAIVER_DAYS)
+        if value > latest:
+            raise ValueError(
+                f"is {value}, more than {MAX_WAIVER_DAYS} days ahead (at the latest {latest}): a waiver is an exception "
+                "reviewed at least once a year, not a way to switch a policy off; set an earlier date and renew it when it expires"
             )
         return value
 
