@@ -162,7 +162,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; only the extension module of the command in ``argv`` is imported."""
     parser = _Parser(
         prog="mlstack",
-        description="Production MLOps stacks on AWS as code. Offline: plan, check, schema. Day-2: promote, verify, status.",
+        description=(
+            "Production MLOps stacks on AWS as code. Offline: plan, check, validate-data, cost, card, lineage, schema. "
+            "Against AWS: preflight, promote, verify, status, audit verify."
+        ),
         epilog="Exit codes: 0 success, 1 the checked thing failed, 2 bad input or usage.",
     )
     from . import __version__
