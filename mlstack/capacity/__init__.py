@@ -463,22 +463,13 @@ def pipelines_started_by(definition: object) -> list[str]:
     except ValueError:
         return []
     found: list[str] = []
-
-    def walk(value: object) -> None:
-        if isinstance(value, Mapping):
-            resource = value.get("Resource")
-            if isinstance(resource, str) and resource.lower().endswith(":startpipelineexecution"):
-                for arguments in (value.get("Arguments"), value.get("Parameters")):
-                    name = arguments.get("PipelineName") if isinstance(arguments, Mapping) else None
-                    if isinstance(name, str):
-                        found.append(name)
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(document)
+    for state in _dicts(document):
+        resource = state.get("Resource")
+        if isinstance(resource, str) and resource.lower().endswith(":startpipelineexecution"):
+            for arguments in (state.get("Arguments"), state.get("Parameters")):
+                name = arguments.get("PipelineName") if isinstance(arguments, Mapping) else None
+                if isinstance(name, str):
+                    found.append(name)
     return found
 
 

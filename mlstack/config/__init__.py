@@ -28,8 +28,7 @@ spec), ``reader``, ``scalars`` and ``secrets`` (values as the CLI hands them), `
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from ..lazy import lazy_exports
 
 # Names resolved on first use (PEP 562), so that importing one light submodule (``project``, to
 # find a stack's file before starting a plan worker) does not import the specs behind the rest.
@@ -52,13 +51,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, namespace=globals())
 
 
 def __dir__() -> list[str]:

@@ -36,7 +36,7 @@ The program itself lives in :mod:`mlstack.drift.stats` (PSI / KL and the
 
 from __future__ import annotations
 
-from typing import Any
+from ..lazy import lazy_exports
 
 NAMESPACE = "mlstack/Drift"
 """CloudWatch namespace of every metric the drift job publishes."""
@@ -99,11 +99,5 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the heavy parts (numpy, boto3) only when they are asked for."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mlstack.drift' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+# The heavy parts (numpy, boto3) are imported only when they are asked for.
+__getattr__ = lazy_exports(__name__, _LAZY)

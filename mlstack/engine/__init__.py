@@ -7,9 +7,10 @@ credentials, no Pulumi CLI.
 
 from __future__ import annotations
 
-from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_exports
 
 if TYPE_CHECKING:
     from ..config import StackFile
@@ -22,13 +23,7 @@ if TYPE_CHECKING:
 _EXPORTS = {"GpuUse": ".graph", "Plan": ".graph", "ResourceRecord": ".monitor", "run_program": ".runner"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, namespace=globals())
 
 __all__ = ["plan_stack", "plan_stack_file", "run_program", "answers_for", "Plan", "ResourceRecord", "GpuUse"]
 

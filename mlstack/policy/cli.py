@@ -117,12 +117,12 @@ def _check(args: argparse.Namespace, worker: Any) -> int:
         return "\n\n".join([*parts, _total(outcomes)]) + "\n"
 
     def report() -> str:
-        if args.format == "json" and not single:
+        if args.format == "json":  # the document, stacks that could not be checked included
             import json
 
             return json.dumps(document(), indent=2, sort_keys=True) + "\n"
         rendered = render_reports(args.format, reports)
-        if args.format in ("text", "github") and not single:
+        if args.format == "github" and not single:
             rendered = rendered.rstrip("\n") + "\n" + "".join(f"{_not_checked(o)}\n" for o in failures) + _total(outcomes) + "\n"
         return rendered
 
